@@ -1,0 +1,111 @@
+"""The Broker protocol every venue adapter (and the paper broker) implements.
+
+Adapters wrap the outside world and hold no trading logic. Every method is
+async; blocking SDK calls run off the event loop inside the adapter. Errors
+leave an adapter only as one of the `BrokerError` classes below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from domain.instruments import Instrument
+from domain.market import BarSeries, Quote
+from domain.orders import Fill, OrderIntent, OrderStatus
+
+
+class BrokerError(Exception):
+    """Base class of every error an adapter raises."""
+
+
+class VenueUnavailable(BrokerError):
+    """The venue could not be reached or answered 5xx/timeouts past the retry budget."""
+
+
+class RateLimited(BrokerError):
+    """The venue said 429 and the retry budget is spent."""
+
+
+class DuplicateClientOrderId(BrokerError):
+    """The venue already holds an order with this client order id."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """An order as the venue sees it."""
+
+    client_order_id: str
+    venue_order_id: str | None
+    instrument_key: str
+    status: OrderStatus
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VenuePosition:
+    instrument_key: str
+    quantity: Decimal
+    average_entry_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str
+    cash: Decimal
+    free: Decimal
+
+
+@dataclass(slots=True)
+class BrokerHealth:
+    """What the dashboard's broker panel shows; mutated only by its adapter."""
+
+    venue: str
+    connected: bool = True
+    last_latency_ms: float | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    last_success_at: datetime | None = None
+    rate_limit_remaining: int | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """One venue in one mode (paper or live)."""
+
+    @property
+    def venue(self) -> str: ...
+
+    async def instruments(self) -> list[Instrument]: ...
+
+    async def quote(self, instrument: Instrument) -> Quote | None:
+        """The current best bid/ask, or None when the venue has no usable price."""
+        ...
+
+    async def bars(self, instrument: Instrument, timeframe_seconds: int, count: int) -> BarSeries | None: ...
+
+    async def balance(self) -> Balance: ...
+
+    async def positions(self) -> list[VenuePosition]: ...
+
+    async def open_orders(self) -> list[VenueOrder]: ...
+
+    async def submit(self, intent: OrderIntent) -> VenueOrder:
+        """Send an order. A venue refusal comes back as status REJECTED with its reason;
+        a resend of a known client order id returns the existing order, never a second one."""
+        ...
+
+    async def cancel(self, client_order_id: str) -> VenueOrder | None: ...
+
+    async def order_status(self, client_order_id: str) -> VenueOrder | None:
+        """Look an order up by our client order id; None if the venue never saw it."""
+        ...
+
+    async def fills_since(self, since: datetime) -> list[Fill]: ...
+
+    def health(self) -> BrokerHealth: ...

@@ -1,0 +1,60 @@
+"""Instruments: what can be traded, where, and in which increments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+
+class AssetClass(StrEnum):
+    STOCK = "stock"
+    CRYPTO = "crypto"
+    FOREX = "forex"
+    PREDICTION = "prediction"
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable contract on one venue.
+
+    `tick_size` is the price increment, `lot_size` the quantity increment and
+    `min_quantity` / `min_notional` the venue's minimums. `underlying` groups
+    instruments that move together (EUR_USD and EUR/USD are one underlying);
+    it is what the contradictory-position blocker compares.
+    """
+
+    symbol: str
+    venue: str
+    asset_class: AssetClass
+    tick_size: Decimal
+    lot_size: Decimal
+    underlying: str
+    min_quantity: Decimal = Decimal(0)
+    min_notional: Decimal = Decimal(0)
+    quote_currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        if not self.symbol:
+            raise ValueError("instrument symbol must not be empty")
+        if self.tick_size <= 0:
+            raise ValueError(f"{self.symbol}: tick_size must be positive, got {self.tick_size}")
+        if self.lot_size <= 0:
+            raise ValueError(f"{self.symbol}: lot_size must be positive, got {self.lot_size}")
+        if self.min_quantity < 0 or self.min_notional < 0:
+            raise ValueError(f"{self.symbol}: venue minimums must not be negative")
+
+    @property
+    def key(self) -> str:
+        """Unique across venues: `venue:symbol`."""
+        return f"{self.venue}:{self.symbol}"
+
+    def round_price(self, price: Decimal) -> Decimal:
+        """Nearest valid price (banker's rounding to the tick)."""
+        ticks = (price / self.tick_size).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+        return ticks * self.tick_size
+
+    def round_quantity(self, quantity: Decimal) -> Decimal:
+        """Largest valid quantity not above `quantity` (never rounds a size up)."""
+        lots = (quantity / self.lot_size).quantize(Decimal(1), rounding=ROUND_DOWN)
+        return lots * self.lot_size
