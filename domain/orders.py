@@ -144,14 +144,14 @@ class Order:
     """
 
     __slots__ = (
-        "intent",
-        "status",
-        "filled_quantity",
-        "average_fill_price",
-        "venue_order_id",
-        "reject_reason",
-        "updated_at",
         "_seen_trade_ids",
+        "average_fill_price",
+        "filled_quantity",
+        "intent",
+        "reject_reason",
+        "status",
+        "updated_at",
+        "venue_order_id",
     )
 
     def __init__(
@@ -199,7 +199,9 @@ class Order:
         executed it; the order then stays CANCELED unless it is now complete.
         """
         if fill.client_order_id != self.client_order_id:
-            raise ValueError(f"fill {fill.venue_trade_id} belongs to {fill.client_order_id}, not {self.client_order_id}")
+            raise ValueError(
+                f"fill {fill.venue_trade_id} belongs to {fill.client_order_id}, not {self.client_order_id}"
+            )
         if fill.venue_trade_id in self._seen_trade_ids:
             return False
         new_filled = self.filled_quantity + fill.quantity

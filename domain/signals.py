@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -66,9 +67,14 @@ class Signal:
     reason: str
     time: datetime
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    close_quantity: Decimal | None = None  # CLOSE only: how much to close; None closes all
 
     def __post_init__(self) -> None:
         require_aware(self.time, "signal time")
+        if self.close_quantity is not None and (
+            self.intent is not SignalIntent.CLOSE or self.close_quantity <= 0
+        ):
+            raise ValueError(f"signal {self.id}: close_quantity must be positive and only on a CLOSE signal")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"signal {self.id}: confidence {self.confidence} outside [0, 1]")
         if not math.isfinite(self.edge):

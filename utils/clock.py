@@ -47,7 +47,9 @@ class SimulatedClock:
     def advance_to(self, moment: datetime) -> None:
         require_aware(moment, "simulated clock target")
         if moment < self._now:
-            raise ValueError(f"simulated clock cannot go back from {self._now.isoformat()} to {moment.isoformat()}")
+            raise ValueError(
+                f"simulated clock cannot go back from {self._now.isoformat()} to {moment.isoformat()}"
+            )
         self._now = moment.astimezone(UTC)
 
     def advance(self, seconds: float) -> None:

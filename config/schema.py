@@ -1,0 +1,180 @@
+"""The settings schema: every key the daemon reads, with its type, default and bounds.
+
+Models forbid unknown keys, so a misspelt key stops start-up instead of being
+silently ignored (a typo in `daily_loss_limit_usd` must never mean "no limit").
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+AssetClassName = Literal["stock", "crypto", "forex", "prediction"]
+RegimeName = Literal["bull", "bear", "sideways"]
+ModeName = Literal["paper", "live"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown timezone {value!r} (expected an IANA name like 'America/New_York')"
+        ) from exc
+    return value
+
+
+TimezoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+
+class SystemSettings(Strict):
+    timezone: TimezoneName = "America/New_York"
+    database: str = "var/trading.sqlite"
+    var_dir: str = "var"
+    registry: str = "bots.toml"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class SimulationSettings(Strict):
+    seed: int = 7
+    day_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
+    warmup_bars: Annotated[int, Field(ge=0, le=10_000)] = 300
+    retained_days: Annotated[float, Field(gt=0, le=30)] = 3.0
+
+
+class RiskSettings(Strict):
+    daily_loss_limit_usd: Annotated[float, Field(gt=0)] = 30.0
+    max_concurrent_positions: Annotated[int, Field(ge=1)] = 25
+    gross_exposure_cap_fraction: Annotated[float, Field(gt=0, le=10)] = 0.8
+    reentry_cooldown_minutes: Annotated[float, Field(ge=0)] = 30.0
+    risk_fraction_per_trade: Annotated[float, Field(gt=0, le=0.1)] = 0.001
+    max_position_fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
+    max_order_notional_usd: Annotated[float, Field(gt=0)] = 25_000.0
+    max_quote_age_seconds: dict[AssetClassName, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: {"stock": 15.0, "crypto": 10.0, "forex": 10.0, "prediction": 60.0}
+    )
+
+
+class RegimeSettings(Strict):
+    multipliers: dict[RegimeName, Annotated[float, Field(ge=0, le=2)]] = Field(
+        default_factory=lambda: {"bull": 1.0, "sideways": 0.75, "bear": 0.5}
+    )
+    timeframe_seconds: Annotated[int, Field(ge=1)] = 60
+    fast_window: Annotated[int, Field(ge=2)] = 20
+    slow_window: Annotated[int, Field(ge=3)] = 60
+    sideways_band: Annotated[float, Field(gt=0)] = 0.5
+
+    @model_validator(mode="after")
+    def _windows_ordered(self) -> RegimeSettings:
+        if self.fast_window >= self.slow_window:
+            raise ValueError("fast_window must be smaller than slow_window")
+        missing = {"bull", "bear", "sideways"} - set(self.multipliers)
+        if missing:
+            raise ValueError(f"multipliers needs a value for every regime; missing {sorted(missing)}")
+        return self
+
+
+class VenueSettings(Strict):
+    """A venue the router can send to. `kind` picks the implementation."""
+
+    kind: Literal["simulated"] = "simulated"
+    asset_class: AssetClassName
+    starting_cash_usd: Annotated[float, Field(gt=0)] = 10_000.0
+    taker_fee_bps: Annotated[float, Field(ge=0, le=500)] = 0.0
+    maker_fee_bps: Annotated[float, Field(ge=0, le=500)] = 0.0
+    slippage_bps: Annotated[float, Field(ge=0, le=500)] = 1.0
+    impact_bps_per_10k_usd: Annotated[float, Field(ge=0, le=500)] = 0.5
+
+
+class OrchestratorSettings(Strict):
+    equity_snapshot_seconds: Annotated[int, Field(ge=1)] = 60
+    exit_check_seconds: Annotated[int, Field(ge=1)] = 5
+    fill_poll_seconds: Annotated[int, Field(ge=1)] = 2
+    reconcile_seconds: Annotated[int, Field(ge=10)] = 300
+    max_consecutive_failures: Annotated[int, Field(ge=1)] = 5
+    shutdown_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 8.0
+    misfire_grace_seconds: Annotated[int, Field(ge=1)] = 30
+
+
+class Settings(Strict):
+    system: SystemSettings = SystemSettings()
+    simulation: SimulationSettings = SimulationSettings()
+    risk: RiskSettings = RiskSettings()
+    regimes: RegimeSettings = RegimeSettings()
+    orchestrator: OrchestratorSettings = OrchestratorSettings()
+    venues: dict[str, VenueSettings] = Field(default_factory=dict)
+
+
+class IntervalSchedule(Strict):
+    interval_seconds: Annotated[int, Field(ge=10, le=86_400)]
+    timezone: TimezoneName | None = None
+
+
+class CronSchedule(Strict):
+    """Five-field crontab (`minute hour day month day_of_week`) in `timezone`."""
+
+    cron: str
+    timezone: TimezoneName | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"cron {value!r} must have five fields: minute hour day month day_of_week")
+        return value
+
+
+def _schedule_kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "cron schedule" if "cron" in value else "interval schedule"
+    return "cron schedule" if isinstance(value, CronSchedule) else "interval schedule"
+
+
+# Tags contain a space so the error formatter can tell them from keys a user wrote.
+Schedule = Annotated[
+    Annotated[IntervalSchedule, Tag("interval schedule")] | Annotated[CronSchedule, Tag("cron schedule")],
+    Discriminator(_schedule_kind),
+]
+
+
+class BotEntry(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    bot_class: Annotated[str, Field(alias="class", min_length=1)]
+    instruments: Annotated[list[str], Field(min_length=1)]
+    venue: str
+    mode: ModeName = "paper"
+    schedule: Schedule
+    timeframe_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+    regimes: Annotated[list[RegimeName], Field(min_length=1)] = ["bull", "bear", "sideways"]
+    enabled: bool = True
+    params: dict[str, int | float | str | bool | list[str]] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Registry(Strict):
+    bots: list[BotEntry]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Registry:
+        seen: set[str] = set()
+        for bot in self.bots:
+            if bot.name in seen:
+                raise ValueError(f"bot name {bot.name!r} is used twice")
+            seen.add(bot.name)
+        return self

@@ -1,0 +1,826 @@
+"""The Orchestrator: registry, scheduler, the road from signal to fill, lifecycle and control.
+
+Read top to bottom, this file is the story of a tick: a bot fires, its signals
+travel the stages (regime → risk, with ensemble and veto to come), a passing
+signal's order intent is journaled NEW before the router sends it, the venue's
+answer and fills update the order, the position and the equity, and every step
+leaves a record. Wiring (which world, which brokers) lives in `runtime.wiring`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal as signals
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from storage.repository import Repository
+
+from brokers.base import Broker, BrokerError, VenueOrder
+from brokers.price_chain import PriceChain
+from brokers.router import BrokerRouter
+from config.schema import Settings
+from domain.instruments import Instrument
+from domain.orders import Fill, InvalidOrderTransition, Order, OrderStatus
+from domain.pipeline import SignalContext, Stage
+from domain.positions import Position
+from domain.signals import Decision, Signal, SignalIntent, make_signal_id
+from domain.trading_state import TradingState
+from risk_management.book import Book, EquityBreakdown
+from risk_management.engine import BookSnapshot, Exposure
+from risk_management.exits import build_exit_plan, evaluate_exit
+from runtime.control import Control
+from runtime.events import Event, EventBus
+from runtime.registry import RegisteredBot
+from runtime.scheduling import Scheduler, cron_trigger, interval_trigger
+from runtime.tick_context import TickContext
+from utils.clock import Clock
+
+log = logging.getLogger("orchestrator")
+
+UNACKED_REQUERY_SECONDS = 3.0
+UNACKED_MAX_TRIES = 5
+
+
+@dataclass(slots=True)
+class BotRuntime:
+    """Per-bot bookkeeping the orchestrator keeps between ticks."""
+
+    registered: RegisteredBot
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class OrderTracking:
+    signal: Signal
+    unacked_tries: int = 0
+    exit_of: tuple[str, str] | None = None  # (bot, instrument key) when this order is an exit
+
+
+@dataclass(slots=True)
+class Orchestrator:
+    settings: Settings
+    clock: Clock
+    scheduler: Scheduler
+    repository: Repository
+    bots: list[RegisteredBot]
+    stages: Sequence[Stage]
+    router: BrokerRouter
+    prices: PriceChain
+    book: Book
+    control: Control
+    bus: EventBus
+    instruments: dict[str, Instrument]
+    on_shutdown: list[Any] = field(default_factory=list)
+
+    _runtimes: dict[str, BotRuntime] = field(default_factory=dict)
+    _orders: dict[str, Order] = field(default_factory=dict)
+    _tracking: dict[str, OrderTracking] = field(default_factory=dict)
+    _marks: dict[str, Decimal] = field(default_factory=dict)
+    _last_exit_at: dict[str, datetime] = field(default_factory=dict)
+    _fill_cursor: dict[int, datetime] = field(default_factory=dict)
+    _unreconciled_venues: set[str] = field(default_factory=set)
+    _in_flight: int = 0
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    _day_start_equity: Decimal = Decimal(0)
+    _trading_day: str = ""
+    _stopping: bool = False
+
+    # ==========================================================================================
+    # Lifecycle
+    # ==========================================================================================
+    async def start(self) -> None:
+        """Restore the books, reconcile with the venues, then schedule every bot and job."""
+        now = self.clock.now()
+        self._idle.set()
+        self._runtimes = {b.name: BotRuntime(b) for b in self.bots}
+        for registered in self.bots:
+            entry = registered.entry
+            self.repository.upsert_bot(
+                registered.name,
+                entry.bot_class,
+                registered.bot.instruments[0].asset_class.value,
+                entry.venue,
+                entry.mode,
+                registered.schedule_text,
+                dict(entry.params),
+                now,
+            )
+        self.book.restore(self.repository.load_positions(open_only=True), self.repository.closed_trades())
+        cooldown_window = now - timedelta(minutes=self.settings.risk.reentry_cooldown_minutes)
+        for trade in self.repository.closed_trades(since=cooldown_window):
+            self._last_exit_at[trade.instrument_key] = max(
+                trade.closed_at, self._last_exit_at.get(trade.instrument_key, trade.closed_at)
+            )
+        await self.reconcile()
+        await self._refresh_marks()
+        self._start_trading_day(force=False)
+
+        timezone = self.settings.system.timezone
+        jobs = self.settings.orchestrator
+        for registered in self.bots:
+            self.scheduler.add_job(
+                f"bot:{registered.name}",
+                registered.trigger(self.clock, timezone),
+                self._bot_job(registered.name),
+            )
+        self.scheduler.add_job(
+            "fills", interval_trigger(jobs.fill_poll_seconds, self.clock, timezone), self.poll_fills
+        )
+        self.scheduler.add_job(
+            "exits", interval_trigger(jobs.exit_check_seconds, self.clock, timezone), self.check_exits
+        )
+        self.scheduler.add_job(
+            "equity",
+            interval_trigger(jobs.equity_snapshot_seconds, self.clock, timezone),
+            self.snapshot_equity,
+        )
+        self.scheduler.add_job(
+            "reconcile", interval_trigger(jobs.reconcile_seconds, self.clock, timezone), self._reconcile_job
+        )
+        self.scheduler.add_job("midnight", cron_trigger("0 0 * * *", timezone), self._midnight_job)
+        self.scheduler.start()
+        await self.snapshot_equity(now)
+        log.info(
+            "daemon running: %d bots, %d venues, state %s",
+            len(self.bots),
+            len(self.router.brokers),
+            self.control.trading_state.value,
+        )
+
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop scheduling, let in-flight ticks finish, flush, close."""
+        if self._stopping:
+            return
+        self._stopping = True
+        await self.scheduler.shutdown()
+        limit = grace_seconds if grace_seconds is not None else self.settings.orchestrator.shutdown_timeout_seconds
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=limit)
+        except TimeoutError:
+            log.warning("stopping with %d jobs still in flight after %.1f s", self._in_flight, limit)
+        with contextlib.suppress(Exception):
+            await self.snapshot_equity(self.clock.now())
+        for hook in self.on_shutdown:
+            try:
+                hook()
+            except Exception:
+                log.exception("shutdown hook failed")
+        self.repository.close()
+        log.info("daemon stopped cleanly")
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self) -> AsyncIterator[None]:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    # ==========================================================================================
+    # A bot's tick
+    # ==========================================================================================
+    def _bot_job(self, name: str) -> Any:
+        async def job(fire_time: datetime) -> None:
+            await self.run_bot_tick(name, fire_time)
+
+        return job
+
+    async def run_bot_tick(self, name: str, fire_time: datetime) -> None:
+        runtime = self._runtimes[name]
+        bot = runtime.registered.bot
+        if self._stopping or self.control.is_bot_paused(name):
+            return
+        if runtime.registered.entry.venue in self._unreconciled_venues:
+            log.warning("%s skipped: venue %s is not reconciled", name, runtime.registered.entry.venue)
+            return
+        async with self._tracked():
+            started = self.clock.now()
+            context = TickContext(name, started, fire_time, self.prices, self.book)
+            try:
+                produced = await bot.on_tick(context)
+            except Exception as exc:  # a bot's bug must never take the daemon down
+                self._bot_failed(runtime, exc, started)
+                return
+            runtime.consecutive_failures = 0
+            runtime.last_error = None
+            for signal in produced:
+                try:
+                    await self.process_signal(signal)
+                except Exception as exc:
+                    log.exception("signal %s from %s failed on the road", signal.id, name)
+                    self._record_risk_event("signal_error", "error", f"{signal.id}: {exc}", bot=name)
+            self.repository.record_bot_run(name, started, self.clock.now(), True, None, len(produced))
+
+    def _bot_failed(self, runtime: BotRuntime, exc: Exception, started: datetime) -> None:
+        name = runtime.registered.name
+        runtime.consecutive_failures += 1
+        runtime.last_error = f"{type(exc).__name__}: {exc}"
+        log.error("bot %s failed (%d in a row): %s", name, runtime.consecutive_failures, runtime.last_error)
+        self.repository.record_bot_run(name, started, self.clock.now(), False, runtime.last_error, 0)
+        self.bus.publish(Event("bot_error", self.clock.now(), f"{name}: {runtime.last_error}", {"bot": name}))
+        limit = self.settings.orchestrator.max_consecutive_failures
+        if runtime.consecutive_failures >= limit:
+            reason = f"auto-paused after {limit} consecutive failures; last: {runtime.last_error}"
+            self.control.pause_bot(name, reason)
+            self._record_risk_event("bot_auto_paused", "warning", reason, bot=name)
+
+    # ==========================================================================================
+    # The road: stages, journal, router, fills
+    # ==========================================================================================
+    async def process_signal(self, signal: Signal) -> Order | None:
+        """Take one signal down the road; return the order it produced, if any."""
+        ctx = SignalContext(now=self.clock.now(), confidence=signal.confidence)
+        decisions: list[Decision] = []
+        for stage in self.stages:
+            decision = await stage.evaluate(signal, ctx)
+            decisions.append(decision)
+            ctx.absorb(decision)
+            if not decision.passed:
+                break
+        intent = ctx.intent
+        if not decisions or not decisions[-1].passed or intent is None:
+            self._journal(signal, decisions, ctx.now)
+            return None
+
+        order = Order(intent)
+        self._journal(signal, decisions, ctx.now, order)  # the intent is on disk before it leaves
+        self._orders[order.client_order_id] = order
+        exit_of = (signal.bot, signal.instrument.key) if signal.intent is SignalIntent.CLOSE else None
+        self._tracking[order.client_order_id] = OrderTracking(signal, exit_of=exit_of)
+
+        broker = self.router.broker_for(intent.bot, intent.instrument.venue)
+        if broker is not None:
+            order.transition(OrderStatus.SUBMITTED, self.clock.now())
+        routed = await self.router.evaluate(signal, ctx)
+        venue_order: VenueOrder | None = ctx.notes.get("venue_order")
+        now = self.clock.now()
+        with self.repository.batch():
+            self.repository.record_decision(signal.id, len(decisions), routed, now)
+            if broker is None:
+                order.transition(OrderStatus.DENIED, now, routed.message)
+            elif venue_order is not None:
+                self._sync_order(order, venue_order)
+            self.repository.update_order(order, routed.message)
+        if broker is not None and venue_order is not None and venue_order.filled_quantity > 0:
+            await self._collect_fills(broker)
+        self._forget_if_done(order)
+        return order
+
+    def _journal(
+        self, signal: Signal, decisions: list[Decision], now: datetime, order: Order | None = None
+    ) -> None:
+        with self.repository.batch():
+            self.repository.record_signal(signal)
+            for seq, decision in enumerate(decisions):
+                self.repository.record_decision(signal.id, seq, decision, now)
+            if order is not None:
+                self.repository.insert_order(order)
+
+    def _sync_order(self, order: Order, venue: VenueOrder) -> None:
+        """Move our order towards the venue's view; fills themselves arrive through `_apply_fill`."""
+        now = self.clock.now()
+        if venue.venue_order_id and not order.venue_order_id:
+            order.venue_order_id = venue.venue_order_id
+        target = venue.status
+        if target is order.status or order.status.is_terminal:
+            return
+        try:
+            if target is OrderStatus.ACCEPTED and order.status is OrderStatus.SUBMITTED:
+                order.transition(OrderStatus.ACCEPTED, now)
+            elif (
+                target in (OrderStatus.REJECTED, OrderStatus.CANCELED, OrderStatus.EXPIRED)
+                and order.filled_quantity >= venue.filled_quantity
+            ):
+                # only once every fill the venue reports has reached us
+                order.transition(target, now, venue.reason)
+        except InvalidOrderTransition:
+            log.warning(
+                "venue reports %s for %s in state %s", target.value, order.client_order_id, order.status.value
+            )
+
+    async def _collect_fills(self, broker: Broker) -> None:
+        key = id(broker)
+        since = self._fill_cursor.get(key) or (self.clock.now() - timedelta(days=7))
+        try:
+            fills = await broker.fills_since(since)
+        except BrokerError as exc:
+            log.warning("fills from %s unavailable: %s", broker.venue, exc)
+            return
+        for fill in fills:
+            self._apply_fill(fill)
+            if fill.time > self._fill_cursor.get(key, since):
+                self._fill_cursor[key] = fill.time
+
+    def _apply_fill(self, fill: Fill) -> None:
+        order = self._orders.get(fill.client_order_id) or self.repository.load_order(fill.client_order_id)
+        if order is None:
+            self._record_risk_event(
+                "unknown_fill",
+                "warning",
+                f"{fill.venue} reported fill {fill.venue_trade_id} for unknown order {fill.client_order_id}",
+            )
+            return
+        bot = order.intent.bot
+        if fill.venue_trade_id in order.seen_trade_ids:
+            return
+        with self.repository.batch():
+            if not self.repository.record_fill(fill, bot):
+                return
+            order.apply_fill(fill)
+            self.repository.update_order(order)
+            position, closed = self.book.apply_fill(bot, fill)
+            position = self._ensure_exit_plan(position, order)
+            self.repository.save_position(position)
+            if closed is not None:
+                self.repository.record_closed_trade(closed)
+                self._last_exit_at[closed.instrument_key] = closed.closed_at
+        self._marks.setdefault(fill.instrument_key, fill.price)
+        self.bus.publish(
+            Event(
+                "fill",
+                fill.time,
+                f"{bot} {fill.side} {fill.quantity} {fill.instrument_key} @ {fill.price}",
+                {"bot": bot, "client_order_id": fill.client_order_id},
+            )
+        )
+        if closed is not None:
+            self.bus.publish(
+                Event(
+                    "trade_closed",
+                    fill.time,
+                    f"{bot} closed {closed.instrument_key}: net {closed.net_pnl:.2f}",
+                    {"bot": bot},
+                )
+            )
+        self._forget_if_done(order)
+        self._check_daily_loss()
+
+    def _ensure_exit_plan(self, position: Position, order: Order) -> Position:
+        """Set the exit plan of a position opened by `order`, or grow it with later entry fills."""
+        if not position.is_open or order.intent.reduce_only:
+            return position
+        plan = position.exit_plan
+        if plan is not None:
+            if not plan.first_target_done and abs(position.quantity) > plan.initial_quantity:
+                from dataclasses import replace
+
+                return self.book.set_exit_plan(
+                    position.bot,
+                    position.instrument_key,
+                    replace(plan, initial_quantity=abs(position.quantity)),
+                )
+            return position
+        tracking = self._tracking.get(order.client_order_id)
+        signal = tracking.signal if tracking is not None else None
+        side = position.side
+        assert side is not None
+        if signal is None or signal.stop is None:
+            log.warning(
+                "position %s/%s has no stop from its signal; no exit plan",
+                position.bot,
+                position.instrument_key,
+            )
+            return position
+        atr_value = signal.evidence.get("atr")
+        atr = Decimal(str(atr_value)) if isinstance(atr_value, int | float) and atr_value > 0 else None
+        try:
+            plan = build_exit_plan(
+                side, position.average_entry_price, Decimal(str(signal.stop)), atr, abs(position.quantity)
+            )
+        except ValueError as exc:
+            log.warning("no exit plan for %s/%s: %s", position.bot, position.instrument_key, exc)
+            return position
+        return self.book.set_exit_plan(position.bot, position.instrument_key, plan)
+
+    def _forget_if_done(self, order: Order) -> None:
+        if order.status.is_terminal:
+            self._orders.pop(order.client_order_id, None)
+            self._tracking.pop(order.client_order_id, None)
+
+    # ==========================================================================================
+    # Periodic jobs
+    # ==========================================================================================
+    async def poll_fills(self, fire_time: datetime | None = None) -> None:
+        """Collect fills, and re-query orders the venue has not acknowledged."""
+        async with self._tracked():
+            for broker in self.router.brokers:
+                await self._collect_fills(broker)
+            now = self.clock.now()
+            for order in list(self._orders.values()):
+                if order.status is not OrderStatus.SUBMITTED:
+                    continue
+                if (now - order.updated_at).total_seconds() < UNACKED_REQUERY_SECONDS:
+                    continue
+                await self._requery(order)
+
+    async def _requery(self, order: Order) -> None:
+        broker = self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
+        tracking = self._tracking.setdefault(order.client_order_id, OrderTracking(_placeholder_signal(order)))
+        tracking.unacked_tries += 1
+        venue: VenueOrder | None = None
+        if broker is not None:
+            with contextlib.suppress(BrokerError):
+                venue = await broker.order_status(order.client_order_id)
+        now = self.clock.now()
+        if venue is not None:
+            self._sync_order(order, venue)
+            if broker is not None and venue.filled_quantity > order.filled_quantity:
+                await self._collect_fills(broker)
+        elif tracking.unacked_tries >= UNACKED_MAX_TRIES:
+            order.transition(
+                OrderStatus.REJECTED, now, f"no acknowledgement after {UNACKED_MAX_TRIES} queries"
+            )
+        self.repository.update_order(order)
+        self._forget_if_done(order)
+
+    async def check_exits(self, fire_time: datetime | None = None) -> None:
+        """Walk every open position's exit plan against the current price."""
+        async with self._tracked():
+            exiting = {t.exit_of for t in self._tracking.values() if t.exit_of is not None}
+            for position in self.book.open_positions():
+                key = (position.bot, position.instrument_key)
+                if key in exiting or position.exit_plan is None:
+                    continue
+                instrument = self.instruments[position.instrument_key]
+                quote = await self.prices.quote(instrument)
+                if quote is None:
+                    log.info("exit check for %s/%s skipped: no fresh price", position.bot, instrument.symbol)
+                    continue
+                self._marks[instrument.key] = quote.mid
+                plan, step = evaluate_exit(
+                    position.exit_plan, abs(position.quantity), quote.mid, instrument.lot_size
+                )
+                if plan != position.exit_plan:
+                    self.repository.save_position(self.book.set_exit_plan(position.bot, instrument.key, plan))
+                if step is None:
+                    continue
+                side = position.side
+                assert side is not None
+                now = self.clock.now()
+                signal = Signal(
+                    id=make_signal_id(f"{position.bot}#exit", instrument.key, now, 0),
+                    bot=position.bot,
+                    instrument=instrument,
+                    side=side.opposite,
+                    intent=SignalIntent.CLOSE,
+                    confidence=1.0,
+                    edge=0.0,
+                    stop=None,
+                    reason=step.reason,
+                    time=now,
+                    evidence={
+                        "exit_kind": step.kind.value,
+                        "trigger_price": str(step.trigger_price),
+                        "mark": str(quote.mid),
+                    },
+                    close_quantity=step.quantity,
+                )
+                await self.process_signal(signal)
+
+    async def snapshot_equity(self, fire_time: datetime | None = None) -> EquityBreakdown:
+        await self._refresh_marks()
+        breakdown = self.book.equity(self._marks)
+        self.repository.record_equity(
+            self.clock.now(),
+            breakdown.equity,
+            breakdown.cash,
+            breakdown.realized,
+            breakdown.unrealized,
+            breakdown.fees,
+            breakdown.open_positions,
+            breakdown.gross_exposure,
+        )
+        self._check_daily_loss(breakdown)
+        return breakdown
+
+    async def _refresh_marks(self) -> None:
+        for position in self.book.open_positions():
+            quote = await self.prices.quote(self.instruments[position.instrument_key])
+            if quote is not None:
+                self._marks[position.instrument_key] = quote.mid
+
+    async def _reconcile_job(self, fire_time: datetime) -> None:
+        async with self._tracked():
+            await self.reconcile()
+
+    async def _midnight_job(self, fire_time: datetime) -> None:
+        self._start_trading_day(force=True)
+
+    # ==========================================================================================
+    # Recovery and reconciliation
+    # ==========================================================================================
+    async def reconcile(self) -> None:
+        """Resolve every order we believe open, then compare positions with each venue."""
+        now = self.clock.now()
+        for order in self.repository.load_open_orders():
+            self._orders.setdefault(order.client_order_id, order)
+            order = self._orders[order.client_order_id]
+            broker = self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
+            if broker is None:
+                continue
+            try:
+                venue = await broker.order_status(order.client_order_id)
+            except BrokerError as exc:
+                self._unreconciled_venues.add(broker.venue)
+                self._record_risk_event("reconcile_failed", "error", f"{broker.venue}: {exc}")
+                continue
+            if venue is None:
+                if order.status is OrderStatus.NEW:
+                    order.transition(
+                        OrderStatus.DENIED, now, "intent written but never sent before a restart"
+                    )
+                else:
+                    order.transition(OrderStatus.REJECTED, now, "the venue has no record of this order")
+                self._record_risk_event(
+                    "order_resolved",
+                    "info",
+                    f"{order.client_order_id} resolved as {order.status.value} on restart",
+                    bot=order.intent.bot,
+                )
+            else:
+                if order.status is OrderStatus.NEW:
+                    order.transition(OrderStatus.SUBMITTED, now)
+                self._sync_order(order, venue)
+            self.repository.update_order(order)
+        for broker in self.router.brokers:
+            await self._collect_fills(broker)
+        for order in list(self._orders.values()):
+            self._forget_if_done(order)
+        await self._compare_positions()
+
+    async def _compare_positions(self) -> None:
+        ours: dict[tuple[str, str], Decimal] = {}
+        for position in self.book.open_positions():
+            venue = self.instruments[position.instrument_key].venue
+            slot = (venue, position.instrument_key)
+            ours[slot] = ours.get(slot, Decimal(0)) + position.quantity
+        for broker in self.router.brokers:
+            try:
+                theirs = {(broker.venue, p.instrument_key): p.quantity for p in await broker.positions()}
+            except BrokerError as exc:
+                self._unreconciled_venues.add(broker.venue)
+                self._record_risk_event("reconcile_failed", "error", f"{broker.venue}: {exc}")
+                continue
+            self._unreconciled_venues.discard(broker.venue)
+            for slot in {s for s in ours if s[0] == broker.venue} | set(theirs):
+                mine, venue_qty = ours.get(slot, Decimal(0)), theirs.get(slot, Decimal(0))
+                if mine != venue_qty:
+                    self._record_risk_event(
+                        "reconcile_difference",
+                        "warning",
+                        f"{slot[1]}: journal holds {mine}, {broker.venue} holds {venue_qty}",
+                        details={"instrument": slot[1], "journal": str(mine), "venue": str(venue_qty)},
+                    )
+
+    # ==========================================================================================
+    # Daily loss limit and the trading day
+    # ==========================================================================================
+    def _start_trading_day(self, *, force: bool) -> None:
+        today = self.clock.now().astimezone(ZoneInfo(self.settings.system.timezone)).date().isoformat()
+        stored_day = self.repository.get_daemon_value("trading_day")
+        stored_equity = self.repository.get_daemon_value("day_start_equity")
+        if not force and stored_day == today and stored_equity is not None:
+            self._trading_day, self._day_start_equity = today, Decimal(stored_equity)
+            return
+        equity = self.book.equity(self._marks).equity
+        self._trading_day, self._day_start_equity = today, equity
+        self.repository.set_daemon_value("trading_day", today)
+        self.repository.set_daemon_value("day_start_equity", str(equity))
+        if self.control.trading_state is TradingState.REDUCING and (
+            self.control.trading_reason or ""
+        ).startswith("daily loss limit"):
+            self.control.resume_trading("new trading day: daily loss limit reset")
+            self._record_risk_event("daily_loss_reset", "info", f"daily loss limit reset for {today}")
+
+    def _check_daily_loss(self, breakdown: EquityBreakdown | None = None) -> None:
+        breakdown = breakdown or self.book.equity(self._marks)
+        daily = breakdown.equity - self._day_start_equity
+        limit = Decimal(str(self.settings.risk.daily_loss_limit_usd))
+        if daily <= -limit and self.control.trading_state is TradingState.ACTIVE:
+            reason = f"daily loss limit: P&L today {daily:.2f} breached -{limit}"
+            self.control.reduce_only(reason)
+            self._record_risk_event("daily_loss_halt", "critical", reason, details={"daily_pnl": str(daily)})
+
+    def book_snapshot(self) -> BookSnapshot:
+        """The risk engine's view: equity, positions, entries in flight, cooldowns."""
+        breakdown = self.book.equity(self._marks)
+        pending: list[Exposure] = []
+        for order in self._orders.values():
+            if order.intent.reduce_only or order.status.is_terminal:
+                continue
+            instrument = order.intent.instrument
+            pending.append(
+                Exposure(
+                    order.intent.bot,
+                    instrument.key,
+                    instrument.underlying,
+                    instrument.asset_class.value,
+                    order.remaining_quantity * order.intent.side.sign,
+                    self._marks.get(instrument.key, Decimal(0)),
+                )
+            )
+        return BookSnapshot(
+            equity=breakdown.equity,
+            day_start_equity=self._day_start_equity,
+            trading_state=self.control.trading_state,
+            trading_reason=self.control.trading_reason,
+            open_exposures=self.book.exposures(self._marks),
+            pending_entries=tuple(pending),
+            last_exit_at=dict(self._last_exit_at),
+        )
+
+    def _record_risk_event(
+        self,
+        kind: str,
+        severity: str,
+        message: str,
+        *,
+        bot: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        now = self.clock.now()
+        self.repository.record_risk_event(now, kind, severity, message, bot=bot, details=details)
+        self.bus.publish(Event("risk", now, message, {"kind": kind, "severity": severity}))
+
+
+def _placeholder_signal(order: Order) -> Signal:
+    """A stand-in signal for an order recovered from the journal after a restart."""
+    intent = order.intent
+    return Signal(
+        id=intent.signal_id,
+        bot=intent.bot,
+        instrument=intent.instrument,
+        side=intent.side,
+        intent=SignalIntent.CLOSE if intent.reduce_only else SignalIntent.OPEN,
+        confidence=0.0,
+        edge=0.0,
+        stop=None,
+        reason="recovered after restart",
+        time=intent.created_at,
+    )
+
+
+# ==============================================================================================
+# Command line
+# ==============================================================================================
+def _pid_path(settings: Settings) -> Path:
+    return Path(settings.system.var_dir) / "daemon.pid"
+
+
+async def _run_daemon(config_path: str) -> int:
+    from runtime.wiring import build_live
+
+    orchestrator = build_live(config_path)
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for sig in (signals.SIGINT, signals.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: KeyboardInterrupt path below
+            loop.add_signal_handler(sig, stop_requested.set)
+    pid_path = _pid_path(orchestrator.settings)
+    pid_path.parent.mkdir(parents=True, exist_ok=True)
+    pid_path.write_text(str(os.getpid()))
+    try:
+        await orchestrator.start()
+        await stop_requested.wait()
+        log.info("stop requested; finishing in-flight work")
+    finally:
+        await orchestrator.stop()
+        with contextlib.suppress(FileNotFoundError):
+            if pid_path.read_text().strip() == str(os.getpid()):
+                pid_path.unlink()
+    return 0
+
+
+def _status(config_path: str, as_json: bool) -> int:
+    from storage.database import open_storage
+
+    from config.loader import load_config
+    from utils.clock import WallClock
+
+    config = load_config(config_path)
+    database = Path(config.settings.system.database)
+    if not database.exists():
+        print(f"no database at {database}: the daemon has not run with this configuration yet")
+        return 1
+    repository = open_storage(database)
+    tz = ZoneInfo(config.settings.system.timezone)
+    now = WallClock().now().astimezone(tz)
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    summary = repository.status_summary(day_start)
+    pid_path = _pid_path(config.settings)
+    running = _pid_alive(pid_path)
+    repository.close()
+    data = summary.to_dict()
+    data["daemon_running"] = running
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    print(_format_status(data))
+    return 0
+
+
+def _format_status(data: dict[str, Any]) -> str:
+    lines = [
+        f"daemon: {'running' if data.get('daemon_running') else 'not running'}",
+        f"trading: {data.get('trading_state')}",
+    ]
+    equity = data.get("latest_equity")
+    if equity:
+        lines.append(f"equity: {equity}")
+    lines.append("")
+    lines.append(f"{'bot':<28}{'venue':<12}{'mode':<7}{'state':<9}{'orders':>7}{'fills':>7}  last run")
+    for bot in data.get("bots", []):
+        state = "paused" if bot.get("paused") else "active"
+        lines.append(
+            f"{bot['name']:<28}{bot['venue']:<12}{bot['mode']:<7}{state:<9}"
+            f"{bot.get('orders_today', 0):>7}{bot.get('fills_today', 0):>7}  {bot.get('last_run') or '-'}"
+        )
+    positions = data.get("open_positions", [])
+    lines.append("")
+    lines.append(f"open positions: {len(positions)}")
+    for position in positions:
+        lines.append(f"  {position}")
+    return "\n".join(lines)
+
+
+def _pid_alive(pid_path: Path) -> int | None:
+    try:
+        pid = int(pid_path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def _stop(config_path: str, wait_seconds: float = 15.0) -> int:
+    import time
+
+    from config.loader import load_config
+
+    config = load_config(config_path)
+    pid_path = _pid_path(config.settings)
+    pid = _pid_alive(pid_path)
+    if pid is None:
+        print("daemon is not running")
+        return 0
+    os.kill(pid, signals.SIGTERM)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if _pid_alive(pid_path) is None:
+            print(f"daemon {pid} stopped")
+            return 0
+        time.sleep(0.2)
+    print(f"daemon {pid} did not stop within {wait_seconds:.0f} s", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dotenv import load_dotenv
+
+    from config.loader import DEFAULT_CONFIG, ConfigError
+    from utils.logging_setup import configure_logging
+
+    parser = argparse.ArgumentParser(prog="master_orchestrator.py", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["run", "status", "stop"])
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="settings TOML (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="status: machine-readable output")
+    parser.add_argument(
+        "--foreground", action="store_true", help="run: accepted for symmetry; run never forks"
+    )
+    args = parser.parse_args(argv)
+    load_dotenv(override=False)  # secrets from a git-ignored .env; the environment wins
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    try:
+        if args.command == "run":
+            return asyncio.run(_run_daemon(args.config))
+        if args.command == "status":
+            return _status(args.config, args.json)
+        return _stop(args.config)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

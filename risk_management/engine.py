@@ -1,0 +1,270 @@
+"""The RiskEngine: the last word on every order.
+
+`RiskEngine.assess` is pure: a signal and a snapshot of the book in, a
+decision and (when it passes) a sized `OrderIntent` out. Entries are sized
+first (fixed fraction of equity at risk to the stop, times the multipliers
+earlier stages granted) and then cut or refused by the limits; exits only need
+a position to shrink and a price to trust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from domain.instruments import Instrument
+from domain.market import Quote
+from domain.orders import OrderIntent, OrderType, TimeInForce, client_order_id_for
+from domain.positions import Position
+from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent
+from domain.trading_state import TradingState
+from risk_management.sizing import cap_quantity_by_notional, fixed_fraction_quantity
+
+STAGE = "risk"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    daily_loss_limit_usd: Decimal
+    max_concurrent_positions: int
+    gross_exposure_cap_fraction: Decimal
+    reentry_cooldown: timedelta
+    risk_fraction_per_trade: float
+    max_position_fraction: Decimal
+    max_order_notional_usd: Decimal
+    max_quote_age_seconds: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """One open position, or an entry order still in flight, as the limits see it."""
+
+    bot: str
+    instrument_key: str
+    underlying: str
+    asset_class: str
+    signed_quantity: Decimal
+    mark_price: Decimal
+
+    @property
+    def notional(self) -> Decimal:
+        return abs(self.signed_quantity) * self.mark_price
+
+
+@dataclass(frozen=True, slots=True)
+class BookSnapshot:
+    """What the limits need to know about the book at the moment of a decision."""
+
+    equity: Decimal
+    day_start_equity: Decimal
+    trading_state: TradingState
+    trading_reason: str | None
+    open_exposures: tuple[Exposure, ...]
+    pending_entries: tuple[Exposure, ...] = ()
+    last_exit_at: Mapping[str, datetime] = field(default_factory=dict)
+
+    @property
+    def daily_pnl(self) -> Decimal:
+        return self.equity - self.day_start_equity
+
+    @property
+    def gross_exposure(self) -> Decimal:
+        return sum((e.notional for e in self.open_exposures + self.pending_entries), Decimal(0))
+
+    @property
+    def position_count(self) -> int:
+        return len(self.open_exposures) + len(self.pending_entries)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskOutcome:
+    decision: Decision
+    intent: OrderIntent | None = None
+
+
+class RiskEngine:
+    def __init__(self, limits: RiskLimits) -> None:
+        self.limits = limits
+
+    def assess(
+        self,
+        signal: Signal,
+        *,
+        book: BookSnapshot,
+        quote: Quote | None,
+        own_position: Position | None,
+        now: datetime,
+        size_multiplier: float = 1.0,
+    ) -> RiskOutcome:
+        if signal.intent is SignalIntent.CLOSE:
+            return self._assess_exit(signal, book, quote, own_position, now)
+        return self._assess_entry(signal, book, quote, own_position, now, size_multiplier)
+
+    # -- exits --------------------------------------------------------------------------------
+    def _assess_exit(
+        self,
+        signal: Signal,
+        book: BookSnapshot,
+        quote: Quote | None,
+        position: Position | None,
+        now: datetime,
+    ) -> RiskOutcome:
+        symbol = signal.instrument.symbol
+        if book.trading_state is TradingState.HALTED:
+            return _reject(
+                ReasonCode.TRADING_HALTED, f"trading is halted ({book.trading_reason}); exit of {symbol} held"
+            )
+        if position is None or not position.is_open:
+            return _reject(ReasonCode.NO_POSITION_TO_CLOSE, f"{signal.bot} holds no {symbol} to close")
+        if position.side is signal.side:
+            return _reject(
+                ReasonCode.NO_POSITION_TO_CLOSE,
+                f"a {signal.side} close would add to the {position.side} position in {symbol}",
+            )
+        price_problem = self._price_problem(signal.instrument, quote, now)
+        if price_problem is not None:
+            return price_problem
+        held = abs(position.quantity)
+        quantity = min(signal.close_quantity or held, held)
+        intent = self._intent(signal, quantity, now, reduce_only=True)
+        return RiskOutcome(
+            Decision.accept(
+                STAGE, f"exit {quantity} {symbol} of {held} held", details={"quantity": str(quantity)}
+            ),
+            intent,
+        )
+
+    # -- entries ------------------------------------------------------------------------------
+    def _assess_entry(
+        self,
+        signal: Signal,
+        book: BookSnapshot,
+        quote: Quote | None,
+        position: Position | None,
+        now: datetime,
+        size_multiplier: float,
+    ) -> RiskOutcome:
+        limits = self.limits
+        instrument = signal.instrument
+        symbol = instrument.symbol
+        if book.trading_state is TradingState.HALTED:
+            return _reject(
+                ReasonCode.TRADING_HALTED, f"trading is halted ({book.trading_reason}); no new {symbol}"
+            )
+        if book.trading_state is TradingState.REDUCING:
+            return _reject(
+                ReasonCode.TRADING_REDUCING,
+                f"only exits are allowed ({book.trading_reason}); entry in {symbol} refused",
+            )
+        if book.daily_pnl <= -limits.daily_loss_limit_usd:
+            return _reject(
+                ReasonCode.DAILY_LOSS_LIMIT,
+                f"daily P&L {book.daily_pnl:.2f} is at the -{limits.daily_loss_limit_usd} limit; "
+                "entry refused",
+            )
+        if position is not None and position.is_open:
+            return _reject(
+                ReasonCode.ALREADY_IN_POSITION,
+                f"{signal.bot} already holds {position.quantity} {symbol}; close it before a new entry",
+            )
+        last_exit = book.last_exit_at.get(instrument.key)
+        if last_exit is not None and now - last_exit < limits.reentry_cooldown:
+            wait = limits.reentry_cooldown - (now - last_exit)
+            return _reject(
+                ReasonCode.REENTRY_COOLDOWN,
+                f"{symbol} was exited at {last_exit:%H:%M:%S}; "
+                f"re-entry allowed in {int(wait.total_seconds())} s",
+            )
+        if book.position_count >= limits.max_concurrent_positions:
+            return _reject(
+                ReasonCode.MAX_POSITIONS,
+                f"{book.position_count} positions open or pending, "
+                f"the maximum is {limits.max_concurrent_positions}",
+            )
+        price_problem = self._price_problem(instrument, quote, now)
+        if price_problem is not None:
+            return price_problem
+        assert quote is not None  # checked by _price_problem
+        entry = quote.ask if signal.side is Side.BUY else quote.bid
+        if signal.stop is None:
+            return _reject(
+                ReasonCode.SIZE_ZERO, f"entry in {symbol} has no stop, so its risk cannot be sized"
+            )
+        stop = Decimal(str(signal.stop))
+        if (stop - entry) * signal.side.sign >= 0:
+            return _reject(
+                ReasonCode.SIZE_ZERO,
+                f"stop {stop} is not on the losing side of entry {entry} ({signal.side})",
+            )
+
+        quantity = fixed_fraction_quantity(
+            book.equity, limits.risk_fraction_per_trade, entry, stop, size_multiplier
+        )
+        quantity = cap_quantity_by_notional(quantity, entry, book.equity * limits.max_position_fraction)
+        quantity = cap_quantity_by_notional(quantity, entry, limits.max_order_notional_usd)
+        room = book.equity * limits.gross_exposure_cap_fraction - book.gross_exposure
+        exposure_bound = cap_quantity_by_notional(quantity, entry, room) < quantity
+        quantity = instrument.round_quantity(cap_quantity_by_notional(quantity, entry, room))
+        if quantity <= 0:
+            if exposure_bound:
+                return _reject(
+                    ReasonCode.GROSS_EXPOSURE,
+                    f"gross exposure {book.gross_exposure:.2f} leaves no room under the "
+                    f"{limits.gross_exposure_cap_fraction:.0%} cap of equity {book.equity:.2f}",
+                )
+            return _reject(ReasonCode.SIZE_ZERO, f"risk budget buys less than one lot of {symbol}")
+        notional = quantity * entry
+        if quantity < instrument.min_quantity or notional < instrument.min_notional:
+            return _reject(
+                ReasonCode.BELOW_VENUE_MINIMUM,
+                f"{quantity} {symbol} ({notional:.2f} USD) is below the venue minimum "
+                f"({instrument.min_quantity} units, {instrument.min_notional} USD)",
+            )
+        intent = self._intent(signal, quantity, now, reduce_only=False)
+        details = {
+            "quantity": str(quantity),
+            "entry_estimate": str(entry),
+            "stop": str(stop),
+            "risk_usd": str(((entry - stop) * quantity).copy_abs().quantize(Decimal("0.01"))),
+            "notional_usd": str(notional.quantize(Decimal("0.01"))),
+            "size_multiplier": size_multiplier,
+            "cut_by_exposure_cap": exposure_bound,
+        }
+        message = f"buy {quantity}" if signal.side is Side.BUY else f"sell {quantity}"
+        return RiskOutcome(
+            Decision.accept(STAGE, f"{message} {symbol} at ~{entry}, stop {stop}", details=details), intent
+        )
+
+    def _price_problem(
+        self, instrument: Instrument, quote: Quote | None, now: datetime
+    ) -> RiskOutcome | None:
+        if quote is None:
+            return _reject(ReasonCode.NO_PRICE, f"no price for {instrument.symbol}; nothing sent")
+        age = quote.age_seconds(now)
+        max_age = self.limits.max_quote_age_seconds.get(instrument.asset_class.value, 10.0)
+        if age > max_age:
+            return _reject(
+                ReasonCode.STALE_PRICE,
+                f"price for {instrument.symbol} is {age:.0f} s old (limit {max_age:.0f} s); nothing sent",
+            )
+        return None
+
+    def _intent(self, signal: Signal, quantity: Decimal, now: datetime, *, reduce_only: bool) -> OrderIntent:
+        return OrderIntent(
+            client_order_id=client_order_id_for(signal.id),
+            signal_id=signal.id,
+            bot=signal.bot,
+            instrument=signal.instrument,
+            side=signal.side,
+            quantity=quantity,
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+            created_at=now,
+            reduce_only=reduce_only,
+        )
+
+
+def _reject(code: ReasonCode, message: str) -> RiskOutcome:
+    return RiskOutcome(Decision.reject(STAGE, code, message))

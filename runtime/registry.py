@@ -1,0 +1,76 @@
+"""BotRegistry: the configured bots, built and checked against the venues' instruments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from apscheduler.triggers.base import BaseTrigger
+from bots.catalog import load_bot_class
+
+from bots.base import Bot, BotSpec
+from config.loader import ConfigError, LoadedConfig
+from config.schema import BotEntry, CronSchedule
+from domain.instruments import Instrument
+from domain.regimes import Regime
+from runtime.scheduling import cron_trigger, interval_trigger
+from utils.clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredBot:
+    bot: Bot
+    entry: BotEntry
+
+    @property
+    def name(self) -> str:
+        return self.bot.name
+
+    @property
+    def schedule_text(self) -> str:
+        schedule = self.entry.schedule
+        if isinstance(schedule, CronSchedule):
+            return f"cron {schedule.cron} ({schedule.timezone or 'system timezone'})"
+        return f"every {schedule.interval_seconds} s"
+
+    def trigger(self, clock: Clock, default_timezone: str) -> BaseTrigger:
+        schedule = self.entry.schedule
+        timezone = schedule.timezone or default_timezone
+        if isinstance(schedule, CronSchedule):
+            return cron_trigger(schedule.cron, timezone)
+        return interval_trigger(schedule.interval_seconds, clock, timezone, stagger_key=self.name)
+
+
+def build_bots(
+    config: LoadedConfig, instruments_by_venue: Mapping[str, Mapping[str, Instrument]]
+) -> list[RegisteredBot]:
+    """Instantiate every enabled bot; an unknown instrument or parameter names its key."""
+    built: list[RegisteredBot] = []
+    for index, entry in enumerate(config.registry.bots):
+        if not entry.enabled:
+            continue
+        listed = instruments_by_venue.get(entry.venue, {})
+        instruments: list[Instrument] = []
+        for position, symbol in enumerate(entry.instruments):
+            if symbol not in listed:
+                known = ", ".join(sorted(listed)) or "none"
+                raise ConfigError(
+                    config.registry_path,
+                    f"bots[{index}].instruments[{position}]",
+                    f"{symbol!r} is not listed on venue {entry.venue!r} (listed: {known})",
+                )
+            instruments.append(listed[symbol])
+        spec = BotSpec(
+            name=entry.name,
+            instruments=tuple(instruments),
+            params=dict(entry.params),
+            regimes=frozenset(Regime(r) for r in entry.regimes),
+            timeframe_seconds=entry.timeframe_seconds,
+        )
+        bot_class = load_bot_class(entry.bot_class)
+        try:
+            bot = bot_class(spec)
+        except ValueError as exc:
+            raise ConfigError(config.registry_path, f"bots[{index}].params", str(exc)) from None
+        built.append(RegisteredBot(bot, entry))
+    return built

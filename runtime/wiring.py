@@ -1,0 +1,198 @@
+"""Wiring: build the whole daemon from a configuration, for the live clock or a simulated one.
+
+This is the one place that knows which concrete world, brokers and stages make
+up a run. Live and simulated runs share everything but the clock and scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from brokers.paper import FeeModel, PaperBroker, SlippageModel
+from simulation.market import SimulatedMarket
+from storage.database import open_storage
+
+from brokers.price_chain import PriceChain
+from brokers.router import BrokerRouter
+from config.loader import LoadedConfig, load_config
+from config.schema import Settings
+from domain.instruments import Instrument
+from domain.pipeline import Stage
+from domain.regimes import Regime
+from filters.regime_filter import RegimeFilter
+from master_orchestrator import Orchestrator
+from risk_management.book import Book
+from risk_management.engine import RiskEngine, RiskLimits
+from risk_management.stage import RiskStage
+from runtime.control import Control
+from runtime.events import EventBus
+from runtime.registry import build_bots
+from runtime.scheduling import LiveScheduler, Scheduler, SimulatedScheduler
+from utils.clock import Clock, SimulatedClock, WallClock
+
+
+@dataclass(slots=True)
+class SimulatedRun:
+    """A daemon on a simulated clock, with handles tests and benchmarks need."""
+
+    config: LoadedConfig
+    orchestrator: Orchestrator
+    scheduler: SimulatedScheduler
+    clock: SimulatedClock
+    market: SimulatedMarket
+    paper_brokers: dict[str, PaperBroker]
+    instruments: dict[str, Instrument]
+
+    @property
+    def market_source(self) -> SimulatedMarket:
+        return self.market
+
+
+def with_paths(config: LoadedConfig, *, database: Path, var_dir: Path) -> LoadedConfig:
+    """The same configuration writing to other files (tests, replays)."""
+    system = config.settings.system.model_copy(update={"database": str(database), "var_dir": str(var_dir)})
+    settings = config.settings.model_copy(update={"system": system})
+    return LoadedConfig(settings, config.registry, config.settings_path, config.registry_path)
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    risk = settings.risk
+    return RiskLimits(
+        daily_loss_limit_usd=Decimal(str(risk.daily_loss_limit_usd)),
+        max_concurrent_positions=risk.max_concurrent_positions,
+        gross_exposure_cap_fraction=Decimal(str(risk.gross_exposure_cap_fraction)),
+        reentry_cooldown=timedelta(minutes=risk.reentry_cooldown_minutes),
+        risk_fraction_per_trade=risk.risk_fraction_per_trade,
+        max_position_fraction=Decimal(str(risk.max_position_fraction)),
+        max_order_notional_usd=Decimal(str(risk.max_order_notional_usd)),
+        max_quote_age_seconds=dict(risk.max_quote_age_seconds),
+    )
+
+
+def build_market(settings: Settings, clock: Clock) -> SimulatedMarket:
+    simulation = settings.simulation
+    market = SimulatedMarket(
+        clock=clock,
+        seed=simulation.seed,
+        day_seconds=simulation.day_seconds,
+        warmup_bars=simulation.warmup_bars,
+        retained_days=simulation.retained_days,
+    )
+    state = Path(settings.system.var_dir) / "simulated_market.json"
+    if state.exists():
+        market.load_state(state)
+    return market
+
+
+def build_paper_brokers(settings: Settings, market: SimulatedMarket, clock: Clock) -> dict[str, PaperBroker]:
+    brokers: dict[str, PaperBroker] = {}
+    var_dir = Path(settings.system.var_dir)
+    for venue, venue_settings in settings.venues.items():
+        listed = [i for i in market.instruments() if i.venue == venue]
+        brokers[venue] = PaperBroker(
+            venue=venue,
+            instruments=listed,
+            market_data=market,
+            clock=clock,
+            fees=FeeModel(
+                taker_bps=Decimal(str(venue_settings.taker_fee_bps)),
+                maker_bps=Decimal(str(venue_settings.maker_fee_bps)),
+            ),
+            slippage=SlippageModel(
+                fixed_bps=Decimal(str(venue_settings.slippage_bps)),
+                impact_bps_per_10k=Decimal(str(venue_settings.impact_bps_per_10k_usd)),
+            ),
+            starting_cash=Decimal(str(venue_settings.starting_cash_usd)),
+            max_quote_age_seconds=settings.risk.max_quote_age_seconds.get(venue_settings.asset_class, 10.0),
+            database_path=var_dir / f"paper_{venue}.sqlite",
+        )
+    return brokers
+
+
+def build_orchestrator(
+    config: LoadedConfig,
+    clock: Clock,
+    scheduler: Scheduler,
+    market: SimulatedMarket,
+    paper_brokers: dict[str, PaperBroker],
+) -> Orchestrator:
+    settings = config.settings
+    repository = open_storage(Path(settings.system.database))
+    instruments = {i.key: i for i in market.instruments()}
+    by_venue: dict[str, dict[str, Instrument]] = {}
+    for instrument in instruments.values():
+        by_venue.setdefault(instrument.venue, {})[instrument.symbol] = instrument
+    bots = build_bots(config, by_venue)
+    bus = EventBus()
+    control = Control(repository, clock, bus, [b.name for b in bots])
+    prices = PriceChain(
+        {venue: [market] for venue in paper_brokers}, clock, dict(settings.risk.max_quote_age_seconds)
+    )
+    starting_capital = sum((Decimal(str(v.starting_cash_usd)) for v in settings.venues.values()), Decimal(0))
+    book = Book(starting_capital, instruments)
+    routes = {(venue, "paper"): broker for venue, broker in paper_brokers.items()}
+    router = BrokerRouter(routes, {b.name: b.entry.mode for b in bots})
+    regimes = settings.regimes
+    regime_filter = RegimeFilter(
+        prices.bars,
+        {b.name: b.bot.spec.regimes for b in bots},
+        {Regime(name): value for name, value in regimes.multipliers.items()},
+        timeframe_seconds=regimes.timeframe_seconds,
+        fast_window=regimes.fast_window,
+        slow_window=regimes.slow_window,
+        sideways_band=regimes.sideways_band,
+    )
+    orchestrator: Orchestrator
+
+    def position(bot: str, instrument: Instrument):  # type: ignore[no-untyped-def]
+        return book.position(bot, instrument.key)
+
+    risk_stage = RiskStage(
+        RiskEngine(risk_limits(settings)), lambda: orchestrator.book_snapshot(), prices.quote, position
+    )
+    stages: list[Stage] = [regime_filter, risk_stage]
+    orchestrator = Orchestrator(
+        settings=settings,
+        clock=clock,
+        scheduler=scheduler,
+        repository=repository,
+        bots=bots,
+        stages=stages,
+        router=router,
+        prices=prices,
+        book=book,
+        control=control,
+        bus=bus,
+        instruments=instruments,
+    )
+    state_path = Path(settings.system.var_dir) / "simulated_market.json"
+    orchestrator.on_shutdown.append(lambda: market.save_state(state_path))
+    return orchestrator
+
+
+def build_live(config_path: str | Path) -> Orchestrator:
+    """The daemon on the wall clock, as `master_orchestrator.py run` starts it."""
+    config = load_config(config_path)
+    settings = config.settings
+    Path(settings.system.var_dir).mkdir(parents=True, exist_ok=True)
+    clock = WallClock()
+    scheduler = LiveScheduler(settings.system.timezone, settings.orchestrator.misfire_grace_seconds)
+    market = build_market(settings, clock)
+    brokers = build_paper_brokers(settings, market, clock)
+    return build_orchestrator(config, clock, scheduler, market, brokers)
+
+
+def build_simulated(config: LoadedConfig, start: datetime) -> SimulatedRun:
+    """The same daemon on a simulated clock starting at `start` (replays, tests, benchmarks)."""
+    settings = config.settings
+    Path(settings.system.var_dir).mkdir(parents=True, exist_ok=True)
+    clock = SimulatedClock(start)
+    scheduler = SimulatedScheduler(clock)
+    market = build_market(settings, clock)
+    brokers = build_paper_brokers(settings, market, clock)
+    orchestrator = build_orchestrator(config, clock, scheduler, market, brokers)
+    instruments = {i.key: i for i in market.instruments()}
+    return SimulatedRun(config, orchestrator, scheduler, clock, market, brokers, instruments)

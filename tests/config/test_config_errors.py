@@ -1,0 +1,121 @@
+"""Config errors stop start-up with the file, the key and what was expected."""
+
+from pathlib import Path
+
+import pytest
+
+from config.loader import DEFAULT_CONFIG, ConfigError, load_config
+
+DEFAULT_REGISTRY = DEFAULT_CONFIG.with_name("bots.toml")
+
+
+def write_config(tmp_path: Path, settings_extra: str = "", registry: str | None = None) -> Path:
+    settings = DEFAULT_CONFIG.read_text() + "\n" + settings_extra
+    settings = settings.replace('registry = "bots.toml"', f'registry = "{tmp_path / "bots.toml"}"')
+    (tmp_path / "settings.toml").write_text(settings)
+    (tmp_path / "bots.toml").write_text(registry if registry is not None else DEFAULT_REGISTRY.read_text())
+    return tmp_path / "settings.toml"
+
+
+BOT = """
+[[bots]]
+name = "b1"
+class = "rsi2"
+instruments = ["SPY"]
+venue = "sim-stocks"
+schedule = {{ interval_seconds = 60 }}
+{extra}
+"""
+
+
+def test_default_configuration_loads() -> None:
+    config = load_config()
+    assert len(config.registry.bots) >= 12
+    assert {b.venue for b in config.registry.bots} == {"sim-stocks", "sim-crypto", "sim-fx"}
+
+
+def test_misspelt_registry_key_is_refused_naming_file_and_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path, registry=BOT.format(extra='instrumets = ["QQQ"]'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    assert error.file.endswith("bots.toml")
+    assert error.key == "bots[0].instrumets"
+    assert "unknown key" in str(error) and "instruments" in str(error)
+
+
+def test_misspelt_settings_key_is_refused(tmp_path: Path) -> None:
+    settings = DEFAULT_CONFIG.read_text().replace("daily_loss_limit_usd", "daily_loss_limt_usd")
+    (tmp_path / "s.toml").write_text(
+        settings.replace('registry = "bots.toml"', f'registry = "{DEFAULT_REGISTRY}"')
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "s.toml")
+    assert caught.value.key == "risk.daily_loss_limt_usd"
+    assert "daily_loss_limit_usd" in str(caught.value)
+
+
+def test_wrong_type_names_the_key_and_the_value(tmp_path: Path) -> None:
+    settings = DEFAULT_CONFIG.read_text().replace(
+        "max_concurrent_positions = 25", 'max_concurrent_positions = "many"'
+    )
+    (tmp_path / "s.toml").write_text(
+        settings.replace('registry = "bots.toml"', f'registry = "{DEFAULT_REGISTRY}"')
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "s.toml")
+    assert caught.value.key == "risk.max_concurrent_positions"
+    assert "'many'" in str(caught.value)
+
+
+def test_impossible_value_is_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path, registry=BOT.format(extra="").replace("interval_seconds = 60", "interval_seconds = 5")
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "bots[0].schedule.interval_seconds"
+    assert "10" in caught.value.problem
+
+
+def test_unknown_timezone_is_refused(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        registry=BOT.format(extra="").replace(
+            "interval_seconds = 60", 'cron = "0 9 * * mon-fri", timezone = "Mars/Olympus"'
+        ),
+    )
+    with pytest.raises(ConfigError, match="Mars/Olympus"):
+        load_config(path)
+
+
+def test_unknown_venue_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, registry=BOT.format(extra="").replace("sim-stocks", "nyse"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "bots[0].venue"
+
+
+def test_simulated_venue_cannot_be_live(tmp_path: Path) -> None:
+    path = write_config(tmp_path, registry=BOT.format(extra='mode = "live"'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "bots[0].mode"
+
+
+def test_unknown_bot_class_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, registry=BOT.format(extra="").replace('"rsi2"', '"rsi3"'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "bots[0].class"
+
+
+def test_duplicate_bot_names_are_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, registry=BOT.format(extra="") + BOT.format(extra=""))
+    with pytest.raises(ConfigError, match="used twice"):
+        load_config(path)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")

@@ -1,0 +1,156 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from domain.positions import Position
+from domain.signals import ReasonCode, Side, SignalIntent
+from domain.trading_state import TradingState
+from risk_management.engine import BookSnapshot, Exposure, RiskEngine, RiskLimits
+from tests.factories import T0, crypto, quote, signal, stock
+
+LIMITS = RiskLimits(
+    daily_loss_limit_usd=Decimal(30),
+    max_concurrent_positions=3,
+    gross_exposure_cap_fraction=Decimal("0.8"),
+    reentry_cooldown=timedelta(minutes=30),
+    risk_fraction_per_trade=0.005,
+    max_position_fraction=Decimal("0.5"),
+    max_order_notional_usd=Decimal(25_000),
+    max_quote_age_seconds={"stock": 15.0, "crypto": 10.0},
+)
+
+
+def book(**overrides: object) -> BookSnapshot:
+    fields: dict[str, object] = {
+        "equity": Decimal(10_000),
+        "day_start_equity": Decimal(10_000),
+        "trading_state": TradingState.ACTIVE,
+        "trading_reason": None,
+        "open_exposures": (),
+    }
+    fields.update(overrides)
+    return BookSnapshot(**fields)  # type: ignore[arg-type]
+
+
+def exposure(symbol: str, quantity: str, price: str, bot: str = "other") -> Exposure:
+    return Exposure(bot, f"sim-stocks:{symbol}", symbol, "stock", Decimal(quantity), Decimal(price))
+
+
+def assess(sig=None, *, snapshot=None, q="default", position=None, now=T0, multiplier=1.0):  # type: ignore[no-untyped-def]
+    return RiskEngine(LIMITS).assess(
+        sig or signal(),
+        book=snapshot or book(),
+        quote=quote() if q == "default" else q,
+        own_position=position,
+        now=now,
+        size_multiplier=multiplier,
+    )
+
+
+def test_entry_is_sized_by_fixed_fraction_and_rounded_down_to_the_lot() -> None:
+    # equity 10,000 x 0.5 % = 50; entry at the ask 100.01, stop 98 -> 2.01 per unit -> 24.87 -> 24 shares
+    outcome = assess(signal(stop=98.0))
+    assert outcome.decision.passed
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(24)
+    assert outcome.intent.client_order_id.startswith("co-")
+
+
+def test_regime_multiplier_scales_the_size() -> None:
+    outcome = assess(signal(stop=98.0), multiplier=0.5)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(12)  # 24.87 / 2 = 12.4
+
+
+def test_daily_loss_beyond_the_limit_refuses_entries() -> None:
+    outcome = assess(snapshot=book(equity=Decimal(9_969), day_start_equity=Decimal(10_000)))
+    assert outcome.decision.reason_code is ReasonCode.DAILY_LOSS_LIMIT
+    assert outcome.intent is None
+
+
+def test_reducing_state_refuses_entries_but_allows_exits() -> None:
+    reducing = book(trading_state=TradingState.REDUCING, trading_reason="daily loss limit")
+    entry = assess(snapshot=reducing)
+    assert entry.decision.reason_code is ReasonCode.TRADING_REDUCING
+    held = Position("bot-a", stock().key, quantity=Decimal(10), average_entry_price=Decimal(100))
+    exit_signal = signal(side=Side.SELL, intent=SignalIntent.CLOSE, stop=None)
+    exit_outcome = assess(exit_signal, snapshot=reducing, position=held)
+    assert exit_outcome.decision.passed
+    assert exit_outcome.intent is not None and exit_outcome.intent.reduce_only
+    assert exit_outcome.intent.quantity == Decimal(10)
+
+
+def test_halted_state_sends_nothing_not_even_exits() -> None:
+    halted = book(trading_state=TradingState.HALTED, trading_reason="operator")
+    held = Position("bot-a", stock().key, quantity=Decimal(10), average_entry_price=Decimal(100))
+    assert assess(snapshot=halted).decision.reason_code is ReasonCode.TRADING_HALTED
+    closing = assess(
+        signal(side=Side.SELL, intent=SignalIntent.CLOSE, stop=None), snapshot=halted, position=held
+    )
+    assert closing.decision.reason_code is ReasonCode.TRADING_HALTED
+
+
+def test_max_concurrent_positions_counts_open_and_pending() -> None:
+    full = book(
+        open_exposures=(exposure("QQQ", "1", "100"), exposure("XLE", "1", "50")),
+        pending_entries=(exposure("IWM", "1", "80"),),
+    )
+    assert assess(snapshot=full).decision.reason_code is ReasonCode.MAX_POSITIONS
+
+
+def test_gross_exposure_cap_cuts_the_size_to_the_room_left() -> None:
+    # cap 8,000; 7,500 used; room 500 at 100.01 -> 4 shares (not the 24 the risk budget allows)
+    crowded = book(open_exposures=(exposure("QQQ", "75", "100"),))
+    outcome = assess(snapshot=crowded)
+    assert outcome.decision.passed
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(4)
+    assert outcome.decision.details["cut_by_exposure_cap"] is True
+
+
+def test_gross_exposure_cap_refuses_when_no_room_is_left() -> None:
+    full = book(open_exposures=(exposure("QQQ", "80", "100"),))
+    assert assess(snapshot=full).decision.reason_code is ReasonCode.GROSS_EXPOSURE
+
+
+def test_reentry_cooldown_refuses_an_entry_soon_after_an_exit() -> None:
+    recently = book(last_exit_at={stock().key: T0 - timedelta(minutes=10)})
+    outcome = assess(snapshot=recently)
+    assert outcome.decision.reason_code is ReasonCode.REENTRY_COOLDOWN
+    later = assess(
+        snapshot=recently, now=T0 + timedelta(minutes=21), q=quote(time=T0 + timedelta(minutes=21))
+    )
+    assert later.decision.passed
+
+
+def test_missing_price_stops_the_trade() -> None:
+    assert assess(q=None).decision.reason_code is ReasonCode.NO_PRICE
+
+
+def test_stale_price_stops_the_trade() -> None:
+    outcome = assess(q=quote(time=T0 - timedelta(seconds=16)))
+    assert outcome.decision.reason_code is ReasonCode.STALE_PRICE
+
+
+def test_entry_when_already_holding_is_refused() -> None:
+    held = Position("bot-a", stock().key, quantity=Decimal(5), average_entry_price=Decimal(100))
+    assert assess(position=held).decision.reason_code is ReasonCode.ALREADY_IN_POSITION
+
+
+def test_order_below_the_venue_minimum_is_refused_not_rounded_up() -> None:
+    tiny = crypto(min_notional=Decimal(5_000))
+    sig = signal(tiny, stop=95.0)
+    outcome = assess(sig, q=quote(tiny, "99.99", "100.01"))
+    assert outcome.decision.reason_code is ReasonCode.BELOW_VENUE_MINIMUM
+
+
+def test_close_without_a_position_is_refused() -> None:
+    outcome = assess(signal(side=Side.SELL, intent=SignalIntent.CLOSE, stop=None))
+    assert outcome.decision.reason_code is ReasonCode.NO_POSITION_TO_CLOSE
+
+
+def test_partial_close_sends_the_requested_quantity() -> None:
+    held = Position("bot-a", stock().key, quantity=Decimal(9), average_entry_price=Decimal(100))
+    sig = signal(side=Side.SELL, intent=SignalIntent.CLOSE, stop=None, close_quantity=Decimal(3))
+    outcome = assess(sig, position=held)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(3)
+
+
+def test_stop_on_the_wrong_side_is_refused() -> None:
+    assert not assess(signal(stop=101.0)).decision.passed
