@@ -166,7 +166,9 @@ class Orchestrator:
             return
         self._stopping = True
         await self.scheduler.shutdown()
-        limit = grace_seconds if grace_seconds is not None else self.settings.orchestrator.shutdown_timeout_seconds
+        limit = grace_seconds
+        if limit is None:
+            limit = self.settings.orchestrator.shutdown_timeout_seconds
         try:
             await asyncio.wait_for(self._idle.wait(), timeout=limit)
         except TimeoutError:
