@@ -17,7 +17,7 @@ import logging
 import os
 import signal as signals
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -84,6 +84,8 @@ class Orchestrator:
     bus: EventBus
     instruments: dict[str, Instrument]
     on_shutdown: list[Any] = field(default_factory=list)
+    # (job id, interval seconds, callable): housekeeping of the wiring, e.g. saving the simulated world
+    periodic_hooks: list[tuple[str, int, Callable[[], None]]] = field(default_factory=list)
 
     _runtimes: dict[str, BotRuntime] = field(default_factory=dict)
     _orders: dict[str, Order] = field(default_factory=dict)
@@ -151,6 +153,10 @@ class Orchestrator:
             "reconcile", interval_trigger(jobs.reconcile_seconds, self.clock, timezone), self._reconcile_job
         )
         self.scheduler.add_job("midnight", cron_trigger("0 0 * * *", timezone), self._midnight_job)
+        for job_id, seconds, hook in self.periodic_hooks:
+            self.scheduler.add_job(
+                job_id, interval_trigger(seconds, self.clock, timezone), self._hook_job(hook)
+            )
         self.scheduler.start()
         await self.snapshot_equity(now)
         log.info(
@@ -159,6 +165,15 @@ class Orchestrator:
             len(self.router.brokers),
             self.control.trading_state.value,
         )
+
+    def _hook_job(self, hook: Callable[[], None]) -> Callable[[datetime], Awaitable[None]]:
+        async def run(fire_time: datetime) -> None:
+            try:
+                hook()
+            except Exception:
+                log.exception("periodic hook %r failed", hook)
+
+        return run
 
     async def stop(self, grace_seconds: float | None = None) -> None:
         """Stop scheduling, let in-flight ticks finish, flush, close."""
@@ -695,18 +710,36 @@ async def _run_daemon(config_path: str) -> int:
         with contextlib.suppress(NotImplementedError):  # Windows: KeyboardInterrupt path below
             loop.add_signal_handler(sig, stop_requested.set)
     pid_path = _pid_path(orchestrator.settings)
+    stop_file = _stop_request_path(orchestrator.settings)
     pid_path.parent.mkdir(parents=True, exist_ok=True)
+    stop_file.unlink(missing_ok=True)
     pid_path.write_text(str(os.getpid()))
+    watcher = asyncio.create_task(_watch_stop_file(stop_file, stop_requested))
     try:
         await orchestrator.start()
         await stop_requested.wait()
         log.info("stop requested; finishing in-flight work")
     finally:
+        watcher.cancel()
         await orchestrator.stop()
+        stop_file.unlink(missing_ok=True)
         with contextlib.suppress(FileNotFoundError):
             if pid_path.read_text().strip() == str(os.getpid()):
                 pid_path.unlink()
     return 0
+
+
+def _stop_request_path(settings: Settings) -> Path:
+    return Path(settings.system.var_dir) / "stop.request"
+
+
+async def _watch_stop_file(path: Path, stop_requested: asyncio.Event) -> None:
+    """Windows has no SIGTERM for a console-less process: `stop` drops this file instead."""
+    while not stop_requested.is_set():
+        if await asyncio.to_thread(path.exists):
+            stop_requested.set()
+            return
+        await asyncio.sleep(0.5)
 
 
 def _status(config_path: str, as_json: bool) -> int:
@@ -762,17 +795,22 @@ def _format_status(data: dict[str, Any]) -> str:
 
 
 def _pid_alive(pid_path: Path) -> int | None:
+    """The daemon's pid when its PID file names a live daemon (psutil, because os.kill(pid, 0)
+    would terminate the process on Windows)."""
+    import psutil
+
     try:
         pid = int(pid_path.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        command_line = " ".join(psutil.Process(pid).cmdline())
+    except psutil.NoSuchProcess:
         return None
-    except PermissionError:
+    except psutil.AccessDenied:
         return pid
-    return pid
+    # a PID file left by a crash may name a pid the system has since given to another program
+    return pid if "master_orchestrator" in command_line else None
 
 
 def _stop(config_path: str, wait_seconds: float = 15.0) -> int:
@@ -786,7 +824,9 @@ def _stop(config_path: str, wait_seconds: float = 15.0) -> int:
     if pid is None:
         print("daemon is not running")
         return 0
-    os.kill(pid, signals.SIGTERM)
+    _stop_request_path(config.settings).write_text(str(pid))
+    if sys.platform != "win32":
+        os.kill(pid, signals.SIGTERM)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         if _pid_alive(pid_path) is None:

@@ -170,6 +170,8 @@ def build_orchestrator(
     )
     state_path = Path(settings.system.var_dir) / "simulated_market.json"
     orchestrator.on_shutdown.append(lambda: market.save_state(state_path))
+    # a crash loses at most a minute of the world's path; positions then reprice continuously
+    orchestrator.periodic_hooks.append(("save-simulated-world", 60, lambda: market.save_state(state_path)))
     return orchestrator
 
 

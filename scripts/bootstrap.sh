@@ -35,13 +35,19 @@ if [ ! -x "$bootstrap_venv/bin/python" ]; then
   fi
 fi
 
-stamp="$bootstrap_venv/.installed-$(sha256sum "$bootstrap_root/pyproject.toml" | cut -c1-16)-${bootstrap_extras:-base}"
-if [ ! -f "$stamp" ]; then
+hash="$(sha256sum "$bootstrap_root/pyproject.toml" | cut -c1-16)"
+stamp="$bootstrap_venv/.installed-$hash-${bootstrap_extras:-base}"
+satisfied=0
+[ -f "$stamp" ] && satisfied=1
+# The dev extra is a superset of the base install: a test environment also runs the daemon.
+[ -z "$bootstrap_extras" ] && [ -f "$bootstrap_venv/.installed-$hash-dev" ] && satisfied=1
+if [ "$satisfied" = 0 ]; then
   echo "Installing the project into .venv (extras: ${bootstrap_extras:-none}); the first time takes a few minutes..."
   "$bootstrap_venv/bin/python" -m pip install --quiet --upgrade pip
   target="$bootstrap_root"
   [ -n "$bootstrap_extras" ] && target="$bootstrap_root[$bootstrap_extras]"
   "$bootstrap_venv/bin/python" -m pip install --quiet -e "$target"
-  rm -f "$bootstrap_venv"/.installed-*
+  # stamps of an older pyproject.toml no longer hold
+  find "$bootstrap_venv" -maxdepth 1 -name '.installed-*' ! -name ".installed-$hash-*" -delete
   touch "$stamp"
 fi
