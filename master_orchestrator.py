@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.repository import Repository
-
 from brokers.base import Broker, BrokerError, VenueOrder
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
@@ -45,6 +43,7 @@ from runtime.events import Event, EventBus
 from runtime.registry import RegisteredBot
 from runtime.scheduling import Scheduler, cron_trigger, interval_trigger
 from runtime.tick_context import TickContext
+from storage.repository import Repository
 from utils.clock import Clock
 
 log = logging.getLogger("orchestrator")
@@ -93,6 +92,7 @@ class Orchestrator:
     _marks: dict[str, Decimal] = field(default_factory=dict)
     _last_exit_at: dict[str, datetime] = field(default_factory=dict)
     _fill_cursor: dict[int, datetime] = field(default_factory=dict)
+    _applied_fills: dict[tuple[str, str], datetime] = field(default_factory=dict)
     _unreconciled_venues: set[str] = field(default_factory=set)
     _in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -147,7 +147,7 @@ class Orchestrator:
         self.scheduler.add_job(
             "equity",
             interval_trigger(jobs.equity_snapshot_seconds, self.clock, timezone),
-            self.snapshot_equity,
+            self._equity_job,
         )
         self.scheduler.add_job(
             "reconcile", interval_trigger(jobs.reconcile_seconds, self.clock, timezone), self._reconcile_job
@@ -340,9 +340,19 @@ class Orchestrator:
             log.warning("fills from %s unavailable: %s", broker.venue, exc)
             return
         for fill in fills:
+            # the cursor is inclusive, so the latest fills come back on the next poll: skip those
+            # already applied without a trip to the database
+            seen_key = (fill.venue, fill.venue_trade_id)
+            if seen_key in self._applied_fills:
+                continue
             self._apply_fill(fill)
+            self._applied_fills[seen_key] = fill.time
             if fill.time > self._fill_cursor.get(key, since):
                 self._fill_cursor[key] = fill.time
+        cursor = self._fill_cursor.get(key)
+        if cursor is not None and len(self._applied_fills) > 1000:
+            horizon = cursor - timedelta(minutes=5)
+            self._applied_fills = {k: t for k, t in self._applied_fills.items() if t >= horizon}
 
     def _apply_fill(self, fill: Fill) -> None:
         order = self._orders.get(fill.client_order_id) or self.repository.load_order(fill.client_order_id)
@@ -531,6 +541,10 @@ class Orchestrator:
             quote = await self.prices.quote(self.instruments[position.instrument_key])
             if quote is not None:
                 self._marks[position.instrument_key] = quote.mid
+
+    async def _equity_job(self, fire_time: datetime) -> None:
+        async with self._tracked():
+            await self.snapshot_equity(fire_time)
 
     async def _reconcile_job(self, fire_time: datetime) -> None:
         async with self._tracked():
@@ -743,9 +757,8 @@ async def _watch_stop_file(path: Path, stop_requested: asyncio.Event) -> None:
 
 
 def _status(config_path: str, as_json: bool) -> int:
-    from storage.database import open_storage
-
     from config.loader import load_config
+    from storage.database import open_storage
     from utils.clock import WallClock
 
     config = load_config(config_path)

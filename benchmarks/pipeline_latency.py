@@ -32,7 +32,7 @@ from bots.base import Bot, BotContext  # noqa: E402
 from config.loader import LoadedConfig, load_config  # noqa: E402
 from config.schema import BotEntry, Registry  # noqa: E402
 from domain.signals import Side, Signal, SignalIntent, make_signal_id  # noqa: E402
-from runtime.scheduling import LiveScheduler, interval_trigger  # noqa: E402
+from runtime.scheduling import LiveScheduler  # noqa: E402
 from runtime.wiring import build_simulated, with_paths  # noqa: E402
 from utils.clock import WallClock  # noqa: E402
 
@@ -132,7 +132,9 @@ def many_bots_config(base: Path, count: int) -> LoadedConfig:
         for i in range(count)
     ]
     config = LoadedConfig(config.settings, Registry(bots=entries), config.settings_path, config.registry_path)
-    return relaxed(config, base)
+    config = relaxed(config, base)
+    Path(config.settings.system.var_dir).mkdir(parents=True, exist_ok=True)
+    return config
 
 
 async def scheduler_simulated(base: Path, bots: int, hours: float) -> tuple[list[float], float, float]:
@@ -151,40 +153,29 @@ async def scheduler_simulated(base: Path, bots: int, hours: float) -> tuple[list
     return lateness, wall, cpu
 
 
-async def scheduler_wall(bots: int, seconds: float) -> tuple[list[float], float]:
-    """500 APScheduler jobs on the real clock; each reads bars from a simulated market."""
-    from runtime.wiring import build_market
+async def scheduler_wall(base: Path, bots: int, seconds: float) -> tuple[list[float], float]:
+    """The whole daemon (registry, orchestrator, jobs, journal) with 500 idle-ish bots on the
+    wall clock and APScheduler: how late ticks start and how much CPU the process burns."""
+    from runtime.wiring import build_market, build_orchestrator, build_paper_brokers
 
+    config = many_bots_config(base, bots)
+    settings = config.settings
     clock = WallClock()
-    config = load_config()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = config.settings.model_copy(
-            update={"system": config.settings.system.model_copy(update={"var_dir": tmp})}
-        )
-        market = build_market(settings, clock)
-        instruments = [i for i in market.instruments() if i.venue == "sim-stocks"]
-        scheduler = LiveScheduler("UTC")
-        lateness: list[float] = []
-
-        def job(i: int):  # type: ignore[no-untyped-def]
-            async def run(fire_time: datetime) -> None:
-                lateness.append((clock.now() - fire_time).total_seconds() * 1000)
-                await market.bars(instruments[i % len(instruments)], 60, 50)
-
-            return run
-
-        for i in range(bots):
-            scheduler.add_job(
-                f"idle-{i}", interval_trigger(10, clock, "UTC", stagger_key=f"idle-{i}"), job(i)
-            )
-        process = psutil.Process()
-        before = process.cpu_times()
-        scheduler.start()
-        await asyncio.sleep(seconds)
-        after = process.cpu_times()
-        await scheduler.shutdown()
-        cpu = (after.user - before.user) + (after.system - before.system)
-        return lateness, cpu / seconds
+    scheduler = LiveScheduler(settings.system.timezone, clock=clock)
+    market = build_market(settings, clock)
+    brokers = build_paper_brokers(settings, market, clock)
+    orchestrator = build_orchestrator(config, clock, scheduler, market, brokers)
+    await orchestrator.start()
+    await asyncio.sleep(10)  # let the staggered first round settle before measuring
+    scheduler.lateness_seconds.clear()
+    process = psutil.Process()
+    before = process.cpu_times()
+    await asyncio.sleep(seconds)
+    after = process.cpu_times()
+    lateness = [s * 1000 for s in scheduler.lateness_seconds]
+    await orchestrator.stop()
+    cpu = (after.user - before.user) + (after.system - before.system)
+    return lateness, cpu / seconds
 
 
 def main() -> None:
@@ -214,7 +205,8 @@ def main() -> None:
             f"p50 {percentile(lateness, 50):.3f} ms p99 {percentile(lateness, 99):.3f} ms (by construction 0)"
         )
 
-    lateness, cores = asyncio.run(scheduler_wall(args.bots, args.wall_seconds))
+    with tempfile.TemporaryDirectory() as tmp:
+        lateness, cores = asyncio.run(scheduler_wall(Path(tmp) / "wall", args.bots, args.wall_seconds))
     print(
         f"\n{args.bots} bots every 10 s on the wall clock for {args.wall_seconds:.0f} s "
         f"({len(lateness)} ticks):"

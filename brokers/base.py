@@ -75,6 +75,22 @@ class BrokerHealth:
 
 
 @runtime_checkable
+class MarketDataSource(Protocol):
+    """Anything that prices instruments: a venue adapter, the simulated market, a data vendor.
+
+    The price chain asks its sources in turn; the paper broker fills against one.
+    """
+
+    async def quote(self, instrument: Instrument) -> Quote | None:
+        """The current best bid/ask, or None when the source has no usable price."""
+        ...
+
+    async def bars(self, instrument: Instrument, timeframe_seconds: int, count: int) -> BarSeries | None:
+        """The last `count` complete bars, oldest first; shorter or None when history is short."""
+        ...
+
+
+@runtime_checkable
 class Broker(Protocol):
     """One venue in one mode (paper or live)."""
 

@@ -159,6 +159,13 @@ def _check_cross_references(config: LoadedConfig) -> None:
                 config.bot_key(index, "mode"),
                 f'venue {bot.venue!r} is simulated and cannot trade live; use mode = "paper"',
             )
+        if venue.kind == "simulated" and bot.timeframe_seconds % 60:
+            raise ConfigError(
+                config.registry_path,
+                config.bot_key(index, "timeframe_seconds"),
+                f"the simulated world serves whole-minute bars; "
+                f"{bot.timeframe_seconds} is not a multiple of 60",
+            )
         try:
             load_bot_class(bot.bot_class)
         except ValueError as exc:

@@ -57,6 +57,14 @@ class SimulationSettings(Strict):
     retained_days: Annotated[float, Field(gt=0, le=30)] = 3.0
 
 
+def _default_quote_ages() -> dict[AssetClassName, float]:
+    return {"stock": 15.0, "crypto": 10.0, "forex": 10.0, "prediction": 60.0}
+
+
+def _default_regime_multipliers() -> dict[RegimeName, float]:
+    return {"bull": 1.0, "sideways": 0.75, "bear": 0.5}
+
+
 class RiskSettings(Strict):
     daily_loss_limit_usd: Annotated[float, Field(gt=0)] = 30.0
     max_concurrent_positions: Annotated[int, Field(ge=1)] = 25
@@ -66,13 +74,13 @@ class RiskSettings(Strict):
     max_position_fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
     max_order_notional_usd: Annotated[float, Field(gt=0)] = 25_000.0
     max_quote_age_seconds: dict[AssetClassName, Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: {"stock": 15.0, "crypto": 10.0, "forex": 10.0, "prediction": 60.0}
+        default_factory=_default_quote_ages
     )
 
 
 class RegimeSettings(Strict):
     multipliers: dict[RegimeName, Annotated[float, Field(ge=0, le=2)]] = Field(
-        default_factory=lambda: {"bull": 1.0, "sideways": 0.75, "bear": 0.5}
+        default_factory=_default_regime_multipliers
     )
     timeframe_seconds: Annotated[int, Field(ge=1)] = 60
     fast_window: Annotated[int, Field(ge=2)] = 20

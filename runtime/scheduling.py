@@ -16,6 +16,7 @@ import heapq
 import itertools
 import logging
 import zlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -61,11 +62,14 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
 class LiveScheduler:
     """APScheduler's AsyncIOScheduler with the scheduled fire time handed to each job."""
 
-    def __init__(self, timezone: str, misfire_grace_seconds: int = 30) -> None:
+    def __init__(self, timezone: str, misfire_grace_seconds: int = 30, clock: Clock | None = None) -> None:
         self._scheduler = AsyncIOScheduler(timezone=timezone)
         self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self._scheduled: dict[str, datetime] = {}
         self._grace = misfire_grace_seconds
+        self._clock = clock
+        # how late the latest jobs started (seconds), for monitoring and the benchmark; bounded
+        self.lateness_seconds: deque[float] = deque(maxlen=100_000)
 
     def _on_submitted(self, event: JobSubmissionEvent) -> None:
         # Runs synchronously inside APScheduler's wake-up, before the job's task starts.
@@ -74,6 +78,8 @@ class LiveScheduler:
     def add_job(self, job_id: str, trigger: BaseTrigger, func: JobFunc) -> None:
         async def run() -> None:
             fire_time = self._scheduled.pop(job_id)
+            if self._clock is not None:
+                self.lateness_seconds.append((self._clock.now() - fire_time).total_seconds())
             await func(fire_time)
 
         self._scheduler.add_job(

@@ -12,9 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from brokers.paper import FeeModel, PaperBroker, SlippageModel
-from simulation.market import SimulatedMarket
-from storage.database import open_storage
-
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
 from config.loader import LoadedConfig, load_config
@@ -31,6 +28,8 @@ from runtime.control import Control
 from runtime.events import EventBus
 from runtime.registry import build_bots
 from runtime.scheduling import LiveScheduler, Scheduler, SimulatedScheduler
+from simulation.market import SimulatedMarket
+from storage.database import open_storage
 from utils.clock import Clock, SimulatedClock, WallClock
 
 
@@ -68,7 +67,7 @@ def risk_limits(settings: Settings) -> RiskLimits:
         risk_fraction_per_trade=risk.risk_fraction_per_trade,
         max_position_fraction=Decimal(str(risk.max_position_fraction)),
         max_order_notional_usd=Decimal(str(risk.max_order_notional_usd)),
-        max_quote_age_seconds=dict(risk.max_quote_age_seconds),
+        max_quote_age_seconds={str(k): v for k, v in risk.max_quote_age_seconds.items()},
     )
 
 
@@ -129,7 +128,9 @@ def build_orchestrator(
     bus = EventBus()
     control = Control(repository, clock, bus, [b.name for b in bots])
     prices = PriceChain(
-        {venue: [market] for venue in paper_brokers}, clock, dict(settings.risk.max_quote_age_seconds)
+        {venue: [market] for venue in paper_brokers},
+        clock,
+        {str(k): v for k, v in settings.risk.max_quote_age_seconds.items()},
     )
     starting_capital = sum((Decimal(str(v.starting_cash_usd)) for v in settings.venues.values()), Decimal(0))
     book = Book(starting_capital, instruments)
@@ -181,7 +182,9 @@ def build_live(config_path: str | Path) -> Orchestrator:
     settings = config.settings
     Path(settings.system.var_dir).mkdir(parents=True, exist_ok=True)
     clock = WallClock()
-    scheduler = LiveScheduler(settings.system.timezone, settings.orchestrator.misfire_grace_seconds)
+    scheduler = LiveScheduler(
+        settings.system.timezone, settings.orchestrator.misfire_grace_seconds, clock=clock
+    )
     market = build_market(settings, clock)
     brokers = build_paper_brokers(settings, market, clock)
     return build_orchestrator(config, clock, scheduler, market, brokers)

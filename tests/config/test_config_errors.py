@@ -119,3 +119,25 @@ def test_duplicate_bot_names_are_refused(tmp_path: Path) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_timeframe_the_simulated_world_cannot_serve_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, registry=BOT.format(extra="timeframe_seconds = 45"))
+    with pytest.raises(ConfigError, match="multiple of 60") as caught:
+        load_config(path)
+    assert caught.value.key == "bots[0].timeframe_seconds"
+
+
+def test_misspelt_bot_parameter_is_refused_when_the_registry_is_built(tmp_path: Path) -> None:
+    from runtime.registry import build_bots
+    from simulation.instruments import SIMULATED_SPECS
+
+    path = write_config(tmp_path, registry=BOT.format(extra="[bots.params]\nentry_treshold = 5"))
+    config = load_config(path)
+    by_venue: dict[str, dict[str, object]] = {}
+    for instrument in (spec.instrument for spec in SIMULATED_SPECS):
+        by_venue.setdefault(instrument.venue, {})[instrument.symbol] = instrument
+    with pytest.raises(ConfigError, match="entry_treshold") as caught:
+        build_bots(config, by_venue)  # type: ignore[arg-type]
+    assert caught.value.key == "bots[0].params"
+    assert caught.value.file == str(path.with_name("bots.toml"))

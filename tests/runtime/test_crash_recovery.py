@@ -17,21 +17,25 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from storage.database import open_storage
 
 from config.loader import DEFAULT_CONFIG
+from storage.database import open_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
+# Twitchy parameters so that orders flow within seconds of start-up (the defaults wait for rare
+# set-ups); prices in this test move fast too (day_seconds = 120).
 FAST_REGISTRY = """
 [[bots]]
 name = "fast-sol"
 class = "bollinger"
-instruments = ["SOL/USD"]
+instruments = ["SOL/USD", "BTC/USD", "ETH/USD"]
 venue = "sim-crypto"
 schedule = { interval_seconds = 10 }
 regimes = ["bull", "bear", "sideways"]
+[bots.params]
+num_std = 0.25
 
 [[bots]]
 name = "fast-eth"
@@ -40,6 +44,10 @@ instruments = ["ETH/USD", "BTC/USD"]
 venue = "sim-crypto"
 schedule = { interval_seconds = 10 }
 regimes = ["bull", "bear", "sideways"]
+[bots.params]
+entry_threshold = 45
+exit_threshold = 55
+trend_period = 5
 
 [[bots]]
 name = "fast-fx"
@@ -48,6 +56,9 @@ instruments = ["EUR_USD", "GBP_USD", "AUD_USD"]
 venue = "sim-fx"
 schedule = { interval_seconds = 10 }
 regimes = ["bull", "bear", "sideways"]
+[bots.params]
+lookback = 3
+switch_margin = 0.0
 
 [[bots]]
 name = "fast-stocks"
@@ -56,6 +67,9 @@ instruments = ["SPY", "QQQ", "XLE"]
 venue = "sim-stocks"
 schedule = { interval_seconds = 10 }
 regimes = ["bull", "bear", "sideways"]
+[bots.params]
+lookback = 3
+switch_margin = 0.0
 """
 
 
@@ -115,14 +129,14 @@ def test_sigkill_then_restart_sends_nothing_twice_and_positions_match_fills(tmp_
 
     first = start_daemon(config, log)
     try:
-        before = wait_for_orders(database, 4, first, timeout=90)
+        before = wait_for_orders(database, 3, first, timeout=150)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
 
     second = start_daemon(config, log)
     try:
-        wait_for_orders(database, before + 4, second, timeout=90)
+        wait_for_orders(database, before + 2, second, timeout=180)
         second.send_signal(signal.SIGTERM)
         assert second.wait(15) == 0, log.read_text()[-3000:]
     finally:

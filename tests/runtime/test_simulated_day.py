@@ -15,12 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from storage.database import open_storage
 
 from config.loader import load_config
 from domain.orders import ALLOWED_TRANSITIONS, OrderStatus
 from domain.signals import Side
 from runtime.wiring import SimulatedRun, build_simulated, with_paths
+from storage.database import open_storage
 
 START = datetime(2026, 3, 2, 0, 0, tzinfo=ZoneInfo("America/New_York"))
 

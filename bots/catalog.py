@@ -1,0 +1,73 @@
+"""The bots the registry can name: short names for the built-in ones, or any `module:Class` path."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from dataclasses import dataclass
+
+from bots.base import Bot
+
+
+@dataclass(frozen=True, slots=True)
+class _CatalogEntry:
+    path: str
+    summary: str
+
+
+_BUILT_IN: dict[str, _CatalogEntry] = {
+    "rsi2": _CatalogEntry(
+        "bots.rsi2:Rsi2Bot", "Connors RSI-2: buy a sharp pullback in an uptrend, sell the bounce"
+    ),
+    "dual_momentum": _CatalogEntry(
+        "bots.dual_momentum:DualMomentumBot",
+        "Antonacci dual momentum: hold the basket's strongest instrument while its momentum is positive",
+    ),
+    "bollinger": _CatalogEntry(
+        "bots.bollinger:BollingerBot",
+        "Bollinger reversion: buy below the lower band, sell at the middle band",
+    ),
+}
+
+
+def known_bots() -> dict[str, str]:
+    """Short name -> one-line description of each built-in bot, for the docs and the dashboard."""
+    return {name: entry.summary for name, entry in sorted(_BUILT_IN.items())}
+
+
+def load_bot_class(name: str) -> type[Bot]:
+    """The Bot subclass a registry `class` value names: a short name or `package.module:ClassName`.
+
+    Raises ValueError, with what was expected, for an unknown short name, a module that
+    does not import, a missing attribute or something that is not a concrete Bot.
+    """
+    entry = _BUILT_IN.get(name)
+    if entry is not None:
+        return _import_bot(entry.path, name)
+    if ":" not in name:
+        close = difflib.get_close_matches(name, list(_BUILT_IN), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"unknown bot class {name!r} ({hint}known short names: {', '.join(sorted(_BUILT_IN))}; "
+            "or give a 'package.module:ClassName' path)"
+        )
+    return _import_bot(name, name)
+
+
+def _import_bot(path: str, name: str) -> type[Bot]:
+    module_name, _, class_name = path.partition(":")
+    if not module_name or not class_name.isidentifier():
+        raise ValueError(f"bot class {name!r} is not a 'package.module:ClassName' path")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"bot class {name!r}: cannot import module {module_name!r} ({exc})") from exc
+    found = getattr(module, class_name, None)
+    if found is None:
+        raise ValueError(f"bot class {name!r}: module {module_name!r} has no {class_name!r}")
+    if not (inspect.isclass(found) and issubclass(found, Bot)):
+        raise ValueError(f"bot class {name!r}: {class_name!r} is not a subclass of bots.base.Bot")
+    if inspect.isabstract(found):
+        raise ValueError(f"bot class {name!r}: {class_name!r} is abstract (it must implement on_tick)")
+    return found

@@ -1,0 +1,268 @@
+"""The journal's tables, as SQLAlchemy 2 typed declarative models.
+
+Every `Mapped[Decimal]` is an `ExactDecimal` (text, exact) and every
+`Mapped[datetime]` a `UtcDateTime` (aware in, aware UTC out), through the
+type map on `Base`. The schema itself is created by the Alembic migrations in
+`storage/migrations`, never by `create_all`; a change here needs a new
+revision there (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.column_types import ExactDecimal, JsonDocument, UtcDateTime
+
+# Named constraints, so later migrations (batch mode on SQLite) can find and alter them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        Decimal: ExactDecimal(),
+        datetime: UtcDateTime(),
+        dict[str, Any]: JsonDocument(),
+        str: String(),
+    }
+
+
+class InstrumentColumns:
+    """An instrument's fields, copied into a row so the row alone rebuilds the `Instrument`."""
+
+    instrument_key: Mapped[str] = mapped_column(index=True)
+    symbol: Mapped[str]
+    venue: Mapped[str]
+    asset_class: Mapped[str]
+    tick_size: Mapped[Decimal]
+    lot_size: Mapped[Decimal]
+    underlying: Mapped[str]
+    min_quantity: Mapped[Decimal]
+    min_notional: Mapped[Decimal]
+    quote_currency: Mapped[str]
+
+
+class BotRow(Base):
+    __tablename__ = "bots"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    bot_class: Mapped[str]
+    asset_class: Mapped[str]
+    venue: Mapped[str]
+    mode: Mapped[str]
+    schedule: Mapped[str]
+    params: Mapped[dict[str, Any]]
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class BotRunRow(Base):
+    """One tick of one bot: when it ran, whether it raised, how many signals it produced."""
+
+    __tablename__ = "bot_runs"
+    __table_args__ = (Index("ix_bot_runs_bot_finished_at", "bot", "finished_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bot: Mapped[str]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    ok: Mapped[bool]
+    error: Mapped[str | None]
+    signal_count: Mapped[int]
+
+
+class SignalRow(InstrumentColumns, Base):
+    __tablename__ = "signals"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    bot: Mapped[str] = mapped_column(index=True)
+    side: Mapped[str]
+    intent: Mapped[str]
+    confidence: Mapped[float]
+    edge: Mapped[float]
+    stop: Mapped[float | None]
+    reason: Mapped[str]
+    time: Mapped[datetime] = mapped_column(index=True)
+    evidence: Mapped[dict[str, Any]]
+    close_quantity: Mapped[Decimal | None]
+
+
+class DecisionRow(Base):
+    """One stage's verdict on one signal; `seq` is the stage's place on the road (0 first)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    signal_id: Mapped[str] = mapped_column(ForeignKey("signals.id"), index=True)
+    seq: Mapped[int]
+    stage: Mapped[str]
+    verdict: Mapped[str]
+    reason_code: Mapped[str] = mapped_column(index=True)
+    message: Mapped[str]
+    confidence: Mapped[float | None]
+    size_multiplier: Mapped[float]
+    details: Mapped[dict[str, Any]]
+    time: Mapped[datetime]
+
+
+class OrderRow(InstrumentColumns, Base):
+    """The order intent (as the risk engine sized it) and the order's current state."""
+
+    __tablename__ = "orders"
+
+    client_order_id: Mapped[str] = mapped_column(primary_key=True)
+    signal_id: Mapped[str] = mapped_column(index=True)
+    bot: Mapped[str] = mapped_column(index=True)
+    side: Mapped[str]
+    quantity: Mapped[Decimal]
+    order_type: Mapped[str]
+    time_in_force: Mapped[str]
+    limit_price: Mapped[Decimal | None]
+    reduce_only: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(index=True)
+    filled_quantity: Mapped[Decimal]
+    average_fill_price: Mapped[Decimal | None]
+    venue_order_id: Mapped[str | None]
+    reason: Mapped[str | None]
+    updated_at: Mapped[datetime]
+
+
+class OrderEventRow(Base):
+    """Append-only history of an order's status: `from_status` is NULL for the NEW row."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_order_id: Mapped[str] = mapped_column(ForeignKey("orders.client_order_id"), index=True)
+    from_status: Mapped[str | None]
+    to_status: Mapped[str]
+    time: Mapped[datetime]
+    reason: Mapped[str | None]
+
+
+class FillRow(Base):
+    """An execution. A venue's trade id is unique on that venue: the second copy is never stored."""
+
+    __tablename__ = "fills"
+    __table_args__ = (UniqueConstraint("venue", "venue_trade_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_order_id: Mapped[str] = mapped_column(ForeignKey("orders.client_order_id"), index=True)
+    bot: Mapped[str] = mapped_column(index=True)
+    venue: Mapped[str]
+    venue_trade_id: Mapped[str]
+    instrument_key: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal]
+    price: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    time: Mapped[datetime] = mapped_column(index=True)
+
+
+class PositionRow(Base):
+    """A bot's current holding of one instrument; a flat position keeps its row with quantity 0."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("bot", "instrument_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bot: Mapped[str]
+    instrument_key: Mapped[str]
+    quantity: Mapped[Decimal]
+    # Decimals are text, so SQL cannot compare them with zero; this flag can.
+    is_open: Mapped[bool] = mapped_column(index=True)
+    average_entry_price: Mapped[Decimal]
+    realized_pnl: Mapped[Decimal]
+    fees: Mapped[Decimal]
+    opened_at: Mapped[datetime | None]
+    entry_quantity: Mapped[Decimal]
+    exit_quantity: Mapped[Decimal]
+    exit_value: Mapped[Decimal]
+    exit_plan: Mapped[dict[str, Any] | None]
+
+
+class ClosedTradeRow(Base):
+    __tablename__ = "closed_trades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bot: Mapped[str] = mapped_column(index=True)
+    instrument_key: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal]
+    entry_price: Mapped[Decimal]
+    exit_price: Mapped[Decimal]
+    gross_pnl: Mapped[Decimal]
+    fees: Mapped[Decimal]
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EquitySnapshotRow(Base):
+    __tablename__ = "equity_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(index=True)
+    equity: Mapped[Decimal]
+    cash: Mapped[Decimal]
+    realized: Mapped[Decimal]
+    unrealized: Mapped[Decimal]
+    fees: Mapped[Decimal]
+    open_positions: Mapped[int]
+    gross_exposure: Mapped[Decimal]
+
+
+class RiskEventRow(Base):
+    __tablename__ = "risk_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(index=True)
+    severity: Mapped[str]
+    message: Mapped[str]
+    bot: Mapped[str | None]
+    details: Mapped[dict[str, Any]]
+
+
+class ControlRow(Base):
+    """The operator's system-wide levers: a single row, id 1."""
+
+    __tablename__ = "control"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trading_state: Mapped[str]
+    trading_reason: Mapped[str | None]
+    all_paused: Mapped[bool]
+    all_paused_reason: Mapped[str | None]
+    updated_at: Mapped[datetime | None]
+
+
+class PausedBotRow(Base):
+    """A bot the operator (or the orchestrator) paused; resuming deletes the row."""
+
+    __tablename__ = "paused_bots"
+
+    bot: Mapped[str] = mapped_column(primary_key=True)
+    reason: Mapped[str]
+    paused_at: Mapped[datetime]
+
+
+class DaemonValueRow(Base):
+    """Small facts the daemon must remember across restarts (the trading day, its start equity)."""
+
+    __tablename__ = "daemon_kv"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[str]

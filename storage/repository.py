@@ -1,0 +1,519 @@
+"""The journal's one door: every record the daemon writes, and what it reads back.
+
+The repository speaks domain objects (Signal, Decision, Order, Fill, Position,
+ClosedTrade); the rows are its business. It holds one connection for its whole
+life. The hot writes (everything the road journals per signal) run as
+precompiled statements on it (`storage.statements`); rare writes are Core
+statements; reads load typed rows through a Session bound to it.
+
+Transactions: outside `batch()` every write commits on its own; inside, all
+writes of the block commit together or not at all. Reads outside a batch see
+the latest committed data, including another process's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Select, delete, func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from domain.orders import Fill, Order, OrderStatus
+from domain.positions import ClosedTrade, Position
+from domain.signals import Decision, Signal
+from domain.trading_state import TradingState
+from storage import mapping, order_history, statements
+from storage.engine import BEGIN_STATEMENT, WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
+from storage.models import (
+    BotRow,
+    BotRunRow,
+    ClosedTradeRow,
+    ControlRow,
+    DaemonValueRow,
+    DecisionRow,
+    EquitySnapshotRow,
+    FillRow,
+    OrderEventRow,
+    OrderRow,
+    PausedBotRow,
+    PositionRow,
+    RiskEventRow,
+    SignalRow,
+)
+from storage.records import BotStatus, ControlState, EquitySnapshot, OrderEvent, RiskEvent, StatusSummary
+
+RowT = TypeVar("RowT")
+CONTROL_ROW_ID = 1
+OPEN_STATUSES = tuple(s.value for s in OrderStatus if s.is_open)
+
+
+class OrderAlreadyJournaled(ValueError):
+    """An order intent with this client order id is already in the journal: it must not be sent again."""
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection = engine.connect()
+        driver = self._connection.connection.driver_connection
+        assert driver is not None, "the journal's connection has no driver connection"
+        self._driver: Any = driver  # the sqlite3 connection, for `statements.Prepared`
+        self._session = Session(bind=self._connection, autoflush=False, expire_on_commit=False)
+        # The dashboard's thread reaches the journal through Control; one lock keeps the
+        # connection (and a batch's transaction) to one thread at a time.
+        self._lock = threading.RLock()
+        self._closed = False
+        self._checkpointer: WalCheckpointer | None = None  # started by the first write
+
+    # ==========================================================================================
+    # Transactions
+    # ==========================================================================================
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make the enclosed writes one transaction: all of them land, or (on an exception) none.
+
+        A batch inside a batch joins the outer one.
+        """
+        with self._transaction(write=True):
+            yield
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[None]:
+        with self._lock:
+            if self._connection.in_transaction():
+                yield  # joins the enclosing batch
+                return
+            if write and self._checkpointer is None:
+                self._start_checkpointer()
+            # a read needs only a snapshot; a write takes the write lock before its first statement,
+            # so it waits for another writer (busy timeout) instead of failing mid-transaction
+            self._connection.info[BEGIN_STATEMENT] = "BEGIN IMMEDIATE" if write else "BEGIN"
+            try:
+                with self._connection.begin():
+                    yield
+            finally:
+                self._session.close()  # forget loaded rows: the next read must see fresh data
+            if write and self._checkpointer is not None:
+                self._checkpointer.notify()
+
+    def _start_checkpointer(self) -> None:
+        database = self._engine.url.database
+        if not database:
+            return
+        self._driver.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES}")
+        self._checkpointer = WalCheckpointer(database)
+        self._checkpointer.start()
+
+    def _rows(self, statement: Select[RowT]) -> Sequence[RowT]:
+        # populate_existing: a row loaded earlier in this batch may have been updated since by Core
+        return self._session.scalars(statement.execution_options(populate_existing=True)).all()
+
+    def _get(self, model: type[RowT], key: object) -> RowT | None:
+        return self._session.get(model, key, populate_existing=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+            self._session.close()
+            self._connection.close()
+            self._engine.dispose()
+
+    # ==========================================================================================
+    # Bots
+    # ==========================================================================================
+    def upsert_bot(
+        self,
+        name: str,
+        bot_class: str,
+        asset_class: str,
+        venue: str,
+        mode: str,
+        schedule: str,
+        params: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        values = {
+            "bot_class": bot_class,
+            "asset_class": asset_class,
+            "venue": venue,
+            "mode": mode,
+            "schedule": schedule,
+            "params": dict(params),
+            "updated_at": now,
+        }
+        statement = sqlite_insert(BotRow).values(name=name, first_seen_at=now, **values)
+        with self._transaction(write=True):
+            self._connection.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    def record_bot_run(
+        self,
+        bot: str,
+        started_at: datetime,
+        finished_at: datetime,
+        ok: bool,
+        error: str | None,
+        signal_count: int,
+    ) -> None:
+        row = {
+            "bot": bot,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "ok": ok,
+            "error": error,
+            "signal_count": signal_count,
+        }
+        with self._transaction(write=True):
+            statements.INSERT_BOT_RUN.execute(self._driver, row)
+
+    # ==========================================================================================
+    # Signals and decisions
+    # ==========================================================================================
+    def record_signal(self, signal: Signal) -> None:
+        """Journal a signal. Its id is derived from what produced it, so a second copy is the same
+        signal seen again (a replayed tick): the first record stands."""
+        with self._transaction(write=True):
+            statements.INSERT_SIGNAL.execute(self._driver, mapping.signal_values(signal))
+
+    def record_decision(self, signal_id: str, seq: int, decision: Decision, now: datetime) -> None:
+        row = mapping.decision_values(signal_id, seq, decision, now)
+        with self._transaction(write=True):
+            statements.INSERT_DECISION.execute(self._driver, row)
+
+    def load_signal(self, signal_id: str) -> Signal | None:
+        with self._transaction(write=False):
+            row = self._get(SignalRow, signal_id)
+            return None if row is None else mapping.signal_from(row)
+
+    def decisions(self, signal_id: str) -> list[Decision]:
+        """The decisions on one signal, in the order the stages took them."""
+        statement = select(DecisionRow).where(DecisionRow.signal_id == signal_id)
+        statement = statement.order_by(DecisionRow.seq, DecisionRow.id)
+        with self._transaction(write=False):
+            return [mapping.decision_from(row) for row in self._rows(statement)]
+
+    def decision_counts_by_signal(self) -> dict[str, int]:
+        statement = select(DecisionRow.signal_id, func.count()).group_by(DecisionRow.signal_id)
+        with self._transaction(write=False):
+            return {signal_id: count for signal_id, count in self._connection.execute(statement)}
+
+    # ==========================================================================================
+    # Orders
+    # ==========================================================================================
+    def insert_order(self, order: Order) -> None:
+        """Journal a new order with its whole intent, and its first history row (None -> NEW).
+
+        Raises `OrderAlreadyJournaled` for a client order id already here: the intent was
+        written (and perhaps sent) before, and must not go out twice.
+        """
+        with self._transaction(write=True):
+            try:
+                statements.INSERT_ORDER.execute(self._driver, mapping.order_values(order))
+            except sqlite3.IntegrityError as exc:
+                raise OrderAlreadyJournaled(
+                    f"order {order.client_order_id} (signal {order.intent.signal_id}) is already journaled"
+                ) from exc
+            self._append_events(order.client_order_id, None, OrderStatus.NEW, order.intent.created_at, None)
+            if order.status is not OrderStatus.NEW:
+                moved, why = order.updated_at, order.reject_reason
+                self._append_events(order.client_order_id, OrderStatus.NEW, order.status, moved, why)
+
+    def update_order(self, order: Order, reason: str | None = None) -> None:
+        """Write the order's current state; if its status changed, append the move to its history.
+
+        A move of several steps since the last write is recorded step by step along the legal
+        path (see `order_history.event_rows`), stamped with the order's `updated_at`; `reason`
+        (or else the order's reject reason) goes on the last step.
+        """
+        client_order_id = order.client_order_id
+        with self._transaction(write=True):
+            found = statements.ORDER_STATUS.execute(self._driver, {"order_id": client_order_id}).fetchone()
+            stored = None if found is None else found[0]
+            if stored is None:
+                raise LookupError(f"order {client_order_id} is not in the journal; insert_order it first")
+            state = mapping.order_state_values(order)
+            statements.UPDATE_ORDER_STATE.execute(self._driver, {"order_id": client_order_id, **state})
+            previous = OrderStatus(stored)
+            if previous is not order.status:
+                why = reason if reason is not None else order.reject_reason
+                self._append_events(client_order_id, previous, order.status, order.updated_at, why)
+
+    def _append_events(
+        self,
+        client_order_id: str,
+        start: OrderStatus | None,
+        end: OrderStatus,
+        time: datetime,
+        reason: str | None,
+    ) -> None:
+        rows = order_history.event_rows(client_order_id, start, end, time, reason)
+        statements.INSERT_ORDER_EVENT.execute_many(self._driver, rows)
+
+    def load_order(self, client_order_id: str) -> Order | None:
+        with self._transaction(write=False):
+            row = self._get(OrderRow, client_order_id)
+            if row is None:
+                return None
+            return mapping.order_from(row, self._trade_ids([client_order_id]).get(client_order_id, ()))
+
+    def load_open_orders(self) -> list[Order]:
+        """Orders not yet in a terminal status: what reconciliation must resolve after a restart."""
+        return self._orders(OrderRow.status.in_(OPEN_STATUSES))
+
+    def orders(self) -> list[Order]:
+        """Every journaled order, oldest first."""
+        return self._orders(None)
+
+    def _orders(self, condition: Any) -> list[Order]:
+        statement = select(OrderRow).order_by(OrderRow.created_at, OrderRow.client_order_id)
+        if condition is not None:
+            statement = statement.where(condition)
+        with self._transaction(write=False):
+            rows = self._rows(statement)
+            wanted = None if condition is None else [row.client_order_id for row in rows]
+            trade_ids = self._trade_ids(wanted)
+            return [mapping.order_from(row, trade_ids.get(row.client_order_id, ())) for row in rows]
+
+    def _trade_ids(self, client_order_ids: list[str] | None) -> dict[str, list[str]]:
+        """Venue trade ids already applied, per order (all orders when None), so a reloaded order
+        still recognises a fill it has seen."""
+        statement = select(FillRow.client_order_id, FillRow.venue_trade_id)
+        if client_order_ids is not None:
+            statement = statement.where(FillRow.client_order_id.in_(client_order_ids))
+        found: dict[str, list[str]] = defaultdict(list)
+        for client_order_id, trade_id in self._connection.execute(statement):
+            found[client_order_id].append(trade_id)
+        return found
+
+    def order_events(self, client_order_id: str | None = None) -> list[OrderEvent]:
+        """Status history, oldest first; of one order, or of all."""
+        statement = select(OrderEventRow).order_by(OrderEventRow.id)
+        if client_order_id is not None:
+            statement = statement.where(OrderEventRow.client_order_id == client_order_id)
+        with self._transaction(write=False):
+            return [mapping.order_event_from(row) for row in self._rows(statement)]
+
+    # ==========================================================================================
+    # Fills, positions, closed trades
+    # ==========================================================================================
+    def record_fill(self, fill: Fill, bot: str) -> bool:
+        """Journal a fill; False (and nothing written) when its venue trade id was seen before."""
+        row = mapping.fill_values(fill, bot)
+        with self._transaction(write=True):
+            inserted: int = statements.INSERT_FILL.execute(self._driver, row).rowcount
+        return inserted == 1
+
+    def fills(self) -> list[Fill]:
+        statement = select(FillRow).order_by(FillRow.time, FillRow.id)
+        with self._transaction(write=False):
+            return [mapping.fill_from(row) for row in self._rows(statement)]
+
+    def save_position(self, position: Position) -> None:
+        """Store a bot's position in one instrument, replacing the previous state (a flat one too)."""
+        with self._transaction(write=True):
+            statements.UPSERT_POSITION.execute(self._driver, mapping.position_values(position))
+
+    def load_positions(self, open_only: bool = False) -> list[Position]:
+        statement = select(PositionRow).order_by(PositionRow.bot, PositionRow.instrument_key)
+        if open_only:
+            statement = statement.where(PositionRow.is_open)
+        with self._transaction(write=False):
+            return [mapping.position_from(row) for row in self._rows(statement)]
+
+    def record_closed_trade(self, trade: ClosedTrade) -> None:
+        with self._transaction(write=True):
+            statements.INSERT_CLOSED_TRADE.execute(self._driver, mapping.closed_trade_values(trade))
+
+    def closed_trades(self, since: datetime | None = None) -> list[ClosedTrade]:
+        """Round trips closed at or after `since` (all when None), oldest first."""
+        statement = select(ClosedTradeRow).order_by(ClosedTradeRow.closed_at, ClosedTradeRow.id)
+        if since is not None:
+            statement = statement.where(ClosedTradeRow.closed_at >= since)
+        with self._transaction(write=False):
+            return [mapping.closed_trade_from(row) for row in self._rows(statement)]
+
+    # ==========================================================================================
+    # Equity and risk events
+    # ==========================================================================================
+    def record_equity(
+        self,
+        time: datetime,
+        equity: Decimal,
+        cash: Decimal,
+        realized: Decimal,
+        unrealized: Decimal,
+        fees: Decimal,
+        open_positions: int,
+        gross_exposure: Decimal,
+    ) -> None:
+        row = {
+            "time": time,
+            "equity": equity,
+            "cash": cash,
+            "realized": realized,
+            "unrealized": unrealized,
+            "fees": fees,
+            "open_positions": open_positions,
+            "gross_exposure": gross_exposure,
+        }
+        with self._transaction(write=True):
+            statements.INSERT_EQUITY_SNAPSHOT.execute(self._driver, row)
+
+    def equity_snapshots(self, since: datetime | None = None) -> list[EquitySnapshot]:
+        statement = select(EquitySnapshotRow).order_by(EquitySnapshotRow.time, EquitySnapshotRow.id)
+        if since is not None:
+            statement = statement.where(EquitySnapshotRow.time >= since)
+        with self._transaction(write=False):
+            return [mapping.equity_snapshot_from(row) for row in self._rows(statement)]
+
+    def record_risk_event(
+        self,
+        time: datetime,
+        kind: str,
+        severity: str,
+        message: str,
+        *,
+        bot: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        row = {
+            "time": time,
+            "kind": kind,
+            "severity": severity,
+            "message": message,
+            "bot": bot,
+            "details": dict(details or {}),
+        }
+        with self._transaction(write=True):
+            statements.INSERT_RISK_EVENT.execute(self._driver, row)
+
+    def risk_events(self, since: datetime | None = None) -> list[RiskEvent]:
+        statement = select(RiskEventRow).order_by(RiskEventRow.time, RiskEventRow.id)
+        if since is not None:
+            statement = statement.where(RiskEventRow.time >= since)
+        with self._transaction(write=False):
+            return [mapping.risk_event_from(row) for row in self._rows(statement)]
+
+    # ==========================================================================================
+    # Control and daemon state
+    # ==========================================================================================
+    def control_state(self) -> ControlState:
+        with self._transaction(write=False):
+            return self._control_state()
+
+    def _control_state(self) -> ControlState:
+        row = self._get(ControlRow, CONTROL_ROW_ID)
+        paused = {r.bot: r.reason for r in self._rows(select(PausedBotRow).order_by(PausedBotRow.bot))}
+        if row is None:
+            return ControlState(paused_bots=paused)
+        return ControlState(
+            trading_state=TradingState(row.trading_state),
+            trading_reason=row.trading_reason,
+            all_paused=row.all_paused,
+            all_paused_reason=row.all_paused_reason,
+            paused_bots=paused,
+        )
+
+    def set_trading_state(self, state: str, reason: str | None, now: datetime) -> None:
+        """Persist the system-wide trading state (a `TradingState` value) and why it was set."""
+        self._set_control(trading_state=TradingState(state).value, trading_reason=reason, updated_at=now)
+
+    def set_all_paused(self, paused: bool, reason: str | None, now: datetime) -> None:
+        self._set_control(all_paused=paused, all_paused_reason=reason if paused else None, updated_at=now)
+
+    def _set_control(self, **values: Any) -> None:
+        defaults = {"trading_state": TradingState.ACTIVE.value, "all_paused": False}
+        statement = sqlite_insert(ControlRow).values(id=CONTROL_ROW_ID, **{**defaults, **values})
+        with self._transaction(write=True):
+            self._connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+
+    def set_bot_paused(self, bot: str, paused: bool, reason: str, now: datetime) -> None:
+        with self._transaction(write=True):
+            if paused:
+                statement = sqlite_insert(PausedBotRow).values(bot=bot, reason=reason, paused_at=now)
+                self._connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["bot"], set_={"reason": reason, "paused_at": now}
+                    )
+                )
+            else:
+                self._connection.execute(delete(PausedBotRow).where(PausedBotRow.bot == bot))
+
+    def get_daemon_value(self, key: str) -> str | None:
+        with self._transaction(write=False):
+            return self._connection.execute(
+                select(DaemonValueRow.value).where(DaemonValueRow.key == key)
+            ).scalar_one_or_none()
+
+    def set_daemon_value(self, key: str, value: str) -> None:
+        statement = sqlite_insert(DaemonValueRow).values(key=key, value=value)
+        with self._transaction(write=True):
+            self._connection.execute(
+                statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+            )
+
+    # ==========================================================================================
+    # Status
+    # ==========================================================================================
+    def status_summary(self, day_start: datetime) -> StatusSummary:
+        """The trading state, the latest equity, each bot's activity since `day_start`, open positions.
+
+        Read in one snapshot, so the numbers agree with each other even while the daemon writes.
+        """
+        with self._transaction(write=False):
+            control = self._control_state()
+            latest = self._session.scalars(
+                select(EquitySnapshotRow)
+                .order_by(EquitySnapshotRow.time.desc(), EquitySnapshotRow.id.desc())
+                .limit(1)
+            ).first()
+            orders_today = self._count_by_bot(OrderRow.bot, OrderRow.created_at >= day_start)
+            fills_today = self._count_by_bot(FillRow.bot, FillRow.time >= day_start)
+            last_run_statement = select(BotRunRow.bot, func.max(BotRunRow.finished_at)).group_by(
+                BotRunRow.bot
+            )
+            last_runs = {bot: finished for bot, finished in self._connection.execute(last_run_statement)}
+            bots = tuple(
+                BotStatus(
+                    name=row.name,
+                    venue=row.venue,
+                    mode=row.mode,
+                    paused=control.all_paused or row.name in control.paused_bots,
+                    orders_today=orders_today.get(row.name, 0),
+                    fills_today=fills_today.get(row.name, 0),
+                    last_run=last_runs.get(row.name),
+                )
+                for row in self._rows(select(BotRow).order_by(BotRow.name))
+            )
+            positions = tuple(
+                mapping.position_from(row)
+                for row in self._rows(
+                    select(PositionRow)
+                    .where(PositionRow.is_open)
+                    .order_by(PositionRow.bot, PositionRow.instrument_key)
+                )
+            )
+        return StatusSummary(
+            trading_state=control.trading_state,
+            trading_reason=control.trading_reason,
+            all_paused=control.all_paused,
+            latest_equity=None if latest is None else latest.equity,
+            latest_equity_at=None if latest is None else latest.time,
+            bots=bots,
+            open_positions=positions,
+        )
+
+    def _count_by_bot(self, bot_column: Any, condition: Any) -> dict[str, int]:
+        statement = select(bot_column, func.count()).where(condition).group_by(bot_column)
+        return {bot: count for bot, count in self._connection.execute(statement)}

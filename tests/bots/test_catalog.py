@@ -1,0 +1,90 @@
+"""The catalog resolves registry `class` values to Bot classes, and says clearly when it cannot."""
+
+from __future__ import annotations
+
+import pytest
+
+from bots.base import Bot, BotContext, BotSpec
+from bots.bollinger import BollingerBot
+from bots.catalog import known_bots, load_bot_class
+from bots.dual_momentum import DualMomentumBot
+from bots.rsi2 import Rsi2Bot
+from config.loader import load_config
+from domain.signals import Signal
+from tests.factories import stock
+
+
+class QuietBot(Bot):
+    """A plug-in bot outside the catalog, named by its module path."""
+
+    async def on_tick(self, ctx: BotContext) -> list[Signal]:
+        return []
+
+
+class NotABot:
+    pass
+
+
+def test_short_names_resolve_to_the_built_in_bots() -> None:
+    assert load_bot_class("rsi2") is Rsi2Bot
+    assert load_bot_class("dual_momentum") is DualMomentumBot
+    assert load_bot_class("bollinger") is BollingerBot
+
+
+def test_module_path_resolves_to_any_bot_subclass() -> None:
+    assert load_bot_class("bots.rsi2:Rsi2Bot") is Rsi2Bot
+    assert load_bot_class("tests.bots.test_catalog:QuietBot") is QuietBot
+
+
+def test_benchmark_bot_path_loads() -> None:
+    # benchmarks/pipeline_latency.py registers 500 of these by path.
+    assert load_bot_class("benchmarks.pipeline_latency:IdleBot").__name__ == "IdleBot"
+
+
+def test_known_bots_describes_every_short_name_and_each_loads() -> None:
+    described = known_bots()
+
+    assert set(described) == {"rsi2", "dual_momentum", "bollinger"}
+    for name, summary in described.items():
+        assert summary
+        assert issubclass(load_bot_class(name), Bot)
+
+
+def test_unknown_short_name_lists_the_known_ones_and_suggests_the_nearest() -> None:
+    with pytest.raises(ValueError) as caught:
+        load_bot_class("rsi3")
+
+    message = str(caught.value)
+    assert "'rsi3'" in message and "did you mean 'rsi2'" in message
+    assert "bollinger, dual_momentum, rsi2" in message
+    assert "module:ClassName" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "complaint"),
+    [
+        ("no_such_package.bots:Bot", "cannot import module 'no_such_package.bots'"),
+        ("bots.rsi2:Rsi3Bot", "has no 'Rsi3Bot'"),
+        ("tests.bots.test_catalog:NotABot", "not a subclass of bots.base.Bot"),
+        ("domain.signals:make_signal_id", "not a subclass of bots.base.Bot"),
+        ("bots.base:Bot", "abstract"),
+        ("bots.rsi2:", "not a 'package.module:ClassName' path"),
+        (":Rsi2Bot", "not a 'package.module:ClassName' path"),
+        ("bots.rsi2:Rsi2Bot:extra", "not a 'package.module:ClassName' path"),
+    ],
+)
+def test_bad_class_paths_are_refused_saying_why(name: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint.replace(".", r"\.")):
+        load_bot_class(name)
+
+
+def test_every_bot_in_the_default_registry_builds_with_its_params() -> None:
+    for entry in load_config().registry.bots:
+        spec = BotSpec(
+            name=entry.name,
+            instruments=tuple(stock(symbol) for symbol in entry.instruments),
+            params=dict(entry.params),
+            timeframe_seconds=entry.timeframe_seconds,
+        )
+        built = load_bot_class(entry.bot_class)(spec)
+        assert built.name == entry.name

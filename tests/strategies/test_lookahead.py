@@ -1,0 +1,124 @@
+"""No strategy looks ahead: what it decides at bar t does not change when later bars exist.
+
+For every t, the decision on the bars known at t (`decide` on the series truncated at t)
+must equal the decision a backtest reads at bar t - 1 from indicators computed over the
+whole series (`decide_at`). Any indicator that peeked at later bars (a centred window,
+a full-series normalisation) would break the equality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.market import BarSeries
+from domain.signals import Side
+from strategies import bollinger, dual_momentum, rsi2
+from strategies.decision import Action, StrategyDecision
+from tests.strategies.bars import random_walk, series_from_closes
+
+RSI2 = rsi2.Rsi2Params(trend_period=10, exit_sma_period=5, atr_period=3, entry_threshold=20, allow_short=True)
+BOLLINGER = bollinger.BollingerParams(period=8, num_std=1.5, atr_period=3, allow_short=True)
+MOMENTUM = dual_momentum.DualMomentumParams(lookback=5, atr_period=3, switch_margin=0.002)
+HOLDINGS: tuple[Side | None, ...] = (None, Side.BUY, Side.SELL)
+
+walks = st.tuples(st.integers(0, 2**32 - 1), st.integers(2, 80))
+
+
+def same_prefix(full: npt.NDArray[np.float64], prefix: npt.NDArray[np.float64]) -> bool:
+    return bool(np.array_equal(full[: len(prefix)], prefix, equal_nan=True))
+
+
+def rsi2_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = rsi2.compute_indicators(series, RSI2)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = rsi2.compute_indicators(known, RSI2)
+        for name in ("rsi", "trend_sma", "exit_sma", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (rsi2.decide(known, RSI2, holding), rsi2.decide_at(series, full, t - 1, RSI2, holding))
+            )
+    return pairs
+
+
+def bollinger_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = bollinger.compute_indicators(series, BOLLINGER)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = bollinger.compute_indicators(known, BOLLINGER)
+        for name in ("upper", "middle", "lower", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (
+                    bollinger.decide(known, BOLLINGER, holding),
+                    bollinger.decide_at(series, full, t - 1, BOLLINGER, holding),
+                )
+            )
+    return pairs
+
+
+def momentum_decisions(basket: list[BarSeries]) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = [dual_momentum.compute_indicators(s, MOMENTUM) for s in basket]
+    pairs = []
+    for t in range(1, len(basket[0]) + 1):
+        known = [s.truncated(t) for s in basket]
+        for held in (None, *range(len(basket))):
+            now = dual_momentum.decide(known, MOMENTUM, held)
+            backtest = dual_momentum.decide_at(basket, full, t - 1, MOMENTUM, held)
+            assert now.member == backtest.member
+            pairs.append((now.decision, backtest.decision))
+    return pairs
+
+
+def assert_all_equal(pairs: list[tuple[StrategyDecision, StrategyDecision]]) -> set[Action]:
+    for now, backtest in pairs:
+        assert now == backtest
+    return {now.action for now, _ in pairs}
+
+
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_rsi2_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(rsi2_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_bollinger_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(bollinger_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(walks)
+def test_dual_momentum_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    basket = [
+        series_from_closes(random_walk(seed + member, length, step=0.01), key=f"x:M{member}")
+        for member in range(3)
+    ]
+    assert_all_equal(momentum_decisions(basket))
+
+
+Check = Callable[[BarSeries], list[tuple[StrategyDecision, StrategyDecision]]]
+
+
+def test_the_lookahead_checks_see_entries_and_exits() -> None:
+    """The random-walk properties above are not vacuous: over a long walk every action occurs."""
+    series = series_from_closes(random_walk(11, 400, step=0.02))
+    basket = [series_from_closes(random_walk(11 + m, 400), key=f"x:M{m}") for m in range(3)]
+    checks: list[Check] = [rsi2_decisions, bollinger_decisions]
+
+    for check in checks:
+        assert assert_all_equal(check(series)) == set(Action)
+    assert assert_all_equal(momentum_decisions(basket)) == {Action.ENTER_LONG, Action.EXIT, Action.HOLD}
