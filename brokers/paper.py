@@ -59,6 +59,7 @@ from domain.orders import (
 )
 from domain.signals import Side
 from utils.clock import Clock
+from utils.sqlite_checkpoint import WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 BPS = Decimal(10_000)
 CURRENCY = "USD"
@@ -288,6 +289,10 @@ class PaperBroker:
         self._db.execute("pragma journal_mode=wal")
         self._db.execute("pragma synchronous=normal")
         self._db.execute("pragma foreign_keys=on")
+        # checkpoints off the hot path: SQLite's own would stall a submit every few dozen orders
+        self._db.execute(f"pragma wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
+        self._checkpointer = WalCheckpointer(str(self._path))
+        self._checkpointer.start()
         with self._db:
             self._db.executescript(_SCHEMA)
         self._cash = self._open_account(starting_cash)
@@ -666,6 +671,7 @@ class PaperBroker:
         try:
             with self._db:
                 yield
+            self._checkpointer.notify()
         except sqlite3.Error as exc:
             now = self._clock.now()
             self._health.last_error = f"database {self._path}: {exc}"
@@ -791,6 +797,7 @@ class PaperBroker:
         return {row[0]: _Holding(Decimal(row[1]), Decimal(row[2])) for row in rows}
 
     def close(self) -> None:
+        self._checkpointer.stop()
         self._db.close()
 
 

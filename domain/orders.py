@@ -136,6 +136,16 @@ class Fill:
             raise ValueError(f"fill {self.venue_trade_id}: fee must not be negative")
 
 
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One move of an order's status, as the journal records it."""
+
+    from_status: OrderStatus
+    to_status: OrderStatus
+    time: datetime
+    reason: str | None = None
+
+
 class Order:
     """An order's life, driven only through `transition` and `apply_fill`.
 
@@ -145,6 +155,7 @@ class Order:
 
     __slots__ = (
         "_seen_trade_ids",
+        "_unjournaled",
         "average_fill_price",
         "filled_quantity",
         "intent",
@@ -173,6 +184,7 @@ class Order:
         self.reject_reason = reject_reason
         self.updated_at = updated_at or intent.created_at
         self._seen_trade_ids: set[str] = set(seen_trade_ids or ())
+        self._unjournaled: list[StatusChange] = []
 
     @property
     def client_order_id(self) -> str:
@@ -187,10 +199,16 @@ class Order:
             raise InvalidOrderTransition(
                 f"order {self.client_order_id}: {self.status.value} -> {new_status.value} is not allowed"
             )
+        self._unjournaled.append(StatusChange(self.status, new_status, when, reason))
         self.status = new_status
         self.updated_at = when
         if reason is not None:
             self.reject_reason = reason
+
+    def take_status_changes(self) -> list[StatusChange]:
+        """The moves made since the journal last asked, oldest first (and forget them)."""
+        changes, self._unjournaled = self._unjournaled, []
+        return changes
 
     def apply_fill(self, fill: Fill) -> bool:
         """Apply a fill; return False (and change nothing) for a trade id already seen.

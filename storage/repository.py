@@ -31,7 +31,7 @@ from domain.positions import ClosedTrade, Position
 from domain.signals import Decision, Signal
 from domain.trading_state import TradingState
 from storage import mapping, order_history, statements
-from storage.engine import BEGIN_STATEMENT, WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
+from storage.engine import BEGIN_STATEMENT
 from storage.models import (
     BotRow,
     BotRunRow,
@@ -49,6 +49,7 @@ from storage.models import (
     SignalRow,
 )
 from storage.records import BotStatus, ControlState, EquitySnapshot, OrderEvent, RiskEvent, StatusSummary
+from utils.sqlite_checkpoint import WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 RowT = TypeVar("RowT")
 CONTROL_ROW_ID = 1
@@ -225,16 +226,12 @@ class Repository:
                     f"order {order.client_order_id} (signal {order.intent.signal_id}) is already journaled"
                 ) from exc
             self._append_events(order.client_order_id, None, OrderStatus.NEW, order.intent.created_at, None)
-            if order.status is not OrderStatus.NEW:
-                moved, why = order.updated_at, order.reject_reason
-                self._append_events(order.client_order_id, OrderStatus.NEW, order.status, moved, why)
+            self._journal_changes(order, OrderStatus.NEW, None)
 
     def update_order(self, order: Order, reason: str | None = None) -> None:
         """Write the order's current state; if its status changed, append the move to its history.
 
-        A move of several steps since the last write is recorded step by step along the legal
-        path (see `order_history.event_rows`), stamped with the order's `updated_at`; `reason`
-        (or else the order's reject reason) goes on the last step.
+        See `_journal_changes` for how the moves since the last write are recorded.
         """
         client_order_id = order.client_order_id
         with self._transaction(write=True):
@@ -244,10 +241,32 @@ class Repository:
                 raise LookupError(f"order {client_order_id} is not in the journal; insert_order it first")
             state = mapping.order_state_values(order)
             statements.UPDATE_ORDER_STATE.execute(self._driver, {"order_id": client_order_id, **state})
-            previous = OrderStatus(stored)
-            if previous is not order.status:
-                why = reason if reason is not None else order.reject_reason
-                self._append_events(client_order_id, previous, order.status, order.updated_at, why)
+            self._journal_changes(order, OrderStatus(stored), reason)
+
+    def _journal_changes(self, order: Order, previous: OrderStatus, reason: str | None) -> None:
+        """Append the order's moves since `previous` to its history.
+
+        The order remembers its own moves, so they are written as they happened, each at its own
+        time, with `reason` on the last. An order rebuilt elsewhere (no remembered moves) gets the
+        legal path from the stored status, stamped with its `updated_at`.
+        """
+        client_order_id = order.client_order_id
+        changes = order.take_status_changes()
+        if changes and changes[0].from_status is previous:
+            rows = [
+                {
+                    "client_order_id": client_order_id,
+                    "from_status": change.from_status.value,
+                    "to_status": change.to_status.value,
+                    "time": change.time,
+                    "reason": reason if number == len(changes) and reason is not None else change.reason,
+                }
+                for number, change in enumerate(changes, start=1)
+            ]
+            statements.INSERT_ORDER_EVENT.execute_many(self._driver, rows)
+        elif previous is not order.status:
+            why = reason if reason is not None else order.reject_reason
+            self._append_events(client_order_id, previous, order.status, order.updated_at, why)
 
     def _append_events(
         self,

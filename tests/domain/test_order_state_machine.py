@@ -1,3 +1,4 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -69,3 +70,17 @@ def test_client_order_id_is_derived_from_the_signal() -> None:
     assert client_order_id_for("sig-abc") != client_order_id_for("sig-abd")
     assert client_order_id_for("sig-abc", "exit") != client_order_id_for("sig-abc")
     assert len(client_order_id_for("sig-abc")) <= 32
+
+
+def test_an_order_remembers_its_moves_until_the_journal_takes_them() -> None:
+    from domain.orders import StatusChange
+
+    order = Order(intent())
+    t1 = T0 + timedelta(seconds=1)
+    order.transition(OrderStatus.SUBMITTED, t1)
+    order.transition(OrderStatus.REJECTED, t1, "no quote")
+    assert order.take_status_changes() == [
+        StatusChange(OrderStatus.NEW, OrderStatus.SUBMITTED, t1),
+        StatusChange(OrderStatus.SUBMITTED, OrderStatus.REJECTED, t1, "no quote"),
+    ]
+    assert order.take_status_changes() == []

@@ -203,3 +203,19 @@ def test_a_signal_seen_again_keeps_its_first_record(repo: Repository) -> None:
     repo.record_signal(sig)
     repo.record_signal(sig)
     assert repo.load_signal(sig.id) == sig
+
+
+def test_moves_between_two_writes_are_journaled_as_they_happened(repo: Repository) -> None:
+    order = journaled(repo)
+    order.transition(OrderStatus.SUBMITTED, T0 + timedelta(seconds=1))
+    order.transition(OrderStatus.ACCEPTED, T0 + timedelta(seconds=3))
+    order.transition(OrderStatus.CANCELED, T0 + timedelta(seconds=7), "operator cancel")
+    repo.update_order(order)
+    events = repo.order_events(order.client_order_id)
+    assert [(e.from_status, e.to_status, e.time, e.reason) for e in events[1:]] == [
+        (OrderStatus.NEW, OrderStatus.SUBMITTED, T0 + timedelta(seconds=1), None),
+        (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, T0 + timedelta(seconds=3), None),
+        (OrderStatus.ACCEPTED, OrderStatus.CANCELED, T0 + timedelta(seconds=7), "operator cancel"),
+    ]
+    repo.update_order(order)  # nothing new happened: nothing new is written
+    assert len(repo.order_events(order.client_order_id)) == 4
