@@ -234,7 +234,10 @@ class RiskEngine:
         }
         message = f"buy {quantity}" if signal.side is Side.BUY else f"sell {quantity}"
         return RiskOutcome(
-            Decision.accept(STAGE, f"{message} {symbol} at ~{entry}, stop {stop}", details=details), intent
+            Decision.accept(
+                STAGE, f"{message} {symbol} at ~{entry}, stop {instrument.round_price(stop)}", details=details
+            ),
+            intent,
         )
 
     def _price_problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,8 @@ from storage.engine import BEGIN_STATEMENT, DEFAULT_BUSY_TIMEOUT_SECONDS, sqlite
 from storage.repository import Repository
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
+
+log = logging.getLogger(__name__)
 
 
 def open_storage(
@@ -58,5 +61,6 @@ def upgrade_to_head(engine: Engine) -> None:
             with connection.begin():  # another opener may have migrated meanwhile: alembic checks again
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+            log.info("journal %s migrated from revision %s to %s", engine.url.database, current, head)
         finally:
             connection.info.pop(BEGIN_STATEMENT, None)
