@@ -794,7 +794,7 @@ def _format_status(data: dict[str, Any]) -> str:
     ]
     equity = data.get("latest_equity")
     if equity:
-        lines.append(f"equity: {equity}")
+        lines.append(f"equity: {Decimal(equity):,.2f}")
     lines.append("")
     lines.append(f"{'bot':<28}{'venue':<12}{'mode':<7}{'state':<9}{'orders':>7}{'fills':>7}  last run")
     for bot in data.get("bots", []):

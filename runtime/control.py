@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from storage.repository import Repository
-
 from domain.trading_state import TradingState
 from runtime.events import Event, EventBus
+from storage.repository import Repository
 from utils.clock import Clock
 
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from apscheduler.triggers.base import BaseTrigger
-from bots.catalog import load_bot_class
 
 from bots.base import Bot, BotSpec
+from bots.catalog import load_bot_class
 from config.loader import ConfigError, LoadedConfig
 from config.schema import BotEntry, CronSchedule
 from domain.instruments import Instrument
