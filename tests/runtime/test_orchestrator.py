@@ -1,0 +1,243 @@
+"""The orchestrator's operational promises, on the simulated clock with the real stages,
+journal and paper venues: failing bots are paused, the operator's levers hold across a restart,
+the daily loss limit stops entries until midnight, and a restart resolves what a crash left open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bots.base import Bot, BotContext
+from config.loader import LoadedConfig, load_config
+from config.schema import BotEntry, Registry
+from domain.orders import Order, OrderIntent, OrderStatus, OrderType, TimeInForce, client_order_id_for
+from domain.signals import ReasonCode, Side, Signal, SignalIntent
+from domain.trading_state import TradingState
+from runtime.wiring import SimulatedRun, build_simulated, with_paths
+from storage.database import open_storage
+
+NEW_YORK = ZoneInfo("America/New_York")
+START = datetime(2026, 3, 2, 10, 0, tzinfo=NEW_YORK)
+ALL_REGIMES = ["bull", "bear", "sideways"]
+
+
+class FailingBot(Bot):
+    async def on_tick(self, ctx: BotContext) -> list[Signal]:
+        raise RuntimeError("strategy bug")
+
+
+class AlwaysBuyBot(Bot):
+    """Buys each of its instruments whenever flat, with a stop 1 % away."""
+
+    async def on_tick(self, ctx: BotContext) -> list[Signal]:
+        signals = []
+        for index, instrument in enumerate(self.instruments):
+            if ctx.position(instrument) is not None:
+                continue
+            quote = await ctx.quote(instrument)
+            if quote is None:
+                continue
+            price = float(quote.mid)
+            signals.append(
+                self.signal(
+                    ctx,
+                    instrument,
+                    Side.BUY,
+                    SignalIntent.OPEN,
+                    confidence=0.6,
+                    edge=0.01,
+                    stop=price * 0.99,
+                    reason="test entry",
+                    evidence={"atr": price * 0.004},
+                    sequence=index,
+                )
+            )
+        return signals
+
+
+def bot(name: str, cls: str, instruments: list[str], venue: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "class": f"tests.runtime.test_orchestrator:{cls}",
+        "instruments": instruments,
+        "venue": venue,
+        "schedule": {"interval_seconds": 10},
+        "regimes": ALL_REGIMES,
+        **extra,
+    }
+
+
+def configured(tmp_path: Path, bots: list[dict[str, Any]], **risk: Any) -> LoadedConfig:
+    base = load_config()
+    settings = base.settings.model_copy(
+        update={
+            "risk": base.settings.risk.model_copy(update={"reentry_cooldown_minutes": 0.0, **risk}),
+        }
+    )
+    registry = Registry(bots=[BotEntry.model_validate(b) for b in bots])
+    config = LoadedConfig(settings, registry, base.settings_path, base.registry_path)
+    return with_paths(config, database=tmp_path / "trading.sqlite", var_dir=tmp_path / "var")
+
+
+def run_for(run: SimulatedRun, duration: timedelta, *, before_stop: Any = None) -> None:
+    async def go() -> None:
+        await run.orchestrator.start()
+        await run.scheduler.run_until(run.clock.now() + duration)
+        if before_stop is not None:
+            before_stop(run)
+        await run.orchestrator.stop()
+
+    asyncio.run(go())
+
+
+def test_a_failing_bot_is_paused_after_five_failures_while_the_others_trade(tmp_path: Path) -> None:
+    config = configured(
+        tmp_path,
+        [
+            bot("broken", "FailingBot", ["SPY"], "sim-stocks"),
+            bot("buyer", "AlwaysBuyBot", ["BTC/USD"], "sim-crypto"),
+        ],
+    )
+    run = build_simulated(config, START)
+    run_for(run, timedelta(minutes=3))
+
+    repo = open_storage(tmp_path / "trading.sqlite")
+    state = repo.control_state()
+    assert "broken" in state.paused_bots and "5 consecutive failures" in state.paused_bots["broken"]
+    assert "strategy bug" in state.paused_bots["broken"]
+    [event] = [e for e in repo.risk_events() if e.kind == "bot_auto_paused"]
+    assert event.bot == "broken"
+    summary = {b.name: b for b in repo.status_summary(START).bots}
+    assert summary["broken"].paused and not summary["buyer"].paused
+    assert any(f.instrument_key == "sim-crypto:BTC/USD" for f in repo.fills())  # the daemon kept going
+
+
+def test_pause_and_halt_survive_a_restart_and_nothing_is_sent_while_halted(tmp_path: Path) -> None:
+    bots = [bot("buyer", "AlwaysBuyBot", ["BTC/USD", "ETH/USD"], "sim-crypto")]
+    first = build_simulated(configured(tmp_path, bots), START)
+
+    def halt(run: SimulatedRun) -> None:
+        run.orchestrator.control.halt_trading("operator: news pending")
+        run.orchestrator.control.pause_bot("buyer", "operator: checking it")
+
+    run_for(first, timedelta(seconds=5), before_stop=halt)
+    assert open_storage(tmp_path / "trading.sqlite").orders() == []  # halted before its first tick
+
+    second = build_simulated(configured(tmp_path, bots), START + timedelta(minutes=1))
+    control = second.orchestrator.control
+    assert control.trading_state is TradingState.HALTED
+    assert control.trading_reason == "operator: news pending"
+    assert control.is_bot_paused("buyer")
+
+    def resume_the_bot_only(run: SimulatedRun) -> None:
+        run.orchestrator.control.resume_bot("buyer")
+
+    run_for(second, timedelta(minutes=1), before_stop=resume_the_bot_only)
+    third = build_simulated(configured(tmp_path, bots), START + timedelta(minutes=3))
+    assert not third.orchestrator.control.is_bot_paused("buyer")
+    run_for(third, timedelta(minutes=1))  # the bot ticks and signals, but trading is halted
+
+    repo = open_storage(tmp_path / "trading.sqlite")
+    assert repo.orders() == []
+    halted = [
+        d
+        for signal_id in repo.decision_counts_by_signal()
+        for d in repo.decisions(signal_id)
+        if d.reason_code is ReasonCode.TRADING_HALTED
+    ]
+    assert halted, "the halted bot's signals were not journaled with the halt as reason"
+
+    fourth = build_simulated(configured(tmp_path, bots), START + timedelta(minutes=5))
+    fourth.orchestrator.control.resume_trading("operator: all clear")
+    run_for(fourth, timedelta(minutes=1))
+    assert {o.intent.instrument.symbol for o in open_storage(tmp_path / "trading.sqlite").orders()} == {
+        "BTC/USD",
+        "ETH/USD",
+    }
+
+
+def test_daily_loss_limit_stops_entries_until_midnight(tmp_path: Path) -> None:
+    """A $1 limit is breached by the first round trip's costs; entries stop, midnight resets."""
+    late = datetime(2026, 3, 2, 22, 30, tzinfo=NEW_YORK)
+    bots = [bot("buyer", "AlwaysBuyBot", ["BTC/USD", "ETH/USD", "SOL/USD"], "sim-crypto")]
+    run = build_simulated(configured(tmp_path, bots, daily_loss_limit_usd=1.0), late)
+    run_for(run, timedelta(hours=2))
+
+    repo = open_storage(tmp_path / "trading.sqlite")
+    events = repo.risk_events()
+    halts = [e.time for e in events if e.kind == "daily_loss_halt"]
+    resets = [e.time for e in events if e.kind == "daily_loss_reset"]
+    midnight = datetime(2026, 3, 3, 0, 0, tzinfo=NEW_YORK)
+    assert halts and min(halts) < midnight, "the limit never fired before midnight"
+    assert any(midnight <= r < midnight + timedelta(minutes=2) for r in resets)
+    first_halt = min(halts)
+    entries = [o for o in repo.orders() if not o.intent.reduce_only]
+    blocked = [o for o in entries if first_halt < o.intent.created_at < midnight]
+    assert blocked == [], [o.client_order_id for o in blocked]
+    assert any(o.intent.created_at >= midnight for o in entries), "no entry after the reset"
+    reducing = [
+        d
+        for signal_id in repo.decision_counts_by_signal()
+        for d in repo.decisions(signal_id)
+        if d.reason_code in (ReasonCode.TRADING_REDUCING, ReasonCode.DAILY_LOSS_LIMIT)
+    ]
+    assert reducing, "blocked entries were not journaled with the daily loss as their reason"
+
+
+def test_restart_resolves_an_intent_that_was_never_sent_and_does_not_send_it(tmp_path: Path) -> None:
+    bots = [bot("buyer", "AlwaysBuyBot", ["BTC/USD"], "sim-crypto")]
+    config = configured(tmp_path, bots)
+    run = build_simulated(config, START)
+    instrument = run.instruments["sim-crypto:BTC/USD"]
+    # what a crash between "intent written" and "sent" leaves behind
+    orphan = Order(
+        OrderIntent(
+            client_order_id=client_order_id_for("crashed-signal"),
+            signal_id="crashed-signal",
+            bot="buyer",
+            instrument=instrument,
+            side=Side.BUY,
+            quantity=Decimal("0.01"),
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.GTC,
+            created_at=START - timedelta(seconds=5),
+        )
+    )
+    run.orchestrator.repository.insert_order(orphan)
+    run_for(run, timedelta(seconds=1))
+
+    repo = open_storage(tmp_path / "trading.sqlite")
+    resolved = repo.load_order(orphan.client_order_id)
+    assert resolved is not None and resolved.status is OrderStatus.DENIED
+    assert "never sent" in (resolved.reject_reason or "")
+    broker = run.paper_brokers["sim-crypto"]
+    assert asyncio.run(broker.order_status(orphan.client_order_id)) is None  # the venue never saw it
+    assert any(e.kind == "order_resolved" for e in repo.risk_events())
+
+
+def test_restart_reports_a_position_the_venue_does_not_hold(tmp_path: Path) -> None:
+    bots = [bot("buyer", "AlwaysBuyBot", ["ETH/USD"], "sim-crypto")]
+    run = build_simulated(configured(tmp_path, bots), START)
+    run_for(run, timedelta(seconds=30))
+    repo = open_storage(tmp_path / "trading.sqlite")
+    [position] = repo.load_positions(open_only=True)
+    # the venue's books lose the position behind our back (e.g. closed by hand on the venue)
+    with sqlite3.connect(tmp_path / "var" / "paper_sim-crypto.sqlite") as venue:
+        venue.execute("delete from positions")
+    restarted = build_simulated(configured(tmp_path, bots), START + timedelta(minutes=1))
+    run_for(restarted, timedelta(seconds=1))
+    differences = [
+        e for e in open_storage(tmp_path / "trading.sqlite").risk_events() if e.kind == "reconcile_difference"
+    ]
+    assert differences and position.instrument_key in differences[0].message
+
+
+pytestmark = pytest.mark.slow
