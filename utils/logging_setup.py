@@ -10,6 +10,7 @@ import logging
 import os
 import re
 
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 _SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSPHRASE|PRIVATE)", re.IGNORECASE)
 
 
@@ -20,28 +21,24 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
     )
 
 
-class RedactSecrets(logging.Filter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
+class RedactingFormatter(logging.Formatter):
+    """Masks secret values in the finished line, tracebacks included (a filter sees only the
+    message; an exception's text is added later, by the formatter)."""
+
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
         self._secrets = secrets
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        message = record.getMessage()
-        redacted = message
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
         for secret in self._secrets:
-            redacted = redacted.replace(secret, "***")
-        if redacted != message:
-            record.msg = redacted
-            record.args = None
-        return True
+            line = line.replace(secret, "***")
+        return line
 
 
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secret_values()))
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT, secret_values()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

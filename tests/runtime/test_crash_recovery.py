@@ -138,7 +138,7 @@ def test_sigkill_then_restart_sends_nothing_twice_and_positions_match_fills(tmp_
     try:
         wait_for_orders(database, before + 2, second, timeout=180)
         second.send_signal(signal.SIGTERM)
-        assert second.wait(15) == 0, log.read_text()[-3000:]
+        assert second.wait(10) == 0, log.read_text()[-3000:]
     finally:
         if second.poll() is None:
             second.kill()
