@@ -91,6 +91,7 @@ class Orchestrator:
     _orders: dict[str, Order] = field(default_factory=dict)
     _tracking: dict[str, OrderTracking] = field(default_factory=dict)
     _marks: dict[str, Decimal] = field(default_factory=dict)
+    _mark_times: dict[str, datetime] = field(default_factory=dict)
     _last_exit_at: dict[str, datetime] = field(default_factory=dict)
     _fill_cursor: dict[int, datetime] = field(default_factory=dict)
     _applied_fills: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -381,7 +382,9 @@ class Orchestrator:
             if closed is not None:
                 self.repository.record_closed_trade(closed)
                 self._last_exit_at[closed.instrument_key] = closed.closed_at
-        self._marks.setdefault(fill.instrument_key, fill.price)
+        # A fresh fill is the latest price we have for its market: the mark held from an earlier
+        # position there may be hours old and must not value the new one.
+        self._set_mark(fill.instrument_key, fill.price, fill.time)
         self.bus.publish(
             Event(
                 "fill",
@@ -432,7 +435,11 @@ class Orchestrator:
         atr = Decimal(str(atr_value)) if isinstance(atr_value, int | float) and atr_value > 0 else None
         try:
             plan = build_exit_plan(
-                side, position.average_entry_price, Decimal(str(signal.stop)), atr, abs(position.quantity)
+                side,
+                position.average_entry_price,
+                signal.instrument.round_price(Decimal(str(signal.stop))),  # targets land on the tick
+                atr,
+                abs(position.quantity),
             )
         except ValueError as exc:
             log.warning("no exit plan for %s/%s: %s", position.bot, position.instrument_key, exc)
@@ -493,7 +500,7 @@ class Orchestrator:
                 if quote is None:
                     log.info("exit check for %s/%s skipped: no fresh price", position.bot, instrument.symbol)
                     continue
-                self._marks[instrument.key] = quote.mid
+                self._set_mark(instrument.key, quote.mid, quote.time)
                 plan, step = evaluate_exit(
                     position.exit_plan, abs(position.quantity), quote.mid, instrument.lot_size
                 )
@@ -540,11 +547,18 @@ class Orchestrator:
         self._check_daily_loss(breakdown)
         return breakdown
 
+    def _set_mark(self, instrument_key: str, price: Decimal, when: datetime) -> None:
+        """Keep the newest price per market (a late-collected fill must not undo a fresh quote)."""
+        known = self._mark_times.get(instrument_key)
+        if known is None or when >= known:
+            self._marks[instrument_key] = price
+            self._mark_times[instrument_key] = when
+
     async def _refresh_marks(self) -> None:
         for position in self.book.open_positions():
             quote = await self.prices.quote(self.instruments[position.instrument_key])
             if quote is not None:
-                self._marks[position.instrument_key] = quote.mid
+                self._set_mark(position.instrument_key, quote.mid, quote.time)
 
     async def _equity_job(self, fire_time: datetime) -> None:
         async with self._tracked():

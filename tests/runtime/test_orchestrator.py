@@ -241,3 +241,52 @@ def test_restart_reports_a_position_the_venue_does_not_hold(tmp_path: Path) -> N
 
 
 pytestmark = pytest.mark.slow
+
+
+def test_a_new_position_is_valued_at_its_own_fill_not_an_old_mark(tmp_path: Path) -> None:
+    """Regression: the mark left by an earlier position in the same market, hours old, once
+    valued a new entry there and fired the daily loss limit on a loss that did not exist."""
+    run = build_simulated(configured(tmp_path, []), START)
+    orchestrator = run.orchestrator
+    instrument = run.instruments["sim-crypto:SOL/USD"]
+
+    async def trade(side: Side, intent: SignalIntent, sequence: int) -> Order:
+        quote = await run.market.quote(instrument)
+        assert quote is not None
+        price = float(quote.mid)
+        signal = Signal(
+            id=f"manual-{sequence}",
+            bot="manual",
+            instrument=instrument,
+            side=side,
+            intent=intent,
+            confidence=0.6,
+            edge=0.01,
+            stop=price * 0.97 if intent is SignalIntent.OPEN else None,
+            reason="test",
+            time=run.clock.now(),
+            evidence={"atr": price * 0.005},
+        )
+        order = await orchestrator.process_signal(signal)
+        assert order is not None and order.status is OrderStatus.FILLED, order
+        return order
+
+    async def go() -> None:
+        await orchestrator.start()
+        await trade(Side.BUY, SignalIntent.OPEN, 1)
+        await orchestrator.snapshot_equity()  # marks SOL at the then-current mid
+        await trade(Side.SELL, SignalIntent.CLOSE, 2)
+        await run.scheduler.run_until(run.clock.now() + timedelta(hours=3))  # SOL moves on
+        entry = await trade(Side.BUY, SignalIntent.OPEN, 3)
+        position = orchestrator.book.position("manual", instrument.key)
+        assert position is not None and position.average_entry_price == entry.average_fill_price
+        repo = orchestrator.repository
+        [closed] = repo.closed_trades()
+        entry_fee = sum(f.fee for f in repo.fills() if f.client_order_id == entry.client_order_id)
+        starting = sum(Decimal(str(v.starting_cash_usd)) for v in run.config.settings.venues.values())
+        # valued at its own fill until the next quote: no unrealized P&L from a stale mark
+        expected = starting + closed.gross_pnl - closed.fees - entry_fee
+        assert orchestrator.book_snapshot().equity == expected
+        await orchestrator.stop()
+
+    asyncio.run(go())
