@@ -33,12 +33,13 @@ from config.schema import Settings
 from domain.instruments import Instrument
 from domain.orders import Fill, InvalidOrderTransition, Order, OrderStatus
 from domain.pipeline import SignalContext, Stage
-from domain.positions import Position
+from domain.positions import ClosedTrade, Position
 from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
 from risk_management.book import Book, EquityBreakdown
 from risk_management.engine import BookSnapshot, Exposure
 from risk_management.exits import build_exit_plan, evaluate_exit
+from risk_management.streaks import StreakRule, StreakTracker
 from runtime.control import Control
 from runtime.events import Event, EventBus
 from runtime.registry import RegisteredBot
@@ -93,6 +94,7 @@ class Orchestrator:
     _marks: dict[str, Decimal] = field(default_factory=dict)
     _mark_times: dict[str, datetime] = field(default_factory=dict)
     _last_exit_at: dict[str, datetime] = field(default_factory=dict)
+    _streaks: dict[str, StreakTracker] = field(default_factory=dict)
     _fill_cursor: dict[int, datetime] = field(default_factory=dict)
     _applied_fills: dict[tuple[str, str], datetime] = field(default_factory=dict)
     _unreconciled_venues: set[str] = field(default_factory=set)
@@ -122,7 +124,10 @@ class Orchestrator:
                 dict(entry.params),
                 now,
             )
-        self.book.restore(self.repository.load_positions(open_only=True), self.repository.closed_trades())
+        history = self.repository.closed_trades()
+        self.book.restore(self.repository.load_positions(open_only=True), history)
+        for trade in sorted(history, key=lambda t: t.closed_at):
+            self._streak(trade.bot).record(float(trade.net_pnl))
         cooldown_window = now - timedelta(minutes=self.settings.risk.reentry_cooldown_minutes)
         for trade in self.repository.closed_trades(since=cooldown_window):
             self._last_exit_at[trade.instrument_key] = max(
@@ -382,6 +387,7 @@ class Orchestrator:
             if closed is not None:
                 self.repository.record_closed_trade(closed)
                 self._last_exit_at[closed.instrument_key] = closed.closed_at
+                self._count_result(closed)
         # A fresh fill is the latest price we have for its market: the mark held from an earlier
         # position there may be hours old and must not value the new one.
         self._set_mark(fill.instrument_key, fill.price, fill.time)
@@ -692,7 +698,34 @@ class Orchestrator:
             open_exposures=self.book.exposures(self._marks),
             pending_entries=tuple(pending),
             last_exit_at=dict(self._last_exit_at),
+            bot_size_multipliers={
+                bot: t.multiplier for bot, t in self._streaks.items() if t.multiplier != 1.0
+            },
         )
+
+    def _streak(self, bot: str) -> StreakTracker:
+        tracker = self._streaks.get(bot)
+        if tracker is None:
+            risk = self.settings.risk
+            rule = StreakRule(risk.losses_to_reduce, risk.loss_streak_multiplier, risk.wins_to_restore)
+            tracker = self._streaks[bot] = StreakTracker(rule)
+        return tracker
+
+    def _count_result(self, trade: ClosedTrade) -> None:
+        """Feed the bot's loss-streak rule; record a risk event when its size changes."""
+        tracker = self._streak(trade.bot)
+        if not tracker.record(float(trade.net_pnl)):
+            return
+        if tracker.multiplier < 1.0:
+            kind = "bot_size_reduced"
+            message = (
+                f"{trade.bot} trades at {tracker.multiplier:.0%} size after "
+                f"{tracker.rule.losses_to_reduce} losses in a row"
+            )
+        else:
+            kind = "bot_size_restored"
+            message = f"{trade.bot} back to full size after {tracker.rule.wins_to_restore} wins in a row"
+        self._record_risk_event(kind, "warning", message, bot=trade.bot)
 
     def _record_risk_event(
         self,

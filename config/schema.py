@@ -76,6 +76,14 @@ class RiskSettings(Strict):
     max_quote_age_seconds: dict[AssetClassName, Annotated[float, Field(gt=0)]] = Field(
         default_factory=_default_quote_ages
     )
+    max_bot_exposure_fraction: Annotated[float, Field(gt=0, le=10)] = 0.25
+    max_asset_class_exposure_fraction: dict[AssetClassName, Annotated[float, Field(gt=0, le=10)]] = Field(
+        default_factory=dict
+    )
+    prediction_max_entry_price: Annotated[float, Field(gt=0, lt=1)] = 0.30
+    losses_to_reduce: Annotated[int, Field(ge=1)] = 10
+    loss_streak_multiplier: Annotated[float, Field(gt=0, le=1)] = 0.5
+    wins_to_restore: Annotated[int, Field(ge=1)] = 3
 
 
 class RegimeSettings(Strict):

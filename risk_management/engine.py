@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from domain.instruments import Instrument
+from domain.instruments import AssetClass, Instrument
 from domain.market import Quote
 from domain.orders import OrderIntent, OrderType, TimeInForce, client_order_id_for
 from domain.positions import Position
@@ -35,6 +35,10 @@ class RiskLimits:
     max_position_fraction: Decimal
     max_order_notional_usd: Decimal
     max_quote_age_seconds: Mapping[str, float]
+    max_bot_exposure_fraction: Decimal = Decimal("0.25")  # of equity, per bot
+    # of equity, per asset class ("stock", "crypto", ...); a class not named has only the gross cap
+    max_asset_class_exposure_fraction: Mapping[str, Decimal] = field(default_factory=dict)
+    prediction_max_entry_price: Decimal = Decimal("0.30")  # dollars per contract paying $1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,19 @@ class BookSnapshot:
     open_exposures: tuple[Exposure, ...]
     pending_entries: tuple[Exposure, ...] = ()
     last_exit_at: Mapping[str, datetime] = field(default_factory=dict)
+    # per bot: the consecutive-loss reduction (risk_management.streaks) and later the fleet allocation
+    bot_size_multipliers: Mapping[str, float] = field(default_factory=dict)
+
+    def exposure_of(self, *, bot: str | None = None, asset_class: str | None = None) -> Decimal:
+        """Notional held or in flight by one bot, or in one asset class."""
+        return sum(
+            (
+                e.notional
+                for e in self.open_exposures + self.pending_entries
+                if (bot is None or e.bot == bot) and (asset_class is None or e.asset_class == asset_class)
+            ),
+            Decimal(0),
+        )
 
     @property
     def daily_pnl(self) -> Decimal:
@@ -199,21 +216,58 @@ class RiskEngine:
                 f"stop {stop} is not on the losing side of entry {entry} ({signal.side})",
             )
 
+        if (
+            instrument.asset_class is AssetClass.PREDICTION
+            and signal.side is Side.BUY
+            and entry > limits.prediction_max_entry_price
+        ):
+            return _reject(
+                ReasonCode.PREDICTION_PRICE_CAP,
+                f"{symbol} costs {entry} per contract, above the {limits.prediction_max_entry_price} cap "
+                "for prediction-market entries",
+            )
+
+        bot_multiplier = book.bot_size_multipliers.get(signal.bot, 1.0)
+        multiplier = size_multiplier * bot_multiplier
         quantity = fixed_fraction_quantity(
-            book.equity, limits.risk_fraction_per_trade, entry, stop, size_multiplier
+            book.equity, limits.risk_fraction_per_trade, entry, stop, multiplier
         )
         quantity = cap_quantity_by_notional(quantity, entry, book.equity * limits.max_position_fraction)
         quantity = cap_quantity_by_notional(quantity, entry, limits.max_order_notional_usd)
-        room = book.equity * limits.gross_exposure_cap_fraction - book.gross_exposure
-        exposure_bound = cap_quantity_by_notional(quantity, entry, room) < quantity
-        quantity = instrument.round_quantity(cap_quantity_by_notional(quantity, entry, room))
-        if quantity <= 0:
-            if exposure_bound:
-                return _reject(
-                    ReasonCode.GROSS_EXPOSURE,
-                    f"gross exposure {book.gross_exposure:.2f} leaves no room under the "
-                    f"{limits.gross_exposure_cap_fraction:.0%} cap of equity {book.equity:.2f}",
+        # room under each exposure cap; the tightest one binds
+        asset_class = instrument.asset_class.value
+        rooms: list[tuple[ReasonCode, Decimal, str]] = [
+            (
+                ReasonCode.GROSS_EXPOSURE,
+                book.equity * limits.gross_exposure_cap_fraction - book.gross_exposure,
+                f"gross exposure {book.gross_exposure:.2f} leaves no room under the "
+                f"{limits.gross_exposure_cap_fraction:.0%} cap of equity {book.equity:.2f}",
+            ),
+            (
+                ReasonCode.BOT_EXPOSURE,
+                book.equity * limits.max_bot_exposure_fraction - book.exposure_of(bot=signal.bot),
+                f"{signal.bot} holds {book.exposure_of(bot=signal.bot):.2f}, no room under its "
+                f"{limits.max_bot_exposure_fraction:.0%} share of equity {book.equity:.2f}",
+            ),
+        ]
+        class_cap = limits.max_asset_class_exposure_fraction.get(asset_class)
+        if class_cap is not None:
+            held = book.exposure_of(asset_class=asset_class)
+            rooms.append(
+                (
+                    ReasonCode.ASSET_CLASS_EXPOSURE,
+                    book.equity * class_cap - held,
+                    f"{asset_class} exposure {held:.2f} leaves no room under its {class_cap:.0%} "
+                    f"cap of equity {book.equity:.2f}",
                 )
+            )
+        binding_code, room, binding_message = min(rooms, key=lambda r: r[1])
+        capped = cap_quantity_by_notional(quantity, entry, room)
+        cut_by = binding_code.value if capped < quantity else None
+        quantity = instrument.round_quantity(capped)
+        if quantity <= 0:
+            if cut_by is not None:
+                return _reject(binding_code, binding_message)
             return _reject(ReasonCode.SIZE_ZERO, f"risk budget buys less than one lot of {symbol}")
         notional = quantity * entry
         if quantity < instrument.min_quantity or notional < instrument.min_notional:
@@ -229,8 +283,9 @@ class RiskEngine:
             "stop": str(stop),
             "risk_usd": str(((entry - stop) * quantity).copy_abs().quantize(Decimal("0.01"))),
             "notional_usd": str(notional.quantize(Decimal("0.01"))),
-            "size_multiplier": size_multiplier,
-            "cut_by_exposure_cap": exposure_bound,
+            "size_multiplier": multiplier,
+            "bot_size_multiplier": bot_multiplier,
+            "cut_by_cap": cut_by,
         }
         message = f"buy {quantity}" if signal.side is Side.BUY else f"sell {quantity}"
         return RiskOutcome(

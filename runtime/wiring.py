@@ -68,6 +68,11 @@ def risk_limits(settings: Settings) -> RiskLimits:
         max_position_fraction=Decimal(str(risk.max_position_fraction)),
         max_order_notional_usd=Decimal(str(risk.max_order_notional_usd)),
         max_quote_age_seconds={str(k): v for k, v in risk.max_quote_age_seconds.items()},
+        max_bot_exposure_fraction=Decimal(str(risk.max_bot_exposure_fraction)),
+        max_asset_class_exposure_fraction={
+            str(k): Decimal(str(v)) for k, v in risk.max_asset_class_exposure_fraction.items()
+        },
+        prediction_max_entry_price=Decimal(str(risk.prediction_max_entry_price)),
     )
 
 

@@ -1,6 +1,8 @@
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+from domain.instruments import AssetClass, Instrument
 from domain.positions import Position
 from domain.signals import ReasonCode, Side, SignalIntent
 from domain.trading_state import TradingState
@@ -101,7 +103,7 @@ def test_gross_exposure_cap_cuts_the_size_to_the_room_left() -> None:
     outcome = assess(snapshot=crowded)
     assert outcome.decision.passed
     assert outcome.intent is not None and outcome.intent.quantity == Decimal(4)
-    assert outcome.decision.details["cut_by_exposure_cap"] is True
+    assert outcome.decision.details["cut_by_cap"] == "gross_exposure"
 
 
 def test_gross_exposure_cap_refuses_when_no_room_is_left() -> None:
@@ -154,3 +156,71 @@ def test_partial_close_sends_the_requested_quantity() -> None:
 
 def test_stop_on_the_wrong_side_is_refused() -> None:
     assert not assess(signal(stop=101.0)).decision.passed
+
+
+# -- per-bot and per-asset-class caps, prediction price cap, loss-streak multiplier ------------------
+
+
+def test_a_bot_cap_cuts_an_entry_to_the_bots_room() -> None:
+    # bot cap 25 % of 10,000 = 2,500; bot-a already holds 2,200 of QQQ -> room 300 at 100.01 -> 2 shares
+    crowded = book(open_exposures=(exposure("QQQ", "22", "100", bot="bot-a"),))
+    outcome = assess(snapshot=crowded)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(2)
+    assert outcome.decision.details["cut_by_cap"] == "bot_exposure"
+
+
+def test_a_full_bot_is_refused_while_another_bot_may_still_enter() -> None:
+    full = book(open_exposures=(exposure("QQQ", "25", "100", bot="bot-a"),))
+    assert assess(snapshot=full).decision.reason_code is ReasonCode.BOT_EXPOSURE
+    assert assess(signal(bot="bot-b"), snapshot=full).decision.passed
+
+
+def test_an_asset_class_cap_refuses_when_the_class_is_full() -> None:
+    limits = replace(LIMITS, max_asset_class_exposure_fraction={"stock": Decimal("0.3")})
+    full = book(open_exposures=(exposure("QQQ", "30", "100"),))  # 3,000 = 30 % of 10,000
+    outcome = RiskEngine(limits).assess(signal(), book=full, quote=quote(), own_position=None, now=T0)
+    assert outcome.decision.reason_code is ReasonCode.ASSET_CLASS_EXPOSURE
+    # a crypto entry is not in the stock class
+    btc = crypto()
+    other = RiskEngine(limits).assess(
+        signal(btc, stop=59_000.0),
+        book=full,
+        quote=quote(btc, bid="59999", ask="60001"),
+        own_position=None,
+        now=T0,
+    )
+    assert other.decision.passed
+
+
+def test_prediction_entries_above_the_price_cap_are_refused() -> None:
+    contract = Instrument(
+        symbol="KXHIGHCHI-26FEB09-B38.5",
+        venue="kalshi",
+        asset_class=AssetClass.PREDICTION,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal(1),
+        underlying="KXHIGHCHI-26FEB09",
+    )
+    limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0})
+
+    def at(ask: str) -> ReasonCode:
+        bid = str(Decimal(ask) - Decimal("0.01"))
+        outcome = RiskEngine(limits).assess(
+            signal(contract, stop=0.05),
+            book=book(),
+            quote=quote(contract, bid=bid, ask=ask),
+            own_position=None,
+            now=T0,
+        )
+        return outcome.decision.reason_code
+
+    assert at("0.31") is ReasonCode.PREDICTION_PRICE_CAP
+    assert at("0.30") is ReasonCode.OK
+
+
+def test_a_bots_loss_streak_multiplier_shrinks_its_entries() -> None:
+    # 24.87 shares at full size (see the first test); the bot's multiplier 0.5 -> 12
+    reduced = book(bot_size_multipliers={"bot-a": 0.5})
+    outcome = assess(signal(stop=98.0), snapshot=reduced)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(12)
+    assert outcome.decision.details["bot_size_multiplier"] == 0.5
