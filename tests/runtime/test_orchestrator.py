@@ -290,3 +290,58 @@ def test_a_new_position_is_valued_at_its_own_fill_not_an_old_mark(tmp_path: Path
         await orchestrator.stop()
 
     asyncio.run(go())
+
+
+def test_ten_losing_round_trips_halve_a_bots_size_and_the_journal_says_so(tmp_path: Path) -> None:
+    """Buying at the ask and selling straight back at the bid loses the spread and fees: a loss."""
+    run = build_simulated(configured(tmp_path, [], losses_to_reduce=10, loss_streak_multiplier=0.5), START)
+    orchestrator = run.orchestrator
+    instrument = run.instruments["sim-crypto:ETH/USD"]
+    sequence = iter(range(1000))
+
+    async def signal_for(side: Side, intent: SignalIntent) -> Order | None:
+        quote = await run.market.quote(instrument)
+        assert quote is not None
+        price = float(quote.mid)
+        return await orchestrator.process_signal(
+            Signal(
+                id=f"loser-{next(sequence)}",
+                bot="loser",
+                instrument=instrument,
+                side=side,
+                intent=intent,
+                confidence=0.6,
+                edge=0.01,
+                stop=price * 0.98 if intent is SignalIntent.OPEN else None,
+                reason="test",
+                time=run.clock.now(),
+                evidence={"atr": price * 0.005},
+            )
+        )
+
+    async def go() -> list[Decimal]:
+        await orchestrator.start()
+        sizes = []
+        for _ in range(11):
+            entry = await signal_for(Side.BUY, SignalIntent.OPEN)
+            assert entry is not None and entry.status is OrderStatus.FILLED
+            sizes.append(entry.intent.quantity)
+            run.clock.advance(1.0)
+            await signal_for(Side.SELL, SignalIntent.CLOSE)
+            run.clock.advance(1.0)
+        await orchestrator.stop()
+        return sizes
+
+    sizes = asyncio.run(go())
+    repo = open_storage(tmp_path / "trading.sqlite")
+    assert all(t.net_pnl < 0 for t in repo.closed_trades()) and len(repo.closed_trades()) == 11
+    # the first ten entries at full size (prices barely move in 20 s), the eleventh at about half
+    assert sizes[10] < sizes[0] * Decimal("0.6"), sizes
+    [event] = [e for e in repo.risk_events() if e.kind == "bot_size_reduced"]
+    assert event.bot == "loser" and "10 losses in a row" in event.message
+
+    # a restart remembers the streak from the journal
+    restarted = build_simulated(configured(tmp_path, [], losses_to_reduce=10), START + timedelta(minutes=5))
+    asyncio.run(restarted.orchestrator.start())
+    assert restarted.orchestrator.book_snapshot().bot_size_multipliers == {"loser": 0.5}
+    asyncio.run(restarted.orchestrator.stop())
