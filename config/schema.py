@@ -84,6 +84,10 @@ class RiskSettings(Strict):
     losses_to_reduce: Annotated[int, Field(ge=1)] = 10
     loss_streak_multiplier: Annotated[float, Field(gt=0, le=1)] = 0.5
     wins_to_restore: Annotated[int, Field(ge=1)] = 3
+    correlation_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.7
+    max_correlated_exposure_fraction: Annotated[float, Field(gt=0, le=10)] = 0.4
+    correlation_window_bars: Annotated[int, Field(ge=10, le=10_000)] = 120
+    correlation_timeframe_seconds: Annotated[int, Field(ge=60)] = 60
 
 
 class RegimeSettings(Strict):

@@ -20,6 +20,7 @@ from domain.orders import OrderIntent, OrderType, TimeInForce, client_order_id_f
 from domain.positions import Position
 from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent
 from domain.trading_state import TradingState
+from risk_management.correlation import correlated_exposure
 from risk_management.sizing import cap_quantity_by_notional, fixed_fraction_quantity
 
 STAGE = "risk"
@@ -39,6 +40,10 @@ class RiskLimits:
     # of equity, per asset class ("stock", "crypto", ...); a class not named has only the gross cap
     max_asset_class_exposure_fraction: Mapping[str, Decimal] = field(default_factory=dict)
     prediction_max_entry_price: Decimal = Decimal("0.30")  # dollars per contract paying $1
+    # positions whose return correlation with the candidate (times both sides) exceeds the
+    # threshold may together hold at most this share of equity
+    correlation_threshold: float = 0.7
+    max_correlated_exposure_fraction: Decimal = Decimal("0.4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +119,13 @@ class RiskEngine:
         own_position: Position | None,
         now: datetime,
         size_multiplier: float = 1.0,
+        correlations: Mapping[str, float] | None = None,
     ) -> RiskOutcome:
+        """`correlations`: the candidate's return correlation with each held market (by key);
+        markets missing from it are not counted by the correlated-exposure limit."""
         if signal.intent is SignalIntent.CLOSE:
             return self._assess_exit(signal, book, quote, own_position, now)
-        return self._assess_entry(signal, book, quote, own_position, now, size_multiplier)
+        return self._assess_entry(signal, book, quote, own_position, now, size_multiplier, correlations or {})
 
     # -- exits --------------------------------------------------------------------------------
     def _assess_exit(
@@ -162,6 +170,7 @@ class RiskEngine:
         position: Position | None,
         now: datetime,
         size_multiplier: float,
+        correlations: Mapping[str, float],
     ) -> RiskOutcome:
         limits = self.limits
         instrument = signal.instrument
@@ -259,6 +268,30 @@ class RiskEngine:
                     book.equity * class_cap - held,
                     f"{asset_class} exposure {held:.2f} leaves no room under its {class_cap:.0%} "
                     f"cap of equity {book.equity:.2f}",
+                )
+            )
+        if correlations:
+            by_market: dict[str, Decimal] = {}
+            for e in book.open_exposures + book.pending_entries:
+                signed = e.signed_quantity * e.mark_price
+                by_market[e.instrument_key] = by_market.get(e.instrument_key, Decimal(0)) + signed
+            together = Decimal(
+                str(
+                    correlated_exposure(
+                        signal.side.sign,
+                        {k: (1 if v > 0 else -1, float(abs(v))) for k, v in by_market.items() if v != 0},
+                        correlations,
+                        limits.correlation_threshold,
+                    )
+                )
+            )
+            rooms.append(
+                (
+                    ReasonCode.CORRELATED_EXPOSURE,
+                    book.equity * limits.max_correlated_exposure_fraction - together,
+                    f"{together:.2f} is already held in markets moving with {symbol} "
+                    f"(correlation above {limits.correlation_threshold}); the cap is "
+                    f"{limits.max_correlated_exposure_fraction:.0%} of equity {book.equity:.2f}",
                 )
             )
         binding_code, room, binding_message = min(rooms, key=lambda r: r[1])

@@ -23,7 +23,7 @@ from filters.regime_filter import RegimeFilter
 from master_orchestrator import Orchestrator
 from risk_management.book import Book
 from risk_management.engine import RiskEngine, RiskLimits
-from risk_management.stage import RiskStage
+from risk_management.stage import CorrelationInputs, RiskStage
 from runtime.control import Control
 from runtime.events import EventBus
 from runtime.registry import build_bots
@@ -73,6 +73,8 @@ def risk_limits(settings: Settings) -> RiskLimits:
             str(k): Decimal(str(v)) for k, v in risk.max_asset_class_exposure_fraction.items()
         },
         prediction_max_entry_price=Decimal(str(risk.prediction_max_entry_price)),
+        correlation_threshold=risk.correlation_threshold,
+        max_correlated_exposure_fraction=Decimal(str(risk.max_correlated_exposure_fraction)),
     )
 
 
@@ -157,7 +159,16 @@ def build_orchestrator(
         return book.position(bot, instrument.key)
 
     risk_stage = RiskStage(
-        RiskEngine(risk_limits(settings)), lambda: orchestrator.book_snapshot(), prices.quote, position
+        RiskEngine(risk_limits(settings)),
+        lambda: orchestrator.book_snapshot(),
+        prices.quote,
+        position,
+        CorrelationInputs(
+            prices.bars,
+            instruments,
+            timeframe_seconds=settings.risk.correlation_timeframe_seconds,
+            window=settings.risk.correlation_window_bars,
+        ),
     )
     stages: list[Stage] = [regime_filter, risk_stage]
     orchestrator = Orchestrator(

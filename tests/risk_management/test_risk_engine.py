@@ -224,3 +224,37 @@ def test_a_bots_loss_streak_multiplier_shrinks_its_entries() -> None:
     outcome = assess(signal(stop=98.0), snapshot=reduced)
     assert outcome.intent is not None and outcome.intent.quantity == Decimal(12)
     assert outcome.decision.details["bot_size_multiplier"] == 0.5
+
+
+def test_correlated_positions_together_are_capped() -> None:
+    # cap 40 % of 10,000 = 4,000; QQQ long 3,800 correlates +0.9 with the SPY candidate -> room 200
+    # -> 1 share at 100.01 (of the 24 the risk budget allows)
+    held = book(open_exposures=(exposure("QQQ", "38", "100"),))
+    engine = RiskEngine(replace(LIMITS, max_correlated_exposure_fraction=Decimal("0.4")))
+
+    def run(correlation: float, side: Side = Side.BUY):  # type: ignore[no-untyped-def]
+        sig = signal(side=side, stop=98.0 if side is Side.BUY else 102.0)
+        return engine.assess(
+            sig,
+            book=held,
+            quote=quote(),
+            own_position=None,
+            now=T0,
+            correlations={"sim-stocks:QQQ": correlation},
+        )
+
+    cut = run(0.9)
+    assert cut.intent is not None and cut.intent.quantity == Decimal(1)
+    assert cut.decision.details["cut_by_cap"] == "correlated_exposure"
+    assert run(0.5).intent is not None and run(0.5).intent.quantity == Decimal(24)  # below the threshold
+    # a short SPY against a long QQQ correlated +0.9 is a hedge, not a concentration
+    assert run(0.9, Side.SELL).decision.details["cut_by_cap"] != "correlated_exposure"
+    full = RiskEngine(replace(LIMITS, max_correlated_exposure_fraction=Decimal("0.38"))).assess(
+        signal(stop=98.0),
+        book=held,
+        quote=quote(),
+        own_position=None,
+        now=T0,
+        correlations={"sim-stocks:QQQ": 0.9},
+    )
+    assert full.decision.reason_code is ReasonCode.CORRELATED_EXPOSURE

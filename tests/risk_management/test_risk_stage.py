@@ -1,0 +1,72 @@
+"""The risk stage feeds the engine correlations computed from the markets' own bars."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import numpy as np
+
+from domain.instruments import Instrument
+from domain.market import BarSeries, Quote
+from domain.pipeline import SignalContext
+from domain.positions import Position
+from domain.signals import ReasonCode
+from risk_management.engine import RiskEngine
+from risk_management.stage import CorrelationInputs, RiskStage
+from tests.factories import T0, quote, signal, stock
+from tests.risk_management.test_risk_engine import LIMITS, book, exposure
+
+
+class FixedBars:
+    """Bars from given closes, ending at the same bar for every market (a test double we feed)."""
+
+    def __init__(self, closes: dict[str, np.ndarray]) -> None:
+        self._closes = closes
+
+    async def __call__(self, instrument: Instrument, timeframe_seconds: int, count: int) -> BarSeries | None:
+        closes = self._closes.get(instrument.key)
+        if closes is None:
+            return None
+        closes = closes[-count:]
+        times = np.arange(len(closes), dtype=np.float64) * timeframe_seconds
+        return BarSeries(instrument.key, timeframe_seconds, times, closes, closes, closes, closes, closes)
+
+
+def evaluate(candidate_closes: np.ndarray, held_closes: np.ndarray) -> tuple[ReasonCode, dict[str, object]]:
+    spy, qqq = stock("SPY"), stock("QQQ")
+    bars = FixedBars({spy.key: candidate_closes, qqq.key: held_closes})
+    held = book(open_exposures=(exposure("QQQ", "38", "100"),))  # 3,800 of a 4,000 correlated cap
+
+    async def price(instrument: Instrument) -> Quote | None:
+        return quote(instrument)
+
+    def no_position(bot: str, instrument: Instrument) -> Position | None:
+        return None
+
+    stage = RiskStage(
+        RiskEngine(LIMITS),
+        lambda: held,
+        price,
+        no_position,
+        CorrelationInputs(bars, {spy.key: spy, qqq.key: qqq}, timeframe_seconds=60, window=60),
+    )
+    ctx = SignalContext(now=T0, confidence=0.6)
+    decision = asyncio.run(stage.evaluate(signal(spy, stop=98.0), ctx))
+    assert ctx.intent is not None or not decision.passed
+    return decision.reason_code, dict(decision.details)
+
+
+def test_a_candidate_moving_with_a_held_market_is_cut_by_the_correlation_cap() -> None:
+    rng = np.random.default_rng(11)
+    common = rng.normal(0, 0.01, 200)
+    spy = 100 * np.exp(np.cumsum(common + rng.normal(0, 0.001, 200)))
+    qqq = 100 * np.exp(np.cumsum(common + rng.normal(0, 0.001, 200)))
+    independent = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 200)))
+
+    code, details = evaluate(spy, qqq)
+    assert code is ReasonCode.OK and details["cut_by_cap"] == "correlated_exposure"
+    assert Decimal(str(details["quantity"])) == Decimal(1)
+
+    code, details = evaluate(independent, qqq)
+    assert details["cut_by_cap"] != "correlated_exposure"
