@@ -37,7 +37,7 @@ from domain.positions import ClosedTrade, Position
 from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
 from risk_management.book import Book, EquityBreakdown
-from risk_management.engine import BookSnapshot, Exposure
+from risk_management.engine import BookSnapshot, Exposure, stance_of
 from risk_management.exits import build_exit_plan, evaluate_exit
 from risk_management.streaks import StreakRule, StreakTracker
 from runtime.control import Control
@@ -688,6 +688,7 @@ class Orchestrator:
                     instrument.asset_class.value,
                     order.remaining_quantity * order.intent.side.sign,
                     self._marks.get(instrument.key, Decimal(0)),
+                    stance_of(instrument, order.intent.side),
                 )
             )
         return BookSnapshot(

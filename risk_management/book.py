@@ -15,7 +15,8 @@ from decimal import Decimal
 from domain.instruments import Instrument
 from domain.orders import Fill
 from domain.positions import ClosedTrade, ExitPlan, Position, apply_fill
-from risk_management.engine import Exposure
+from domain.signals import Side
+from risk_management.engine import Exposure, stance_of
 
 ZERO = Decimal(0)
 
@@ -88,6 +89,7 @@ class Book:
                     asset_class=instrument.asset_class.value,
                     signed_quantity=position.quantity,
                     mark_price=marks.get(position.instrument_key, position.average_entry_price),
+                    stance=stance_of(instrument, Side.BUY if position.quantity > 0 else Side.SELL),
                 )
             )
         return tuple(out)

@@ -22,6 +22,7 @@ from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent
 from domain.trading_state import TradingState
 from risk_management.correlation import correlated_exposure
 from risk_management.sizing import cap_quantity_by_notional, fixed_fraction_quantity
+from risk_management.underlying import MalformedSymbol, Stance, contradicts, stance_for
 
 STAGE = "risk"
 
@@ -56,6 +57,7 @@ class Exposure:
     asset_class: str
     signed_quantity: Decimal
     mark_price: Decimal
+    stance: Stance | None = None  # what it bets on its underlying; None when unknown
 
     @property
     def notional(self) -> Decimal:
@@ -104,6 +106,20 @@ class BookSnapshot:
 class RiskOutcome:
     decision: Decision
     intent: OrderIntent | None = None
+
+
+def stance_of(instrument: Instrument, side: Side) -> Stance | None:
+    """The stance of holding `instrument` on `side`, for the contradictory-position blocker.
+
+    Prediction-market stances need the market's outcome and strike terms, which arrive with the
+    prediction-market adapters; until then they are unknown (None) and not compared.
+    """
+    if instrument.asset_class is AssetClass.PREDICTION:
+        return None
+    try:
+        return stance_for(instrument.symbol, instrument.asset_class, side)
+    except MalformedSymbol:
+        return None
 
 
 class RiskEngine:
@@ -195,6 +211,16 @@ class RiskEngine:
                 ReasonCode.ALREADY_IN_POSITION,
                 f"{signal.bot} already holds {position.quantity} {symbol}; close it before a new entry",
             )
+        candidate = stance_of(instrument, signal.side)
+        if candidate is not None:
+            for other in book.open_exposures + book.pending_entries:
+                if other.stance is not None and contradicts(candidate, other.stance):
+                    side = "long" if other.signed_quantity > 0 else "short"
+                    return _reject(
+                        ReasonCode.CONTRADICTORY_POSITION,
+                        f"{other.bot} is {side} {other.instrument_key} on the same underlying "
+                        f"({other.underlying}); a {signal.side} of {symbol} would partly cancel it",
+                    )
         last_exit = book.last_exit_at.get(instrument.key)
         if last_exit is not None and now - last_exit < limits.reentry_cooldown:
             wait = limits.reentry_cooldown - (now - last_exit)

@@ -6,7 +6,7 @@ from domain.instruments import AssetClass, Instrument
 from domain.positions import Position
 from domain.signals import ReasonCode, Side, SignalIntent
 from domain.trading_state import TradingState
-from risk_management.engine import BookSnapshot, Exposure, RiskEngine, RiskLimits
+from risk_management.engine import BookSnapshot, Exposure, RiskEngine, RiskLimits, stance_of
 from tests.factories import T0, crypto, quote, signal, stock
 
 LIMITS = RiskLimits(
@@ -258,3 +258,66 @@ def test_correlated_positions_together_are_capped() -> None:
         correlations={"sim-stocks:QQQ": 0.9},
     )
     assert full.decision.reason_code is ReasonCode.CORRELATED_EXPOSURE
+
+
+def fx(symbol: str, venue: str = "oanda") -> Instrument:
+    return Instrument(
+        symbol=symbol,
+        venue=venue,
+        asset_class=AssetClass.FOREX,
+        tick_size=Decimal("0.00001"),
+        lot_size=Decimal(1),
+        underlying=symbol,
+    )
+
+
+def held_by_other_bot(
+    instrument: Instrument, quantity: str, price: str, *, pending: bool = False
+) -> BookSnapshot:
+    side = Side.BUY if Decimal(quantity) > 0 else Side.SELL
+    held = Exposure(
+        "other-bot",
+        instrument.key,
+        instrument.underlying,
+        instrument.asset_class.value,
+        Decimal(quantity),
+        Decimal(price),
+        stance_of(instrument, side),
+    )
+    return book(pending_entries=(held,)) if pending else book(open_exposures=(held,))
+
+
+def test_an_entry_against_another_bots_position_on_the_same_underlying_is_refused() -> None:
+    spy = stock("SPY")
+    long_spy = held_by_other_bot(spy, "10", "100")
+    short = assess(signal(spy, Side.SELL, stop=102.0), snapshot=long_spy)
+    assert short.decision.reason_code is ReasonCode.CONTRADICTORY_POSITION
+    assert "other-bot" in short.decision.message
+    assert assess(signal(spy, Side.BUY, stop=98.0), snapshot=long_spy).decision.passed  # same direction
+    # an order still in flight counts like an open position
+    pending = held_by_other_bot(spy, "10", "100", pending=True)
+    assert assess(signal(spy, Side.SELL, stop=102.0), snapshot=pending).decision.reason_code is (
+        ReasonCode.CONTRADICTORY_POSITION
+    )
+
+
+def test_forex_spellings_and_inverted_pairs_are_one_underlying() -> None:
+    limits = replace(LIMITS, max_quote_age_seconds={"forex": 10.0})
+    engine = RiskEngine(limits)
+    long_eur = held_by_other_bot(fx("EUR_USD"), "1000", "1.08")
+
+    def entry(instrument: Instrument, side: Side) -> ReasonCode:
+        stop = 1.07 if side is Side.BUY else 1.09
+        return engine.assess(
+            signal(instrument, side, stop=stop),
+            book=long_eur,
+            quote=quote(instrument, bid="1.07999", ask="1.08001"),
+            own_position=None,
+            now=T0,
+        ).decision.reason_code
+
+    assert entry(fx("EUR/USD", venue="sim-fx"), Side.SELL) is ReasonCode.CONTRADICTORY_POSITION
+    assert entry(fx("EUR/USD", venue="sim-fx"), Side.BUY) is ReasonCode.OK
+    # buying USD/EUR is selling EUR/USD
+    assert entry(fx("USD_EUR"), Side.BUY) is ReasonCode.CONTRADICTORY_POSITION
+    assert entry(fx("GBP_USD"), Side.SELL) is ReasonCode.OK  # another underlying
