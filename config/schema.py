@@ -88,6 +88,10 @@ class RiskSettings(Strict):
     max_correlated_exposure_fraction: Annotated[float, Field(gt=0, le=10)] = 0.4
     correlation_window_bars: Annotated[int, Field(ge=10, le=10_000)] = 120
     correlation_timeframe_seconds: Annotated[int, Field(ge=60)] = 60
+    cvar_budget_fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
+    cvar_confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    cvar_method: Literal["historical", "normal", "cornish_fisher"] = "historical"
+    cvar_horizon_seconds: Annotated[int, Field(ge=60)] = 86_400
 
 
 class RegimeSettings(Strict):

@@ -105,6 +105,7 @@ class ReasonCode(StrEnum):
     ASSET_CLASS_EXPOSURE = "asset_class_exposure"
     CORRELATED_EXPOSURE = "correlated_exposure"
     CONTRADICTORY_POSITION = "contradictory_position"
+    CVAR_BUDGET = "cvar_budget"
     PREDICTION_PRICE_CAP = "prediction_price_cap"
     REENTRY_COOLDOWN = "reentry_cooldown"
     ALREADY_IN_POSITION = "already_in_position"

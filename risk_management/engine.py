@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
+
 from domain.instruments import AssetClass, Instrument
 from domain.market import Quote
 from domain.orders import OrderIntent, OrderType, TimeInForce, client_order_id_for
@@ -22,6 +24,7 @@ from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent
 from domain.trading_state import TradingState
 from risk_management.correlation import correlated_exposure
 from risk_management.sizing import cap_quantity_by_notional, fixed_fraction_quantity
+from risk_management.tail_risk import largest_scale_within_budget, sample_cvar
 from risk_management.underlying import MalformedSymbol, Stance, contradicts, stance_for
 
 STAGE = "risk"
@@ -45,6 +48,22 @@ class RiskLimits:
     # threshold may together hold at most this share of equity
     correlation_threshold: float = 0.7
     max_correlated_exposure_fraction: Decimal = Decimal("0.4")
+    # the book's CVaR over the horizon, at this confidence, may not exceed this share of equity
+    cvar_budget_fraction: float = 0.1
+    cvar_confidence: float = 0.95
+    cvar_method: str = "historical"
+
+
+@dataclass(frozen=True, slots=True)
+class TailInputs:
+    """Return scenarios for the CVaR budget, already scaled to the budget's horizon.
+
+    `book_pnl[t]` is the whole book's P&L (USD) in scenario t; `candidate_returns[t]` the
+    candidate market's return in the same scenario (a long position's P&L per USD of notional).
+    """
+
+    book_pnl: np.ndarray
+    candidate_returns: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +155,15 @@ class RiskEngine:
         now: datetime,
         size_multiplier: float = 1.0,
         correlations: Mapping[str, float] | None = None,
+        tail: TailInputs | None = None,
     ) -> RiskOutcome:
         """`correlations`: the candidate's return correlation with each held market (by key);
         markets missing from it are not counted by the correlated-exposure limit."""
         if signal.intent is SignalIntent.CLOSE:
             return self._assess_exit(signal, book, quote, own_position, now)
-        return self._assess_entry(signal, book, quote, own_position, now, size_multiplier, correlations or {})
+        return self._assess_entry(
+            signal, book, quote, own_position, now, size_multiplier, correlations or {}, tail
+        )
 
     # -- exits --------------------------------------------------------------------------------
     def _assess_exit(
@@ -187,6 +209,7 @@ class RiskEngine:
         now: datetime,
         size_multiplier: float,
         correlations: Mapping[str, float],
+        tail: TailInputs | None,
     ) -> RiskOutcome:
         limits = self.limits
         instrument = signal.instrument
@@ -328,6 +351,23 @@ class RiskEngine:
             if cut_by is not None:
                 return _reject(binding_code, binding_message)
             return _reject(ReasonCode.SIZE_ZERO, f"risk budget buys less than one lot of {symbol}")
+        cvar_scale = 1.0
+        if tail is not None and len(tail.book_pnl) >= 20:
+            candidate_pnl = tail.candidate_returns * float(quantity * entry) * signal.side.sign
+            budget = float(book.equity) * limits.cvar_budget_fraction
+            cvar_scale = largest_scale_within_budget(
+                tail.book_pnl, candidate_pnl, budget, limits.cvar_method, limits.cvar_confidence
+            )
+            if cvar_scale < 1.0:
+                quantity = instrument.round_quantity(quantity * Decimal(str(cvar_scale)))
+                cut_by = ReasonCode.CVAR_BUDGET.value
+            if quantity <= 0:
+                book_cvar = sample_cvar(tail.book_pnl, limits.cvar_method, limits.cvar_confidence)
+                return _reject(
+                    ReasonCode.CVAR_BUDGET,
+                    f"the book's {limits.cvar_confidence:.0%} CVaR is {book_cvar:.2f}; adding {symbol} "
+                    f"would pass the budget of {budget:.2f} ({limits.cvar_budget_fraction:.0%} of equity)",
+                )
         notional = quantity * entry
         if quantity < instrument.min_quantity or notional < instrument.min_notional:
             return _reject(
@@ -345,6 +385,7 @@ class RiskEngine:
             "size_multiplier": multiplier,
             "bot_size_multiplier": bot_multiplier,
             "cut_by_cap": cut_by,
+            "cvar_scale": cvar_scale,
         }
         message = f"buy {quantity}" if signal.side is Side.BUY else f"sell {quantity}"
         return RiskOutcome(

@@ -4,28 +4,32 @@ the intent."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from domain.instruments import Instrument
 from domain.market import BarSeries, Quote
 from domain.pipeline import SignalContext
 from domain.positions import Position
 from domain.signals import Decision, Signal, SignalIntent
-from risk_management.correlation import return_correlations
-from risk_management.engine import STAGE, BookSnapshot, RiskEngine
+from risk_management.correlation import log_returns, return_correlations
+from risk_management.engine import STAGE, BookSnapshot, RiskEngine, TailInputs
 
 BarsSource = Callable[[Instrument, int, int], Awaitable[BarSeries | None]]
 
 
 @dataclass(frozen=True, slots=True)
-class CorrelationInputs:
-    """Where the correlated-exposure limit gets its bars."""
+class MarketHistory:
+    """Where the correlation and CVaR limits get their bars, and over which window."""
 
     bars: BarsSource
     instruments: Mapping[str, Instrument]
     timeframe_seconds: int = 60
     window: int = 120
+    horizon_seconds: int = 86_400  # the CVaR budget's horizon; bar returns scale by sqrt(time)
 
 
 class RiskStage:
@@ -37,20 +41,25 @@ class RiskStage:
         book: Callable[[], BookSnapshot],
         quote: Callable[[Instrument], Awaitable[Quote | None]],
         position: Callable[[str, Instrument], Position | None],
-        correlation: CorrelationInputs | None = None,
+        history: MarketHistory | None = None,
     ) -> None:
         self._engine = engine
         self._book = book
         self._quote = quote
         self._position = position
-        self._correlation = correlation
+        self._history = history
 
     async def evaluate(self, signal: Signal, ctx: SignalContext) -> Decision:
         quote = await self._quote(signal.instrument)
         book = self._book()
         correlations: dict[str, float] = {}
-        if signal.intent is SignalIntent.OPEN:
-            correlations = await self._correlations(signal.instrument, book)
+        tail: TailInputs | None = None
+        if signal.intent is SignalIntent.OPEN and self._history is not None:
+            closes = await self._closes(signal.instrument, book)
+            if closes is not None:
+                own, held = closes
+                correlations = _correlations(own, held, self._history.window)
+                tail = _tail_inputs(own, held, book, self._history)
         outcome = self._engine.assess(
             signal,
             book=book,
@@ -59,29 +68,63 @@ class RiskStage:
             now=ctx.now,
             size_multiplier=ctx.size_multiplier,
             correlations=correlations,
+            tail=tail,
         )
         ctx.intent = outcome.intent
         return outcome.decision
 
-    async def _correlations(self, candidate: Instrument, book: BookSnapshot) -> dict[str, float]:
-        inputs = self._correlation
-        held = {e.instrument_key for e in book.open_exposures + book.pending_entries}
-        if inputs is None or not held:
-            return {}
-        count = inputs.window + 1
-        own = await inputs.bars(candidate, inputs.timeframe_seconds, count)
+    async def _closes(
+        self, candidate: Instrument, book: BookSnapshot
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+        """The candidate's and each held market's last window+1 closes, all ending at one bar."""
+        history = self._history
+        assert history is not None
+        count = history.window + 1
+        own = await history.bars(candidate, history.timeframe_seconds, count)
         if own is None or len(own) < count:
-            return {}
-        others = {}
-        for key in held:
-            instrument = inputs.instruments.get(key)
+            return None
+        held: dict[str, np.ndarray] = {}
+        for key in {e.instrument_key for e in book.open_exposures + book.pending_entries}:
+            instrument = history.instruments.get(key)
             if instrument is None:
                 continue
-            series = await inputs.bars(instrument, inputs.timeframe_seconds, count)
+            series = await history.bars(instrument, history.timeframe_seconds, count)
             # only bars that end with the candidate's are comparable
             if series is not None and len(series) == count and series.times[-1] == own.times[-1]:
-                others[key] = series.close
-        try:
-            return return_correlations(own.close, others, inputs.window)
-        except ValueError:
-            return {}  # a bad price in the candidate's own window; the quote check decides the trade
+                held[key] = series.close
+        return own.close, held
+
+
+def _correlations(own: np.ndarray, held: Mapping[str, np.ndarray], window: int) -> dict[str, float]:
+    if not held:
+        return {}
+    try:
+        return return_correlations(own, held, window)
+    except ValueError:
+        return {}  # a bad price in the candidate's own window; the quote check decides the trade
+
+
+def _tail_inputs(
+    own: np.ndarray, held: Mapping[str, np.ndarray], book: BookSnapshot, history: MarketHistory
+) -> TailInputs | None:
+    """Scenarios: the last `window` bar returns of every market, scaled to the horizon.
+
+    When a held market has no comparable bars the book's P&L cannot be known, so the CVaR limit
+    is not applied (the other caps still are); the decision's details show `cvar_scale` 1.0.
+    """
+    scale = math.sqrt(history.horizon_seconds / history.timeframe_seconds)
+    exposures: dict[str, float] = {}
+    for e in book.open_exposures + book.pending_entries:
+        exposures[e.instrument_key] = exposures.get(e.instrument_key, 0.0) + float(
+            e.signed_quantity * e.mark_price
+        )
+    if any(key not in held for key in exposures):
+        return None
+    try:
+        candidate = np.expm1(log_returns(own)) * scale
+        book_pnl = np.zeros_like(candidate)
+        for key, notional in exposures.items():
+            book_pnl += np.expm1(log_returns(held[key])) * scale * notional
+    except ValueError:
+        return None
+    return TailInputs(book_pnl=book_pnl, candidate_returns=candidate)

@@ -23,7 +23,7 @@ from filters.regime_filter import RegimeFilter
 from master_orchestrator import Orchestrator
 from risk_management.book import Book
 from risk_management.engine import RiskEngine, RiskLimits
-from risk_management.stage import CorrelationInputs, RiskStage
+from risk_management.stage import MarketHistory, RiskStage
 from runtime.control import Control
 from runtime.events import EventBus
 from runtime.registry import build_bots
@@ -75,6 +75,9 @@ def risk_limits(settings: Settings) -> RiskLimits:
         prediction_max_entry_price=Decimal(str(risk.prediction_max_entry_price)),
         correlation_threshold=risk.correlation_threshold,
         max_correlated_exposure_fraction=Decimal(str(risk.max_correlated_exposure_fraction)),
+        cvar_budget_fraction=risk.cvar_budget_fraction,
+        cvar_confidence=risk.cvar_confidence,
+        cvar_method=risk.cvar_method,
     )
 
 
@@ -163,11 +166,12 @@ def build_orchestrator(
         lambda: orchestrator.book_snapshot(),
         prices.quote,
         position,
-        CorrelationInputs(
+        MarketHistory(
             prices.bars,
             instruments,
             timeframe_seconds=settings.risk.correlation_timeframe_seconds,
             window=settings.risk.correlation_window_bars,
+            horizon_seconds=settings.risk.cvar_horizon_seconds,
         ),
     )
     stages: list[Stage] = [regime_filter, risk_stage]

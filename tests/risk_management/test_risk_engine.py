@@ -2,11 +2,13 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+import numpy as np
+
 from domain.instruments import AssetClass, Instrument
 from domain.positions import Position
 from domain.signals import ReasonCode, Side, SignalIntent
 from domain.trading_state import TradingState
-from risk_management.engine import BookSnapshot, Exposure, RiskEngine, RiskLimits, stance_of
+from risk_management.engine import BookSnapshot, Exposure, RiskEngine, RiskLimits, TailInputs, stance_of
 from tests.factories import T0, crypto, quote, signal, stock
 
 LIMITS = RiskLimits(
@@ -321,3 +323,33 @@ def test_forex_spellings_and_inverted_pairs_are_one_underlying() -> None:
     # buying USD/EUR is selling EUR/USD
     assert entry(fx("USD_EUR"), Side.BUY) is ReasonCode.CONTRADICTORY_POSITION
     assert entry(fx("GBP_USD"), Side.SELL) is ReasonCode.OK  # another underlying
+
+
+def test_the_cvar_budget_cuts_an_entry_to_the_share_that_fits() -> None:
+    """Hand-worked, historical CVaR at 95 % over 20 scenarios = the worst one.
+
+    The book loses 620 in scenario 0 and nothing elsewhere; the SPY candidate (24 shares at
+    100.01, 2,400.24 USD) returns -50 % in scenario 0: 1,200.12 x s more loss. Budget 10 % of
+    10,000 = 1,000, so 620 + 1,200.12 s <= 1,000 -> s = 0.3166 -> 24 x 0.3166 = 7.6 -> 7 shares.
+    """
+    book_pnl = np.zeros(20)
+    book_pnl[0] = -620.0
+    candidate = np.full(20, 0.001)
+    candidate[0] = -0.50
+    tail = TailInputs(book_pnl=book_pnl, candidate_returns=candidate)
+    outcome = RiskEngine(LIMITS).assess(
+        signal(stop=98.0), book=book(), quote=quote(), own_position=None, now=T0, tail=tail
+    )
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(7)
+    assert outcome.decision.details["cut_by_cap"] == "cvar_budget"
+    # a book already past its budget takes no new risk
+    book_pnl[0] = -1_200.0
+    refused = RiskEngine(LIMITS).assess(
+        signal(stop=98.0), book=book(), quote=quote(), own_position=None, now=T0, tail=tail
+    )
+    assert refused.decision.reason_code is ReasonCode.CVAR_BUDGET
+    # a short candidate gains in scenario 0: it hedges and goes through whole
+    hedge = RiskEngine(LIMITS).assess(
+        signal(side=Side.SELL, stop=102.0), book=book(), quote=quote(), own_position=None, now=T0, tail=tail
+    )
+    assert hedge.decision.passed and hedge.decision.details["cvar_scale"] == 1.0

@@ -13,7 +13,7 @@ from domain.pipeline import SignalContext
 from domain.positions import Position
 from domain.signals import ReasonCode
 from risk_management.engine import RiskEngine
-from risk_management.stage import CorrelationInputs, RiskStage
+from risk_management.stage import MarketHistory, RiskStage
 from tests.factories import T0, quote, signal, stock
 from tests.risk_management.test_risk_engine import LIMITS, book, exposure
 
@@ -49,7 +49,9 @@ def evaluate(candidate_closes: np.ndarray, held_closes: np.ndarray) -> tuple[Rea
         lambda: held,
         price,
         no_position,
-        CorrelationInputs(bars, {spy.key: spy, qqq.key: qqq}, timeframe_seconds=60, window=60),
+        MarketHistory(
+            bars, {spy.key: spy, qqq.key: qqq}, timeframe_seconds=60, window=60, horizon_seconds=60
+        ),
     )
     ctx = SignalContext(now=T0, confidence=0.6)
     decision = asyncio.run(stage.evaluate(signal(spy, stop=98.0), ctx))
