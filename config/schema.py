@@ -92,6 +92,8 @@ class RiskSettings(Strict):
     cvar_confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
     cvar_method: Literal["historical", "normal", "cornish_fisher"] = "historical"
     cvar_horizon_seconds: Annotated[int, Field(ge=60)] = 86_400
+    kelly_multiplier: Annotated[float, Field(gt=0, le=1)] = 0.25
+    kelly_cap_fraction: Annotated[float, Field(gt=0, le=1)] = 0.05
 
 
 class RegimeSettings(Strict):

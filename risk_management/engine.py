@@ -23,6 +23,7 @@ from domain.positions import Position
 from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent
 from domain.trading_state import TradingState
 from risk_management.correlation import correlated_exposure
+from risk_management.kelly import binary_kelly_fraction, position_fraction, win_rate_kelly_fraction
 from risk_management.sizing import cap_quantity_by_notional, fixed_fraction_quantity
 from risk_management.tail_risk import largest_scale_within_budget, sample_cvar
 from risk_management.underlying import MalformedSymbol, Stance, contradicts, stance_for
@@ -52,6 +53,8 @@ class RiskLimits:
     cvar_budget_fraction: float = 0.1
     cvar_confidence: float = 0.95
     cvar_method: str = "historical"
+    kelly_multiplier: float = 0.25  # quarter-Kelly
+    kelly_cap: float = 0.05  # at most this share of equity on one position by Kelly
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,33 +266,50 @@ class RiskEngine:
             return price_problem
         assert quote is not None  # checked by _price_problem
         entry = quote.ask if signal.side is Side.BUY else quote.bid
-        if signal.stop is None:
-            return _reject(
-                ReasonCode.SIZE_ZERO, f"entry in {symbol} has no stop, so its risk cannot be sized"
-            )
-        stop = Decimal(str(signal.stop))
-        if (stop - entry) * signal.side.sign >= 0:
-            return _reject(
-                ReasonCode.SIZE_ZERO,
-                f"stop {stop} is not on the losing side of entry {entry} ({signal.side})",
-            )
-
-        if (
-            instrument.asset_class is AssetClass.PREDICTION
-            and signal.side is Side.BUY
-            and entry > limits.prediction_max_entry_price
-        ):
+        prediction = instrument.asset_class is AssetClass.PREDICTION
+        if prediction and signal.side is Side.BUY and entry > limits.prediction_max_entry_price:
             return _reject(
                 ReasonCode.PREDICTION_PRICE_CAP,
                 f"{symbol} costs {entry} per contract, above the {limits.prediction_max_entry_price} cap "
                 "for prediction-market entries",
             )
+        stop: Decimal | None = None
+        if not prediction:
+            if signal.stop is None:
+                return _reject(
+                    ReasonCode.SIZE_ZERO, f"entry in {symbol} has no stop, so its risk cannot be sized"
+                )
+            stop = Decimal(str(signal.stop))
+            if (stop - entry) * signal.side.sign >= 0:
+                return _reject(
+                    ReasonCode.SIZE_ZERO,
+                    f"stop {stop} is not on the losing side of entry {entry} ({signal.side})",
+                )
+        try:
+            kelly = _kelly_fraction(signal.evidence, entry, limits)
+        except (TypeError, ValueError) as exc:
+            return _reject(ReasonCode.SIZE_ZERO, f"{symbol}: unusable Kelly inputs in the signal: {exc}")
+        if prediction and kelly is None:
+            return _reject(
+                ReasonCode.SIZE_ZERO,
+                f"{symbol}: a prediction-market entry is sized by Kelly and needs the signal's "
+                "win_probability",
+            )
+        if kelly is not None and kelly <= 0:
+            return _reject(ReasonCode.SIZE_ZERO, f"{symbol}: no edge after fees (Kelly fraction 0)")
 
         bot_multiplier = book.bot_size_multipliers.get(signal.bot, 1.0)
         multiplier = size_multiplier * bot_multiplier
-        quantity = fixed_fraction_quantity(
-            book.equity, limits.risk_fraction_per_trade, entry, stop, multiplier
-        )
+        if stop is not None:
+            quantity = fixed_fraction_quantity(
+                book.equity, limits.risk_fraction_per_trade, entry, stop, multiplier
+            )
+        else:
+            quantity = Decimal("Infinity")
+        if kelly is not None:
+            # the Kelly stake (a fraction of equity, quarter-Kelly and capped) bounds the size
+            kelly_stake = book.equity * Decimal(str(kelly)) * Decimal(str(multiplier))
+            quantity = min(quantity, kelly_stake / entry)
         quantity = cap_quantity_by_notional(quantity, entry, book.equity * limits.max_position_fraction)
         quantity = cap_quantity_by_notional(quantity, entry, limits.max_order_notional_usd)
         # room under each exposure cap; the tightest one binds
@@ -379,8 +399,9 @@ class RiskEngine:
         details = {
             "quantity": str(quantity),
             "entry_estimate": str(entry),
-            "stop": str(stop),
-            "risk_usd": str(((entry - stop) * quantity).copy_abs().quantize(Decimal("0.01"))),
+            "stop": None if stop is None else str(stop),
+            "kelly_fraction": kelly,
+            "risk_usd": str(((entry - (stop or 0)) * quantity).copy_abs().quantize(Decimal("0.01"))),
             "notional_usd": str(notional.quantize(Decimal("0.01"))),
             "size_multiplier": multiplier,
             "bot_size_multiplier": bot_multiplier,
@@ -390,7 +411,10 @@ class RiskEngine:
         message = f"buy {quantity}" if signal.side is Side.BUY else f"sell {quantity}"
         return RiskOutcome(
             Decision.accept(
-                STAGE, f"{message} {symbol} at ~{entry}, stop {instrument.round_price(stop)}", details=details
+                STAGE,
+                f"{message} {symbol} at ~{entry}"
+                + ("" if stop is None else f", stop {instrument.round_price(stop)}"),
+                details=details,
             ),
             intent,
         )
@@ -422,6 +446,22 @@ class RiskEngine:
             created_at=now,
             reduce_only=reduce_only,
         )
+
+
+def _kelly_fraction(evidence: Mapping[str, object], entry: Decimal, limits: RiskLimits) -> float | None:
+    """The capped fractional-Kelly stake the signal's evidence supports, or None without inputs.
+
+    A binary contract bought at `entry` uses `win_probability` (and `fee_per_contract`, default
+    0); a continuous payoff uses `win_rate` and `payoff_ratio`. ValueError on unusable values.
+    """
+    if "win_probability" in evidence:
+        fee = float(str(evidence.get("fee_per_contract", 0.0)))
+        full = binary_kelly_fraction(float(str(evidence["win_probability"])), float(entry), fee)
+    elif "win_rate" in evidence and "payoff_ratio" in evidence:
+        full = win_rate_kelly_fraction(float(str(evidence["win_rate"])), float(str(evidence["payoff_ratio"])))
+    else:
+        return None
+    return position_fraction(full, limits.kelly_multiplier, limits.kelly_cap)
 
 
 def _reject(code: ReasonCode, message: str) -> RiskOutcome:

@@ -78,6 +78,8 @@ def risk_limits(settings: Settings) -> RiskLimits:
         cvar_budget_fraction=risk.cvar_budget_fraction,
         cvar_confidence=risk.cvar_confidence,
         cvar_method=risk.cvar_method,
+        kelly_multiplier=risk.kelly_multiplier,
+        kelly_cap=risk.kelly_cap_fraction,
     )
 
 

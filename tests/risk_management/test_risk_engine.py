@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
+import pytest
 
 from domain.instruments import AssetClass, Instrument
 from domain.positions import Position
@@ -208,7 +209,7 @@ def test_prediction_entries_above_the_price_cap_are_refused() -> None:
     def at(ask: str) -> ReasonCode:
         bid = str(Decimal(ask) - Decimal("0.01"))
         outcome = RiskEngine(limits).assess(
-            signal(contract, stop=0.05),
+            signal(contract, stop=None, evidence={"win_probability": 0.45}),
             book=book(),
             quote=quote(contract, bid=bid, ask=ask),
             own_position=None,
@@ -353,3 +354,58 @@ def test_the_cvar_budget_cuts_an_entry_to_the_share_that_fits() -> None:
         signal(side=Side.SELL, stop=102.0), book=book(), quote=quote(), own_position=None, now=T0, tail=tail
     )
     assert hedge.decision.passed and hedge.decision.details["cvar_scale"] == 1.0
+
+
+def kalshi_contract() -> Instrument:
+    return Instrument(
+        symbol="KXHIGHNY-26JAN23-T40",
+        venue="kalshi",
+        asset_class=AssetClass.PREDICTION,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal(1),
+        underlying="KXHIGHNY-26JAN23",
+    )
+
+
+def prediction_entry(evidence: dict[str, object], ask: str = "0.25"):  # type: ignore[no-untyped-def]
+    contract = kalshi_contract()
+    limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0})
+    bid = str(Decimal(ask) - Decimal("0.01"))
+    return RiskEngine(limits).assess(
+        signal(contract, stop=None, evidence=evidence),
+        book=book(),
+        quote=quote(contract, bid=bid, ask=ask),
+        own_position=None,
+        now=T0,
+    )
+
+
+def test_prediction_entries_are_sized_by_quarter_kelly_after_fees() -> None:
+    # p = 0.40 at 0.25 + fee 0.02: cost 0.27, full Kelly (0.40 - 0.27) / 0.73 = 0.17808;
+    # a quarter is 0.04452 of 10,000 = 445.21 USD -> / 0.25 = 1780.8 -> 1780 contracts
+    outcome = prediction_entry({"win_probability": 0.40, "fee_per_contract": 0.02})
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(1780)
+    assert outcome.decision.details["kelly_fraction"] == pytest.approx(0.25 * 0.13 / 0.73)
+    # the per-position cap (5 % of equity) binds a big edge: 500 / 0.25 = 2000
+    rich = prediction_entry({"win_probability": 0.90})
+    assert rich.intent is not None and rich.intent.quantity == Decimal(2000)
+
+
+def test_no_edge_after_fees_sizes_to_zero_and_bad_inputs_are_refused() -> None:
+    no_edge = prediction_entry({"win_probability": 0.26, "fee_per_contract": 0.02})
+    assert no_edge.decision.reason_code is ReasonCode.SIZE_ZERO and "no edge" in no_edge.decision.message
+    missing = prediction_entry({})
+    assert (
+        missing.decision.reason_code is ReasonCode.SIZE_ZERO and "win_probability" in missing.decision.message
+    )
+    junk = prediction_entry({"win_probability": "very likely"})
+    assert junk.decision.reason_code is ReasonCode.SIZE_ZERO and "unusable" in junk.decision.message
+
+
+def test_kelly_inputs_bound_a_continuous_entry_below_its_fixed_fraction_size() -> None:
+    # fixed fraction: 24 shares; win rate 0.55, payoff 1.0 -> full Kelly 0.10, quarter 0.025
+    # -> 250 USD -> 2.49 -> 2 shares at 100.01
+    outcome = assess(signal(stop=98.0, evidence={"win_rate": 0.55, "payoff_ratio": 1.0}))
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(2)
+    losing = assess(signal(stop=98.0, evidence={"win_rate": 0.45, "payoff_ratio": 1.0}))
+    assert losing.decision.reason_code is ReasonCode.SIZE_ZERO
