@@ -106,6 +106,7 @@ class ReasonCode(StrEnum):
     CORRELATED_EXPOSURE = "correlated_exposure"
     CONTRADICTORY_POSITION = "contradictory_position"
     CVAR_BUDGET = "cvar_budget"
+    HRP_ALLOCATION = "hrp_allocation"
     PREDICTION_PRICE_CAP = "prediction_price_cap"
     REENTRY_COOLDOWN = "reentry_cooldown"
     ALREADY_IN_POSITION = "already_in_position"

@@ -159,13 +159,16 @@ class RiskEngine:
         size_multiplier: float = 1.0,
         correlations: Mapping[str, float] | None = None,
         tail: TailInputs | None = None,
+        hrp_weight: float | None = None,
     ) -> RiskOutcome:
         """`correlations`: the candidate's return correlation with each held market (by key);
-        markets missing from it are not counted by the correlated-exposure limit."""
+        markets missing from it are not counted by the correlated-exposure limit.
+        `hrp_weight`: the candidate's Hierarchical Risk Parity weight among the held markets and
+        itself; the entry may take at most that share of the gross exposure cap."""
         if signal.intent is SignalIntent.CLOSE:
             return self._assess_exit(signal, book, quote, own_position, now)
         return self._assess_entry(
-            signal, book, quote, own_position, now, size_multiplier, correlations or {}, tail
+            signal, book, quote, own_position, now, size_multiplier, correlations or {}, tail, hrp_weight
         )
 
     # -- exits --------------------------------------------------------------------------------
@@ -213,6 +216,7 @@ class RiskEngine:
         size_multiplier: float,
         correlations: Mapping[str, float],
         tail: TailInputs | None,
+        hrp_weight: float | None,
     ) -> RiskOutcome:
         limits = self.limits
         instrument = signal.instrument
@@ -363,6 +367,16 @@ class RiskEngine:
                     f"{limits.max_correlated_exposure_fraction:.0%} of equity {book.equity:.2f}",
                 )
             )
+        if hrp_weight is not None:
+            share = book.equity * limits.gross_exposure_cap_fraction * Decimal(str(hrp_weight))
+            rooms.append(
+                (
+                    ReasonCode.HRP_ALLOCATION,
+                    share,
+                    f"{symbol}'s risk-parity share of the book is {hrp_weight:.1%}, "
+                    f"{share:.2f} of the gross cap; less than one lot",
+                )
+            )
         binding_code, room, binding_message = min(rooms, key=lambda r: r[1])
         capped = cap_quantity_by_notional(quantity, entry, room)
         cut_by = binding_code.value if capped < quantity else None
@@ -407,6 +421,7 @@ class RiskEngine:
             "bot_size_multiplier": bot_multiplier,
             "cut_by_cap": cut_by,
             "cvar_scale": cvar_scale,
+            "hrp_weight": hrp_weight,
         }
         message = f"buy {quantity}" if signal.side is Side.BUY else f"sell {quantity}"
         return RiskOutcome(

@@ -17,6 +17,7 @@ from domain.positions import Position
 from domain.signals import Decision, Signal, SignalIntent
 from risk_management.correlation import log_returns, return_correlations
 from risk_management.engine import STAGE, BookSnapshot, RiskEngine, TailInputs
+from risk_management.hrp import hrp_weights
 
 BarsSource = Callable[[Instrument, int, int], Awaitable[BarSeries | None]]
 
@@ -30,6 +31,7 @@ class MarketHistory:
     timeframe_seconds: int = 60
     window: int = 120
     horizon_seconds: int = 86_400  # the CVaR budget's horizon; bar returns scale by sqrt(time)
+    hrp_allocation: bool = True  # cap an entry at its risk-parity share of the gross cap
 
 
 class RiskStage:
@@ -54,12 +56,15 @@ class RiskStage:
         book = self._book()
         correlations: dict[str, float] = {}
         tail: TailInputs | None = None
+        hrp_weight: float | None = None
         if signal.intent is SignalIntent.OPEN and self._history is not None:
             closes = await self._closes(signal.instrument, book)
             if closes is not None:
                 own, held = closes
                 correlations = _correlations(own, held, self._history.window)
                 tail = _tail_inputs(own, held, book, self._history)
+                if self._history.hrp_allocation:
+                    hrp_weight = _candidate_hrp_weight(own, held)
         outcome = self._engine.assess(
             signal,
             book=book,
@@ -69,6 +74,7 @@ class RiskStage:
             size_multiplier=ctx.size_multiplier,
             correlations=correlations,
             tail=tail,
+            hrp_weight=hrp_weight,
         )
         ctx.intent = outcome.intent
         return outcome.decision
@@ -128,3 +134,14 @@ def _tail_inputs(
     except ValueError:
         return None
     return TailInputs(book_pnl=book_pnl, candidate_returns=candidate)
+
+
+def _candidate_hrp_weight(own: np.ndarray, held: Mapping[str, np.ndarray]) -> float | None:
+    """The candidate's HRP weight among the held markets (with comparable bars) and itself."""
+    if not held:
+        return None
+    try:
+        columns = [log_returns(closes) for closes in held.values()] + [log_returns(own)]
+        return float(hrp_weights(np.column_stack(columns))[-1])
+    except ValueError:
+        return None  # a flat or bad series: no allocation evidence, the other caps still apply

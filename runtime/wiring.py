@@ -174,6 +174,7 @@ def build_orchestrator(
             timeframe_seconds=settings.risk.correlation_timeframe_seconds,
             window=settings.risk.correlation_window_bars,
             horizon_seconds=settings.risk.cvar_horizon_seconds,
+            hrp_allocation=settings.risk.hrp_allocation,
         ),
     )
     stages: list[Stage] = [regime_filter, risk_stage]

@@ -409,3 +409,16 @@ def test_kelly_inputs_bound_a_continuous_entry_below_its_fixed_fraction_size() -
     assert outcome.intent is not None and outcome.intent.quantity == Decimal(2)
     losing = assess(signal(stop=98.0, evidence={"win_rate": 0.45, "payoff_ratio": 1.0}))
     assert losing.decision.reason_code is ReasonCode.SIZE_ZERO
+
+
+def test_an_entry_takes_at_most_its_risk_parity_share_of_the_gross_cap() -> None:
+    # HRP weight 5 % of the 8,000 gross cap = 400 USD -> 3 shares at 100.01 (24 by the risk budget)
+    outcome = RiskEngine(LIMITS).assess(
+        signal(stop=98.0), book=book(), quote=quote(), own_position=None, now=T0, hrp_weight=0.05
+    )
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(3)
+    assert outcome.decision.details["cut_by_cap"] == "hrp_allocation"
+    tiny = RiskEngine(LIMITS).assess(
+        signal(stop=98.0), book=book(), quote=quote(), own_position=None, now=T0, hrp_weight=0.001
+    )
+    assert tiny.decision.reason_code is ReasonCode.HRP_ALLOCATION

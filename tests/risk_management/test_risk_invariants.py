@@ -62,6 +62,7 @@ class Harness:
     prices: dict[str, float] = field(default_factory=lambda: dict(START_PRICES))
     state: TradingState = TradingState.ACTIVE
     halted_at_step: int | None = None
+    open_at_halt: frozenset[tuple[str, str]] = frozenset()
     trades: int = 0
 
     def marks(self) -> dict[str, Decimal]:
@@ -124,6 +125,7 @@ def test_limits_hold_for_any_stream_of_signals_prices_and_fills(steps: list[tupl
         ):
             harness.state = TradingState.REDUCING
             harness.halted_at_step = number
+            harness.open_at_halt = frozenset((p.bot, p.instrument_key) for p in harness.book.open_positions())
         check_invariants(harness)
 
 
@@ -185,6 +187,11 @@ def play_signal(
 
 
 def check_invariants(harness: Harness) -> None:
+    if harness.halted_at_step is not None:
+        # after the halt only the positions open when it fired may move the day's P&L, so the loss
+        # beyond the limit is at most theirs
+        open_now = {(p.bot, p.instrument_key) for p in harness.book.open_positions()}
+        assert open_now <= harness.open_at_halt, open_now - harness.open_at_halt
     exposures = harness.book.exposures(harness.marks())
     assert len(exposures) <= LIMITS.max_concurrent_positions
     stances = [(e.bot, e.instrument_key, e.stance) for e in exposures if e.stance is not None]

@@ -6,6 +6,7 @@ import asyncio
 from decimal import Decimal
 
 import numpy as np
+import pytest
 
 from domain.instruments import Instrument
 from domain.market import BarSeries, Quote
@@ -72,3 +73,21 @@ def test_a_candidate_moving_with_a_held_market_is_cut_by_the_correlation_cap() -
 
     code, details = evaluate(independent, qqq)
     assert details["cut_by_cap"] != "correlated_exposure"
+
+
+def test_the_stage_gives_the_engine_the_candidates_hrp_weight_as_pypfopt_computes_it() -> None:
+    import pandas as pd
+    from pypfopt import HRPOpt
+
+    from risk_management.stage import _candidate_hrp_weight
+
+    rng = np.random.default_rng(5)
+    held = {
+        "sim-stocks:QQQ": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 121))),
+        "sim-stocks:XLE": 100 * np.exp(np.cumsum(rng.normal(0, 0.03, 121))),
+    }
+    own = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, 121)))
+    returns = pd.DataFrame({k: np.diff(np.log(v)) for k, v in {**held, "candidate": own}.items()})
+    expected = HRPOpt(returns=returns).optimize(linkage_method="single")["candidate"]
+    assert _candidate_hrp_weight(own, held) == pytest.approx(expected, abs=1e-9)
+    assert expected > 0.5  # the calm candidate earns the largest share
