@@ -9,6 +9,7 @@ a position to shrink and a price to trust.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -130,6 +131,7 @@ class RiskOutcome:
     intent: OrderIntent | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def stance_of(instrument: Instrument, side: Side) -> Stance | None:
     """The stance of holding `instrument` on `side`, for the contradictory-position blocker.
 
