@@ -19,7 +19,7 @@ import os
 import signal as signals
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +33,7 @@ from config.schema import Settings
 from domain.instruments import Instrument
 from domain.orders import Fill, InvalidOrderTransition, Order, OrderStatus
 from domain.pipeline import SignalContext, Stage
-from domain.positions import ClosedTrade, Position
+from domain.positions import ClosedTrade, ExitPlan, Position
 from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
 from risk_management.book import Book, EquityBreakdown
@@ -535,7 +535,25 @@ class Orchestrator:
                     },
                     close_quantity=step.quantity,
                 )
-                await self.process_signal(signal)
+                order = await self.process_signal(signal)
+                if order is None or (order.status.is_terminal and order.filled_quantity == 0):
+                    self._retry_exit_step(position, plan)
+
+    def _retry_exit_step(self, before: Position, advanced: ExitPlan) -> None:
+        """Nothing of the exit was executed (refused or rejected): undo the step's marks on the
+        plan so the next check takes it again. A target counts as taken once any of it filled."""
+        previous = before.exit_plan
+        if previous is None or self.book.position(before.bot, before.instrument_key) is None:
+            return
+        reverted = replace(
+            advanced,
+            first_target_done=previous.first_target_done,
+            second_target_done=previous.second_target_done,
+            stop_price=previous.stop_price if not previous.second_target_done else advanced.stop_price,
+        )
+        if reverted != advanced:
+            restored = self.book.set_exit_plan(before.bot, before.instrument_key, reverted)
+            self.repository.save_position(restored)
 
     async def snapshot_equity(self, fire_time: datetime | None = None) -> EquityBreakdown:
         await self._refresh_marks()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -345,3 +346,56 @@ def test_ten_losing_round_trips_halve_a_bots_size_and_the_journal_says_so(tmp_pa
     asyncio.run(restarted.orchestrator.start())
     assert restarted.orchestrator.book_snapshot().bot_size_multipliers == {"loser": 0.5}
     asyncio.run(restarted.orchestrator.stop())
+
+
+def test_an_exit_step_that_was_not_executed_is_taken_again_on_the_next_check(tmp_path: Path) -> None:
+    """Regression: the plan used to mark a target as taken when its order was sent; an exit the
+    risk engine held (trading halted) then never happened at all."""
+    run = build_simulated(configured(tmp_path, []), START)
+    orchestrator = run.orchestrator
+    instrument = run.instruments["sim-crypto:ETH/USD"]
+
+    async def go() -> None:
+        await orchestrator.start()
+        quote = await run.market.quote(instrument)
+        assert quote is not None
+        price = float(quote.mid)
+        entry = await orchestrator.process_signal(
+            Signal(
+                id="entry-1",
+                bot="holder",
+                instrument=instrument,
+                side=Side.BUY,
+                intent=SignalIntent.OPEN,
+                confidence=0.6,
+                edge=0.01,
+                stop=price * 0.98,
+                reason="test",
+                time=run.clock.now(),
+                evidence={"atr": price * 0.005},
+            )
+        )
+        assert entry is not None and entry.status is OrderStatus.FILLED
+        position = orchestrator.book.position("holder", instrument.key)
+        assert position is not None and position.exit_plan is not None
+        # pretend the market already ran past 1R: the first target sits below the price now
+        r = Decimal(str(price)) * Decimal("0.01")
+        plan = replace(position.exit_plan, entry_price=Decimal(str(price)) - 2 * r, risk_per_unit=r)
+        plan = replace(plan, stop_price=plan.entry_price - r)
+        orchestrator.book.set_exit_plan("holder", instrument.key, plan)
+        held = position.quantity
+
+        orchestrator.control.halt_trading("test: everything held")
+        await orchestrator.check_exits()
+        after_halt = orchestrator.book.position("holder", instrument.key)
+        assert after_halt is not None and after_halt.quantity == held
+        assert after_halt.exit_plan is not None and not after_halt.exit_plan.first_target_done
+
+        orchestrator.control.resume_trading("test: go")
+        await orchestrator.check_exits()
+        after = orchestrator.book.position("holder", instrument.key)
+        assert after is not None and after.exit_plan is not None and after.exit_plan.first_target_done
+        assert after.quantity < held  # a third went at the first target
+        await orchestrator.stop()
+
+    asyncio.run(go())
