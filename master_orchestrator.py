@@ -856,7 +856,8 @@ def _status(config_path: str, as_json: bool) -> int:
 def _format_status(data: dict[str, Any]) -> str:
     lines = [
         f"daemon: {'running' if data.get('daemon_running') else 'not running'}",
-        f"trading: {data.get('trading_state')}",
+        f"trading: {data.get('trading_state')}"
+        + (f" ({data['trading_reason']})" if data.get("trading_reason") else ""),
     ]
     equity = data.get("latest_equity")
     if equity:

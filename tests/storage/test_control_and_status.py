@@ -164,7 +164,7 @@ def test_status_dict_is_what_the_status_command_prints(repo: Repository) -> None
     )
     json.loads(json.dumps(data))  # --json needs no custom encoder
     printed = _format_status({**data, "daemon_running": 4242})
-    assert "trading: halted" in printed and "equity: 100,012.50" in printed
+    assert "trading: halted (halted by operator)" in printed and "equity: 100,012.50" in printed
     assert "spy-momentum  sim-stocks:SPY  +10 @ 100.01" in printed
 
 
