@@ -594,6 +594,10 @@ class Orchestrator:
 
     async def _midnight_job(self, fire_time: datetime) -> None:
         self._start_trading_day(force=True)
+        retention = timedelta(days=self.settings.orchestrator.bot_run_retention_days)
+        pruned = self.repository.prune_bot_runs(self.clock.now() - retention)
+        if pruned:
+            log.info("pruned %d bot runs older than %s", pruned, retention)
 
     # ==========================================================================================
     # Recovery and reconciliation

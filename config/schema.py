@@ -136,6 +136,7 @@ class OrchestratorSettings(Strict):
     max_consecutive_failures: Annotated[int, Field(ge=1)] = 5
     shutdown_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 8.0
     misfire_grace_seconds: Annotated[int, Field(ge=1)] = 30
+    bot_run_retention_days: Annotated[float, Field(gt=0)] = 7.0
 
 
 class Settings(Strict):

@@ -399,3 +399,14 @@ def test_an_exit_step_that_was_not_executed_is_taken_again_on_the_next_check(tmp
         await orchestrator.stop()
 
     asyncio.run(go())
+
+
+def test_midnight_prunes_bot_runs_past_their_retention(tmp_path: Path) -> None:
+    late = datetime(2026, 3, 2, 23, 59, tzinfo=NEW_YORK)
+    bots = [bot("buyer", "AlwaysBuyBot", ["BTC/USD"], "sim-crypto")]
+    run = build_simulated(configured(tmp_path, bots), late)
+    old = late - timedelta(days=30)
+    run.orchestrator.repository.record_bot_run("buyer", old, old, True, None, 0)
+    run_for(run, timedelta(minutes=2))  # crosses midnight in New York
+    runs = open_storage(tmp_path / "trading.sqlite").bot_runs("buyer")
+    assert runs and min(r.finished_at for r in runs) > late - timedelta(days=7)

@@ -185,3 +185,12 @@ def test_an_empty_journal_has_a_summary_too(repo: Repository) -> None:
         "bots": [],
         "open_positions": [],
     }
+
+
+def test_old_bot_runs_are_pruned_and_recent_ones_kept(repo: Repository) -> None:
+    repo.record_bot_run("old", T0 - timedelta(days=10), T0 - timedelta(days=10), True, None, 0)
+    repo.record_bot_run("edge", T0 - timedelta(days=7), T0 - timedelta(days=7), True, None, 0)
+    repo.record_bot_run("new", T0 - timedelta(hours=1), T0 - timedelta(hours=1), False, "boom", 0)
+    assert repo.prune_bot_runs(T0 - timedelta(days=7)) == 1
+    assert [run.bot for run in repo.bot_runs()] == ["edge", "new"]
+    assert repo.bot_runs("new")[0].error == "boom"
