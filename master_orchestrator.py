@@ -38,7 +38,7 @@ from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
 from risk_management.book import Book, EquityBreakdown
 from risk_management.engine import BookSnapshot, Exposure, stance_of
-from risk_management.exits import build_exit_plan, evaluate_exit
+from risk_management.exits import ExitKind, ExitStep, build_exit_plan, evaluate_exit
 from risk_management.streaks import StreakRule, StreakTracker
 from runtime.control import Control
 from runtime.events import Event, EventBus
@@ -52,6 +52,9 @@ log = logging.getLogger("orchestrator")
 
 UNACKED_REQUERY_SECONDS = 3.0
 UNACKED_MAX_TRIES = 5
+# orders the venue acknowledged but has not finished (resting limits, IOC remainders) are asked
+# about at this slower pace, so a cancel or expiry at the venue reaches the journal
+OPEN_ORDER_REQUERY_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -68,6 +71,7 @@ class OrderTracking:
     signal: Signal
     unacked_tries: int = 0
     exit_of: tuple[str, str] | None = None  # (bot, instrument key) when this order is an exit
+    last_query_at: datetime | None = None  # when the venue was last asked about it
 
 
 @dataclass(slots=True)
@@ -306,6 +310,11 @@ class Orchestrator:
             self.repository.update_order(order, routed.message)
         if broker is not None and venue_order is not None and venue_order.filled_quantity > 0:
             await self._collect_fills(broker)
+            if venue_order.status.is_terminal and not order.status.is_terminal:
+                # e.g. an IOC the venue filled in part and canceled: now that its fills are in,
+                # the order can follow the venue to its end
+                self._sync_order(order, venue_order)
+                self.repository.update_order(order)
         self._forget_if_done(order)
         return order
 
@@ -467,9 +476,16 @@ class Orchestrator:
                 await self._collect_fills(broker)
             now = self.clock.now()
             for order in list(self._orders.values()):
-                if order.status is not OrderStatus.SUBMITTED:
+                if order.status is OrderStatus.SUBMITTED:
+                    wait = UNACKED_REQUERY_SECONDS
+                elif order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+                    wait = OPEN_ORDER_REQUERY_SECONDS
+                else:
                     continue
-                if (now - order.updated_at).total_seconds() < UNACKED_REQUERY_SECONDS:
+                tracking = self._tracking.get(order.client_order_id)
+                asked = tracking.last_query_at if tracking is not None else None
+                since = max(order.updated_at, asked) if asked is not None else order.updated_at
+                if (now - since).total_seconds() < wait:
                     continue
                 await self._requery(order)
 
@@ -477,16 +493,17 @@ class Orchestrator:
         broker = self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
         tracking = self._tracking.setdefault(order.client_order_id, OrderTracking(_placeholder_signal(order)))
         tracking.unacked_tries += 1
+        tracking.last_query_at = self.clock.now()
         venue: VenueOrder | None = None
         if broker is not None:
             with contextlib.suppress(BrokerError):
                 venue = await broker.order_status(order.client_order_id)
         now = self.clock.now()
         if venue is not None:
-            self._sync_order(order, venue)
             if broker is not None and venue.filled_quantity > order.filled_quantity:
                 await self._collect_fills(broker)
-        elif tracking.unacked_tries >= UNACKED_MAX_TRIES:
+            self._sync_order(order, venue)  # after the fills: a terminal status needs them all in
+        elif order.status is OrderStatus.SUBMITTED and tracking.unacked_tries >= UNACKED_MAX_TRIES:
             order.transition(
                 OrderStatus.REJECTED, now, f"no acknowledgement after {UNACKED_MAX_TRIES} queries"
             )
@@ -538,6 +555,19 @@ class Orchestrator:
                 order = await self.process_signal(signal)
                 if order is None or (order.status.is_terminal and order.filled_quantity == 0):
                     self._retry_exit_step(position, plan)
+                elif order.status.is_terminal and order.filled_quantity < step.quantity:
+                    self._carry_target_shortfall(position, step, order.filled_quantity)
+
+    def _carry_target_shortfall(self, before: Position, step: ExitStep, filled: Decimal) -> None:
+        """A target exit filled in part: what it left is sold at the next check. (A stop needs
+        no carry: the position is still open past its stop, so the next check fires it again.)"""
+        if step.kind not in (ExitKind.FIRST_TARGET, ExitKind.SECOND_TARGET, ExitKind.TARGET_REMAINDER):
+            return
+        current = self.book.position(before.bot, before.instrument_key)
+        if current is None or current.exit_plan is None:
+            return
+        carried = replace(current.exit_plan, target_shortfall=step.quantity - filled)
+        self.repository.save_position(self.book.set_exit_plan(before.bot, before.instrument_key, carried))
 
     def _retry_exit_step(self, before: Position, advanced: ExitPlan) -> None:
         """Nothing of the exit was executed (refused or rejected): undo the step's marks on the
@@ -550,6 +580,7 @@ class Orchestrator:
             first_target_done=previous.first_target_done,
             second_target_done=previous.second_target_done,
             stop_price=previous.stop_price if not previous.second_target_done else advanced.stop_price,
+            target_shortfall=previous.target_shortfall,
         )
         if reverted != advanced:
             restored = self.book.set_exit_plan(before.bot, before.instrument_key, reverted)

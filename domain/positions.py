@@ -36,6 +36,8 @@ class ExitPlan:
     first_target_done: bool = False
     second_target_done: bool = False
     trail_atr_multiple: Decimal = Decimal("1.5")
+    # a target exit the venue filled only in part leaves this much to sell at the next check
+    target_shortfall: Decimal = Decimal(0)
 
     @property
     def first_target(self) -> Decimal:

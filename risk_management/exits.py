@@ -23,6 +23,7 @@ class ExitKind(StrEnum):
     FIRST_TARGET = "first_target"
     SECOND_TARGET = "second_target"
     TRAILING_STOP = "trailing_stop"
+    TARGET_REMAINDER = "target_remainder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,13 @@ def evaluate_exit(
         kind = ExitKind.TRAILING_STOP if plan.second_target_done else ExitKind.STOP
         reason = f"{kind.value} hit: price {price} through stop {plan.stop_price}"
         return plan, ExitStep(kind, open_quantity, plan.stop_price, reason)
+
+    if plan.target_shortfall > 0:
+        # the rest of a target the venue filled only in part: the target was reached, sell it now
+        quantity = min(plan.target_shortfall, open_quantity)
+        plan = replace(plan, target_shortfall=Decimal(0))
+        reason = f"rest of a partly filled target: {quantity} at {price}"
+        return plan, ExitStep(ExitKind.TARGET_REMAINDER, quantity, price, reason)
 
     if not plan.first_target_done and (price - plan.first_target) * sign >= 0:
         quantity = _target_quantity(plan, open_quantity, lot_size)

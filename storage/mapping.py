@@ -259,6 +259,7 @@ def exit_plan_document(plan: ExitPlan) -> dict[str, Any]:
     document["side"] = plan.side.value
     document["first_target_done"] = plan.first_target_done
     document["second_target_done"] = plan.second_target_done
+    document["target_shortfall"] = str(plan.target_shortfall)
     return document
 
 
@@ -274,6 +275,7 @@ def exit_plan_from(document: dict[str, Any]) -> ExitPlan:
         first_target_done=bool(document["first_target_done"]),
         second_target_done=bool(document["second_target_done"]),
         trail_atr_multiple=Decimal(document["trail_atr_multiple"]),
+        target_shortfall=Decimal(document.get("target_shortfall", "0")),  # absent in older rows
     )
 
 

@@ -50,3 +50,18 @@ def test_short_plan_mirrors_the_long_one() -> None:
     assert plan.stop_price == Decimal(50)
     _, stop = evaluate_exit(plan, Decimal(7), Decimal("50.1"), LOT)
     assert stop is not None and stop.kind is ExitKind.STOP
+
+
+def test_the_rest_of_a_partly_filled_target_goes_at_the_next_check() -> None:
+    from dataclasses import replace
+
+    plan, step = evaluate_exit(long_plan(), Decimal(30), Decimal(102), LOT)
+    assert step is not None and step.quantity == Decimal(9)
+    # the venue filled 4 of the 9: 5 are carried; the price has eased back below the target
+    carried = replace(plan, target_shortfall=Decimal(5))
+    after, rest = evaluate_exit(carried, Decimal(26), Decimal("101.5"), LOT)
+    assert rest is not None and rest.kind is ExitKind.TARGET_REMAINDER and rest.quantity == Decimal(5)
+    assert after.target_shortfall == 0 and after.first_target_done
+    # but a price through the stop closes everything first
+    _, stopped = evaluate_exit(carried, Decimal(26), Decimal("99.9"), LOT)
+    assert stopped is not None and stopped.kind is ExitKind.STOP and stopped.quantity == Decimal(26)

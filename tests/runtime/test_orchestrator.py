@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bots.base import Bot, BotContext
+from brokers.base import VenueOrder
+from brokers.router import BrokerRouter
 from config.loader import LoadedConfig, load_config
 from config.schema import BotEntry, Registry
 from domain.orders import Order, OrderIntent, OrderStatus, OrderType, TimeInForce, client_order_id_for
@@ -410,3 +412,94 @@ def test_midnight_prunes_bot_runs_past_their_retention(tmp_path: Path) -> None:
     run_for(run, timedelta(minutes=2))  # crosses midnight in New York
     runs = open_storage(tmp_path / "trading.sqlite").bot_runs("buyer")
     assert runs and min(r.finished_at for r in runs) > late - timedelta(days=7)
+
+
+class HalfFillingVenue:
+    """A venue over the paper venue that fills half of each order and cancels the rest (an IOC
+    meeting a thin book). It implements our Broker protocol; nothing is patched."""
+
+    def __init__(self, paper: Any) -> None:
+        self._paper = paper
+        self._answers: dict[str, VenueOrder] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._paper, name)
+
+    @property
+    def venue(self) -> str:
+        return str(self._paper.venue)
+
+    async def submit(self, intent: OrderIntent) -> VenueOrder:
+        half = intent.instrument.round_quantity(intent.quantity / 2)
+        executed = await self._paper.submit(replace(intent, quantity=half))
+        answer = VenueOrder(
+            intent.client_order_id,
+            executed.venue_order_id,
+            executed.instrument_key,
+            OrderStatus.CANCELED,
+            executed.filled_quantity,
+            executed.average_fill_price,
+            "IOC: the rest was canceled",
+        )
+        self._answers[intent.client_order_id] = answer
+        return answer
+
+    async def order_status(self, client_order_id: str) -> VenueOrder | None:
+        return self._answers.get(client_order_id) or await self._paper.order_status(client_order_id)
+
+
+def test_a_target_exit_filled_in_part_sells_its_rest_at_the_next_check(tmp_path: Path) -> None:
+    run = build_simulated(configured(tmp_path, []), START)
+    orchestrator = run.orchestrator
+    instrument = run.instruments["sim-crypto:ETH/USD"]
+
+    async def go() -> None:
+        await orchestrator.start()
+        quote = await run.market.quote(instrument)
+        assert quote is not None
+        price = float(quote.mid)
+        await orchestrator.process_signal(
+            Signal(
+                id="entry-1",
+                bot="holder",
+                instrument=instrument,
+                side=Side.BUY,
+                intent=SignalIntent.OPEN,
+                confidence=0.6,
+                edge=0.01,
+                stop=price * 0.98,
+                reason="test",
+                time=run.clock.now(),
+                evidence={"atr": price * 0.005},
+            )
+        )
+        position = orchestrator.book.position("holder", instrument.key)
+        assert position is not None and position.exit_plan is not None
+        held = position.quantity
+        r = Decimal(str(price)) * Decimal("0.01")
+        plan = replace(position.exit_plan, entry_price=Decimal(str(price)) - 2 * r, risk_per_unit=r)
+        orchestrator.book.set_exit_plan(
+            "holder", instrument.key, replace(plan, stop_price=plan.entry_price - r)
+        )
+        # from now on the venue fills only half of what it is sent
+        thin = HalfFillingVenue(run.paper_brokers["sim-crypto"])
+        orchestrator.router = BrokerRouter({("sim-crypto", "paper"): thin}, {})  # type: ignore[dict-item]
+
+        await orchestrator.check_exits()
+        first = orchestrator.book.position("holder", instrument.key)
+        assert first is not None and first.exit_plan is not None
+        target = instrument.round_quantity(held * Decimal("0.33"))
+        sold = held - first.quantity
+        assert 0 < sold < target
+        assert first.exit_plan.first_target_done and first.exit_plan.target_shortfall == target - sold
+
+        run.clock.advance(5.0)  # the next exit check
+        await orchestrator.check_exits()  # the rest of the target (half of it fills again)
+        second = orchestrator.book.position("holder", instrument.key)
+        assert second is not None and second.exit_plan is not None
+        assert held - second.quantity > sold
+        orders = orchestrator.repository.orders()
+        assert all(o.status.is_terminal for o in orders), [(o.client_order_id, o.status) for o in orders]
+        await orchestrator.stop()
+
+    asyncio.run(go())

@@ -133,6 +133,7 @@ def test_position_with_exit_plan_comes_back_exact(repo: Repository) -> None:
         first_target_done=True,
         second_target_done=False,
         trail_atr_multiple=Decimal("1.5"),
+        target_shortfall=Decimal("0.00411522"),
     )
     position = Position(
         bot="rsi2-btc",
