@@ -94,7 +94,7 @@ class RiskSettings(Strict):
     cvar_horizon_seconds: Annotated[int, Field(ge=60)] = 86_400
     kelly_multiplier: Annotated[float, Field(gt=0, le=1)] = 0.25
     kelly_cap_fraction: Annotated[float, Field(gt=0, le=1)] = 0.05
-    hrp_allocation: bool = True
+    hrp_allocation: bool = False
 
 
 class RegimeSettings(Strict):

@@ -1,5 +1,6 @@
 """Each risk limit fires in the running daemon under a configuration that provokes it, and the
-refusal lands in the decisions journal with its reason code.
+refusal (or the cut, for the caps that shrink an entry) lands in the decisions journal with its
+reason code.
 
 The daemon runs as in production on the simulated clock (registry, regime filter, risk stage
 with its bars, journal, paper venues); only the limits are set tight and the bots are eager.
@@ -129,6 +130,11 @@ CASES: dict[str, tuple[list[dict[str, Any]], dict[str, Any], set[ReasonCode]]] =
         {},
         {ReasonCode.CONTRADICTORY_POSITION},
     ),
+    "risk-parity allocation": (
+        [eager("a-fx", ["EUR_USD"], "sim-fx"), eager("b-crypto", CRYPTO, "sim-crypto")],
+        {"hrp_allocation": True},
+        {ReasonCode.HRP_ALLOCATION},
+    ),
     "daily loss limit": (
         [eager("e", CRYPTO, "sim-crypto", flip=True)],
         {"daily_loss_limit_usd": 0.5},
@@ -145,12 +151,10 @@ def test_the_limit_fires_and_is_journaled_with_its_reason(case: str, tmp_path: P
     run_for(run, timedelta(minutes=6))
 
     repo = open_storage(tmp_path / "trading.sqlite")
-    fired = {
-        d.reason_code
-        for signal_id in repo.decision_counts_by_signal()
-        for d in repo.decisions(signal_id)
-        if d.stage == "risk" and not d.passed
-    }
-    assert fired & expected, f"{case}: risk refusals seen {sorted(c.value for c in fired)}"
+    risk = [d for s in repo.decision_counts_by_signal() for d in repo.decisions(s) if d.stage == "risk"]
+    # a limit fires by refusing an entry, or by cutting one down (the decision says which cap bound)
+    fired = {d.reason_code for d in risk if not d.passed}
+    fired |= {ReasonCode(d.details["cut_by_cap"]) for d in risk if d.passed and d.details.get("cut_by_cap")}
+    assert fired & expected, f"{case}: limits seen {sorted(c.value for c in fired)}"
     if case == "daily loss limit":
         assert any(e.kind == "daily_loss_halt" for e in repo.risk_events())
