@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bots.base import Bot, BotContext, BotSpec
-from domain.signals import Signal
+from bots.base import BotSpec
+from bots.rule_bot import PerInstrumentRuleBot
+from domain.market import BarSeries
+from domain.signals import Side
 from strategies.bollinger import BollingerParams, decide
-from strategies.decision import order_for
+from strategies.decision import StrategyDecision
 
 
-class BollingerBot(Bot):
+class BollingerBot(PerInstrumentRuleBot):
     """Buys a close below the lower band and sells at the middle band; each instrument on its own.
 
     Params (all optional): period 20, num_std 2, allow_short false (when true, also
@@ -21,31 +23,9 @@ class BollingerBot(Bot):
         super().__init__(spec)
         self.params = BollingerParams.from_mapping(spec.params)
 
-    async def on_tick(self, ctx: BotContext) -> list[Signal]:
-        signals: list[Signal] = []
-        for index, instrument in enumerate(self.instruments):
-            series = await ctx.bars(instrument, self.spec.timeframe_seconds, self.params.bars_to_fetch)
-            if series is None:
-                continue
-            position = ctx.position(instrument)
-            holding = position.side if position is not None else None
-            decision = decide(series, self.params, holding)
-            order = order_for(decision, holding)
-            if order is None:
-                continue
-            side, intent = order
-            signals.append(
-                self.signal(
-                    ctx,
-                    instrument,
-                    side,
-                    intent,
-                    confidence=decision.confidence,
-                    edge=decision.edge,
-                    stop=decision.stop,
-                    reason=decision.reason,
-                    evidence=decision.evidence,
-                    sequence=index,
-                )
-            )
-        return signals
+    @property
+    def bars_to_fetch(self) -> int:
+        return self.params.bars_to_fetch
+
+    def decide(self, series: BarSeries, holding: Side | None) -> StrategyDecision:
+        return decide(series, self.params, holding)
