@@ -320,6 +320,7 @@ class RiskEngine:
         quantity = cap_quantity_by_notional(quantity, entry, limits.max_order_notional_usd)
         # room under each exposure cap; the tightest one binds
         asset_class = instrument.asset_class.value
+        bot_held = book.exposure_of(bot=signal.bot)
         rooms: list[tuple[ReasonCode, Decimal, str]] = [
             (
                 ReasonCode.GROSS_EXPOSURE,
@@ -329,8 +330,8 @@ class RiskEngine:
             ),
             (
                 ReasonCode.BOT_EXPOSURE,
-                book.equity * limits.max_bot_exposure_fraction - book.exposure_of(bot=signal.bot),
-                f"{signal.bot} holds {book.exposure_of(bot=signal.bot):.2f}, no room under its "
+                book.equity * limits.max_bot_exposure_fraction - bot_held,
+                f"{signal.bot} holds {bot_held:.2f}, no room under its "
                 f"{limits.max_bot_exposure_fraction:.0%} share of equity {book.equity:.2f}",
             ),
         ]
