@@ -21,6 +21,7 @@ from brokers.base import VenueOrder
 from brokers.router import BrokerRouter
 from config.loader import LoadedConfig, load_config
 from config.schema import BotEntry, Registry
+from domain.instruments import Instrument
 from domain.orders import Order, OrderIntent, OrderStatus, OrderType, TimeInForce, client_order_id_for
 from domain.signals import ReasonCode, Side, Signal, SignalIntent
 from domain.trading_state import TradingState
@@ -99,6 +100,37 @@ def run_for(run: SimulatedRun, duration: timedelta, *, before_stop: Any = None) 
         await run.orchestrator.stop()
 
     asyncio.run(go())
+
+
+async def send_manual(
+    run: SimulatedRun,
+    bot: str,
+    instrument: Instrument,
+    side: Side,
+    intent: SignalIntent,
+    signal_id: str,
+    stop_fraction: float = 0.02,
+) -> Order | None:
+    """A hand-made signal at the current mid, sent down the road; an entry (a buy in these
+    tests) carries a stop `stop_fraction` below the price and an ATR of 0.5 %."""
+    quote = await run.market.quote(instrument)
+    assert quote is not None
+    price = float(quote.mid)
+    return await run.orchestrator.process_signal(
+        Signal(
+            id=signal_id,
+            bot=bot,
+            instrument=instrument,
+            side=side,
+            intent=intent,
+            confidence=0.6,
+            edge=0.01,
+            stop=price * (1 - stop_fraction) if intent is SignalIntent.OPEN else None,
+            reason="test",
+            time=run.clock.now(),
+            evidence={"atr": price * 0.005},
+        )
+    )
 
 
 def test_a_failing_bot_is_paused_after_five_failures_while_the_others_trade(tmp_path: Path) -> None:
@@ -254,23 +286,7 @@ def test_a_new_position_is_valued_at_its_own_fill_not_an_old_mark(tmp_path: Path
     instrument = run.instruments["sim-crypto:SOL/USD"]
 
     async def trade(side: Side, intent: SignalIntent, sequence: int) -> Order:
-        quote = await run.market.quote(instrument)
-        assert quote is not None
-        price = float(quote.mid)
-        signal = Signal(
-            id=f"manual-{sequence}",
-            bot="manual",
-            instrument=instrument,
-            side=side,
-            intent=intent,
-            confidence=0.6,
-            edge=0.01,
-            stop=price * 0.97 if intent is SignalIntent.OPEN else None,
-            reason="test",
-            time=run.clock.now(),
-            evidence={"atr": price * 0.005},
-        )
-        order = await orchestrator.process_signal(signal)
+        order = await send_manual(run, "manual", instrument, side, intent, f"manual-{sequence}", 0.03)
         assert order is not None and order.status is OrderStatus.FILLED, order
         return order
 
@@ -303,24 +319,7 @@ def test_ten_losing_round_trips_halve_a_bots_size_and_the_journal_says_so(tmp_pa
     sequence = iter(range(1000))
 
     async def signal_for(side: Side, intent: SignalIntent) -> Order | None:
-        quote = await run.market.quote(instrument)
-        assert quote is not None
-        price = float(quote.mid)
-        return await orchestrator.process_signal(
-            Signal(
-                id=f"loser-{next(sequence)}",
-                bot="loser",
-                instrument=instrument,
-                side=side,
-                intent=intent,
-                confidence=0.6,
-                edge=0.01,
-                stop=price * 0.98 if intent is SignalIntent.OPEN else None,
-                reason="test",
-                time=run.clock.now(),
-                evidence={"atr": price * 0.005},
-            )
-        )
+        return await send_manual(run, "loser", instrument, side, intent, f"loser-{next(sequence)}")
 
     async def go() -> list[Decimal]:
         await orchestrator.start()
@@ -359,24 +358,10 @@ def test_an_exit_step_that_was_not_executed_is_taken_again_on_the_next_check(tmp
 
     async def go() -> None:
         await orchestrator.start()
+        entry = await send_manual(run, "holder", instrument, Side.BUY, SignalIntent.OPEN, "entry-1")
         quote = await run.market.quote(instrument)
         assert quote is not None
         price = float(quote.mid)
-        entry = await orchestrator.process_signal(
-            Signal(
-                id="entry-1",
-                bot="holder",
-                instrument=instrument,
-                side=Side.BUY,
-                intent=SignalIntent.OPEN,
-                confidence=0.6,
-                edge=0.01,
-                stop=price * 0.98,
-                reason="test",
-                time=run.clock.now(),
-                evidence={"atr": price * 0.005},
-            )
-        )
         assert entry is not None and entry.status is OrderStatus.FILLED
         position = orchestrator.book.position("holder", instrument.key)
         assert position is not None and position.exit_plan is not None
@@ -455,24 +440,10 @@ def test_a_target_exit_filled_in_part_sells_its_rest_at_the_next_check(tmp_path:
 
     async def go() -> None:
         await orchestrator.start()
+        await send_manual(run, "holder", instrument, Side.BUY, SignalIntent.OPEN, "entry-1")
         quote = await run.market.quote(instrument)
         assert quote is not None
         price = float(quote.mid)
-        await orchestrator.process_signal(
-            Signal(
-                id="entry-1",
-                bot="holder",
-                instrument=instrument,
-                side=Side.BUY,
-                intent=SignalIntent.OPEN,
-                confidence=0.6,
-                edge=0.01,
-                stop=price * 0.98,
-                reason="test",
-                time=run.clock.now(),
-                evidence={"atr": price * 0.005},
-            )
-        )
         position = orchestrator.book.position("holder", instrument.key)
         assert position is not None and position.exit_plan is not None
         held = position.quantity
