@@ -33,6 +33,23 @@ class DuplicateClientOrderId(BrokerError):
     """The venue already holds an order with this client order id."""
 
 
+class VenueRejected(BrokerError):
+    """The venue refused a request (a 4xx other than 429); `reason` is the venue's own words."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class OrderNotFound(BrokerError):
+    """The venue does not know the order asked about."""
+
+
+class CredentialsMissing(VenueUnavailable):
+    """A live venue was configured but its keys are not in the environment."""
+
+
 @dataclass(frozen=True, slots=True)
 class VenueOrder:
     """An order as the venue sees it."""
@@ -48,9 +65,14 @@ class VenueOrder:
 
 @dataclass(frozen=True, slots=True)
 class VenuePosition:
+    """A venue's net holding; `quantity` is signed (short < 0; NO contracts < 0 on Kalshi).
+
+    `average_entry_price` is None where the venue does not know it (spot balances).
+    """
+
     instrument_key: str
     quantity: Decimal
-    average_entry_price: Decimal
+    average_entry_price: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)

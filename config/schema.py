@@ -116,16 +116,47 @@ class RegimeSettings(Strict):
         return self
 
 
-class VenueSettings(Strict):
-    """A venue the router can send to. `kind` picks the implementation."""
+VenueKind = Literal["simulated", "alpaca", "oanda", "kalshi", "polymarket", "coinbase", "ccxt"]
 
-    kind: Literal["simulated"] = "simulated"
+
+class VenueSettings(Strict):
+    """A venue the router can send to. `kind` picks the implementation.
+
+    `simulated` venues trade the embedded world. The others are real venues: bots
+    in `live` mode on them go through the venue's adapter, bots in `paper` mode
+    through a paper broker filling against the venue's own quotes. Keys never go
+    here; they come from the environment (see the README's venue sections).
+    """
+
+    kind: VenueKind = "simulated"
     asset_class: AssetClassName
-    starting_cash_usd: Annotated[float, Field(gt=0)] = 10_000.0
+    starting_cash_usd: Annotated[float, Field(gt=0)] = 10_000.0  # the paper account
     taker_fee_bps: Annotated[float, Field(ge=0, le=500)] = 0.0
     maker_fee_bps: Annotated[float, Field(ge=0, le=500)] = 0.0
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 1.0
     impact_bps_per_10k_usd: Annotated[float, Field(ge=0, le=500)] = 0.5
+    # --- real venues only -------------------------------------------------------------------
+    # "sandbox" is the venue's own test environment (Alpaca paper, OANDA practice, Kalshi demo,
+    # a ccxt exchange's sandbox); "production" trades real money.
+    environment: Literal["sandbox", "production"] = "sandbox"
+    base_url: str | None = None  # overrides the environment's REST host (a proxy, a local fake)
+    data_url: str | None = None  # a second host where the venue has one (Alpaca data, Polymarket Gamma)
+    exchange: str | None = None  # the ccxt exchange id, e.g. "kraken" (kind = "ccxt" only)
+    symbols: list[str] = Field(default_factory=list)  # the venue's instruments the bots may trade
+    credentials_env_prefix: str | None = None  # default: the kind, upper-cased (ALPACA_API_KEY, ...)
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    requests_per_second: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _real_venue_fields(self) -> VenueSettings:
+        if self.kind == "ccxt" and not self.exchange:
+            raise ValueError("exchange is required when kind is 'ccxt' (a ccxt exchange id such as 'kraken')")
+        if self.kind != "ccxt" and self.exchange is not None:
+            raise ValueError(f"exchange applies only to kind 'ccxt', not {self.kind!r}")
+        if self.kind != "simulated" and not self.symbols:
+            raise ValueError(f"symbols must list the {self.kind} instruments the bots may trade")
+        return self
 
 
 class OrchestratorSettings(Strict):

@@ -1,0 +1,1 @@
+"""One module per Broker implementation; see tests/brokers/harness.py."""
