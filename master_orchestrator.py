@@ -822,7 +822,7 @@ def _pid_path(settings: Settings) -> Path:
 async def _run_daemon(config_path: str) -> int:
     from runtime.wiring import build_live
 
-    orchestrator = build_live(config_path)
+    orchestrator = await build_live(config_path)
     loop = asyncio.get_running_loop()
     stop_requested = asyncio.Event()
     for sig in (signals.SIGINT, signals.SIGTERM):

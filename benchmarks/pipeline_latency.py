@@ -156,15 +156,16 @@ async def scheduler_simulated(base: Path, bots: int, hours: float) -> tuple[list
 async def scheduler_wall(base: Path, bots: int, seconds: float) -> tuple[list[float], float]:
     """The whole daemon (registry, orchestrator, jobs, journal) with 500 idle-ish bots on the
     wall clock and APScheduler: how late ticks start and how much CPU the process burns."""
-    from runtime.wiring import build_market, build_orchestrator, build_paper_brokers
+    from runtime.venues import simulated_venues
+    from runtime.wiring import build_market, build_orchestrator
 
     config = many_bots_config(base, bots)
     settings = config.settings
     clock = WallClock()
     scheduler = LiveScheduler(settings.system.timezone, clock=clock)
     market = build_market(settings, clock)
-    brokers = build_paper_brokers(settings, market, clock)
-    orchestrator = build_orchestrator(config, clock, scheduler, market, brokers)
+    venues = simulated_venues(settings, market, clock)
+    orchestrator = build_orchestrator(config, clock, scheduler, market, venues)
     await orchestrator.start()
     await asyncio.sleep(10)  # let the staggered first round settle before measuring
     scheduler.lateness_seconds.clear()

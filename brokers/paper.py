@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from brokers.base import (
     Balance,
@@ -65,6 +66,12 @@ BPS = Decimal(10_000)
 CURRENCY = "USD"
 
 
+class FeeSchedule(Protocol):
+    """The fee of one fill: bps of notional here, Kalshi's or Polymarket's exact formulas in domain.fees."""
+
+    def fee(self, quantity: Decimal, price: Decimal, maker: bool) -> Decimal: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FeeModel:
     """Fees in basis points of the notional: taker for orders that take liquidity, maker for resting ones."""
@@ -77,9 +84,9 @@ class FeeModel:
             if not value.is_finite() or value < 0:
                 raise ValueError(f"fee model: {name} must be a non-negative number, got {value}")
 
-    def fee(self, notional: Decimal, maker: bool) -> Decimal:
+    def fee(self, quantity: Decimal, price: Decimal, maker: bool) -> Decimal:
         rate = self.maker_bps if maker else self.taker_bps
-        return abs(notional) * rate / BPS
+        return abs(quantity * price) * rate / BPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +267,7 @@ class PaperBroker:
         instruments: Sequence[Instrument],
         market_data: MarketDataSource,
         clock: Clock,
-        fees: FeeModel,
+        fees: FeeSchedule,
         slippage: SlippageModel,
         starting_cash: Decimal,
         max_quote_age_seconds: float,
@@ -515,7 +522,7 @@ class PaperBroker:
         if notional < instrument.min_notional:
             return f"notional {notional:.2f} is below the {instrument.min_notional} minimum for {symbol}"
         if intent.side is Side.BUY and plan.action is not _Action.EXPIRE:
-            cost = notional + self._fees.fee(notional, plan.maker)
+            cost = notional + self._fees.fee(quantity, plan.price, plan.maker)
             free = self._cash - self._reserved()
             if cost > free:
                 return f"insufficient cash: the buy needs {cost:.2f} {CURRENCY}, {free:.2f} is free"
@@ -563,7 +570,7 @@ class PaperBroker:
         for order in self._open_orders():
             if order.side is Side.BUY and order.limit_price is not None:
                 notional = order.remaining * order.limit_price
-                reserved += notional + self._fees.fee(notional, maker=True)
+                reserved += notional + self._fees.fee(order.remaining, order.limit_price, maker=True)
         return reserved
 
     # ------------------------------------------------------------------------------------------
@@ -602,7 +609,7 @@ class PaperBroker:
         """
         quantity = order.remaining
         notional = quantity * price
-        fee = self._fees.fee(notional, maker)
+        fee = self._fees.fee(quantity, price, maker)
         cash = self._cash - notional - fee if order.side is Side.BUY else self._cash + notional - fee
         holding = self._holdings.get(order.instrument_key, _Holding(Decimal(0), Decimal(0)))
         holding = holding.after(order.side, quantity, price)

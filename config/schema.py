@@ -135,6 +135,14 @@ class VenueSettings(Strict):
     maker_fee_bps: Annotated[float, Field(ge=0, le=500)] = 0.0
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 1.0
     impact_bps_per_10k_usd: Annotated[float, Field(ge=0, le=500)] = 0.5
+    # The paper account's fees: "bps" uses taker/maker_fee_bps; "kalshi" Kalshi's exact quadratic
+    # schedule (fee_multiplier scales it); "polymarket" the taker fee rate x (p(1-p)) of fee_rate.
+    fee_model: Literal["bps", "kalshi", "polymarket"] = "bps"
+    fee_multiplier: Annotated[float, Field(ge=0, le=10)] = 1.0
+    fee_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # A second venue of the same asset class whose quotes are used when this one has none
+    # (the price chain: this venue, then that one, then no price at all).
+    fallback_price_venue: str | None = None
     # --- real venues only -------------------------------------------------------------------
     # "sandbox" is the venue's own test environment (Alpaca paper, OANDA practice, Kalshi demo,
     # a ccxt exchange's sandbox); "production" trades real money.
@@ -177,6 +185,22 @@ class Settings(Strict):
     regimes: RegimeSettings = RegimeSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fallback_venues_exist(self) -> Settings:
+        for name, venue in self.venues.items():
+            fallback = venue.fallback_price_venue
+            if fallback is None:
+                continue
+            other = self.venues.get(fallback)
+            if other is None or fallback == name:
+                raise ValueError(f"venues.{name}.fallback_price_venue: {fallback!r} is not another venue")
+            if other.asset_class != venue.asset_class:
+                raise ValueError(
+                    f"venues.{name}.fallback_price_venue: {fallback!r} trades {other.asset_class}, "
+                    f"not {venue.asset_class}"
+                )
+        return self
 
 
 class IntervalSchedule(Strict):

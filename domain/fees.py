@@ -16,6 +16,7 @@ is not documented; up is the conservative side for sizing).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, localcontext
 from enum import StrEnum
 
@@ -89,3 +90,25 @@ def polymarket_fee(
         variance = price * (ONE - price)
         factor = variance if exponent == ONE else variance**exponent
         return (contracts * rate * factor).quantize(MICRO_DOLLAR, rounding=ROUND_CEILING)
+
+
+@dataclass(frozen=True, slots=True)
+class KalshiFees:
+    """A Kalshi series' fee schedule as a paper venue's fee model (`fee(quantity, price, maker)`)."""
+
+    fee_type: KalshiFeeType = KalshiFeeType.QUADRATIC
+    multiplier: Decimal = ONE
+
+    def fee(self, quantity: Decimal, price: Decimal, maker: bool) -> Decimal:
+        return kalshi_fee(quantity, price, maker=maker, fee_type=self.fee_type, multiplier=self.multiplier)
+
+
+@dataclass(frozen=True, slots=True)
+class PolymarketFees:
+    """A Polymarket market's fee schedule (`feeSchedule.rate`, `exponent`) as a fee model."""
+
+    rate: Decimal
+    exponent: Decimal = ONE
+
+    def fee(self, quantity: Decimal, price: Decimal, maker: bool) -> Decimal:
+        return polymarket_fee(quantity, price, rate=self.rate, exponent=self.exponent, maker=maker)

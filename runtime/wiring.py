@@ -6,12 +6,15 @@ up a run. Live and simulated runs share everything but the clock and scheduler.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from brokers.paper import FeeModel, PaperBroker, SlippageModel
+from brokers.factory import build_adapter
+from brokers.paper import PaperBroker
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
 from config.loader import LoadedConfig, load_config
@@ -28,6 +31,14 @@ from runtime.control import Control
 from runtime.events import EventBus
 from runtime.registry import build_bots
 from runtime.scheduling import LiveScheduler, Scheduler, SimulatedScheduler
+from runtime.venues import (
+    AdapterFactory,
+    Venues,
+    connect_real_venues,
+    refuse_untradeable_bots,
+    simulated_venues,
+    venues_in_use,
+)
 from simulation.market import SimulatedMarket
 from storage.database import open_storage
 from utils.clock import Clock, SimulatedClock, WallClock
@@ -98,56 +109,31 @@ def build_market(settings: Settings, clock: Clock) -> SimulatedMarket:
     return market
 
 
-def build_paper_brokers(settings: Settings, market: SimulatedMarket, clock: Clock) -> dict[str, PaperBroker]:
-    brokers: dict[str, PaperBroker] = {}
-    var_dir = Path(settings.system.var_dir)
-    for venue, venue_settings in settings.venues.items():
-        listed = [i for i in market.instruments() if i.venue == venue]
-        brokers[venue] = PaperBroker(
-            venue=venue,
-            instruments=listed,
-            market_data=market,
-            clock=clock,
-            fees=FeeModel(
-                taker_bps=Decimal(str(venue_settings.taker_fee_bps)),
-                maker_bps=Decimal(str(venue_settings.maker_fee_bps)),
-            ),
-            slippage=SlippageModel(
-                fixed_bps=Decimal(str(venue_settings.slippage_bps)),
-                impact_bps_per_10k=Decimal(str(venue_settings.impact_bps_per_10k_usd)),
-            ),
-            starting_cash=Decimal(str(venue_settings.starting_cash_usd)),
-            max_quote_age_seconds=settings.risk.max_quote_age_seconds.get(venue_settings.asset_class, 10.0),
-            database_path=var_dir / f"paper_{venue}.sqlite",
-        )
-    return brokers
-
-
 def build_orchestrator(
     config: LoadedConfig,
     clock: Clock,
     scheduler: Scheduler,
     market: SimulatedMarket,
-    paper_brokers: dict[str, PaperBroker],
+    venues: Venues,
 ) -> Orchestrator:
     settings = config.settings
+    refuse_untradeable_bots(config, venues)
     repository = open_storage(Path(settings.system.database))
-    instruments = {i.key: i for i in market.instruments()}
-    by_venue: dict[str, dict[str, Instrument]] = {}
-    for instrument in instruments.values():
-        by_venue.setdefault(instrument.venue, {})[instrument.symbol] = instrument
-    bots = build_bots(config, by_venue)
+    instruments = dict(venues.instruments)
+    bots = build_bots(config, venues.by_venue())
     bus = EventBus()
     control = Control(repository, clock, bus, [b.name for b in bots])
     prices = PriceChain(
-        {venue: [market] for venue in paper_brokers},
+        venues.price_sources,
         clock,
         {str(k): v for k, v in settings.risk.max_quote_age_seconds.items()},
     )
-    starting_capital = sum((Decimal(str(v.starting_cash_usd)) for v in settings.venues.values()), Decimal(0))
+    starting_capital = sum(
+        (Decimal(str(v.starting_cash_usd)) for name, v in settings.venues.items() if name in venues.paper),
+        Decimal(0),
+    )
     book = Book(starting_capital, instruments)
-    routes = {(venue, "paper"): broker for venue, broker in paper_brokers.items()}
-    router = BrokerRouter(routes, {b.name: b.entry.mode for b in bots})
+    router = BrokerRouter(venues.routes, {b.name: b.entry.mode for b in bots})
     regimes = settings.regimes
     regime_filter = RegimeFilter(
         prices.bars,
@@ -199,8 +185,9 @@ def build_orchestrator(
     return orchestrator
 
 
-def build_live(config_path: str | Path) -> Orchestrator:
-    """The daemon on the wall clock, as `master_orchestrator.py run` starts it."""
+def _live_parts(
+    config_path: str | Path,
+) -> tuple[LoadedConfig, WallClock, LiveScheduler, SimulatedMarket, Venues]:
     config = load_config(config_path)
     settings = config.settings
     Path(settings.system.var_dir).mkdir(parents=True, exist_ok=True)
@@ -209,8 +196,34 @@ def build_live(config_path: str | Path) -> Orchestrator:
         settings.system.timezone, settings.orchestrator.misfire_grace_seconds, clock=clock
     )
     market = build_market(settings, clock)
-    brokers = build_paper_brokers(settings, market, clock)
-    return build_orchestrator(config, clock, scheduler, market, brokers)
+    return config, clock, scheduler, market, simulated_venues(settings, market, clock)
+
+
+async def build_live(
+    config_path: str | Path,
+    environ: Mapping[str, str] | None = None,
+    adapter_factory: AdapterFactory = build_adapter,
+) -> Orchestrator:
+    """The daemon on the wall clock, as `master_orchestrator.py run` starts it.
+
+    Real venues used by enabled bots are connected here (their instruments are read
+    from the venue); keys come from `environ` (default: the process environment).
+    """
+    config, clock, scheduler, market, venues = _live_parts(config_path)
+    settings = config.settings
+    await connect_real_venues(
+        settings,
+        clock,
+        os.environ if environ is None else environ,
+        venues,
+        adapter_factory=adapter_factory,
+        needed=venues_in_use(config) | fallback_venues(settings, venues_in_use(config)),
+    )
+    try:
+        return build_orchestrator(config, clock, scheduler, market, venues)
+    except Exception:
+        venues.close()
+        raise
 
 
 def build_simulated(config: LoadedConfig, start: datetime) -> SimulatedRun:
@@ -220,7 +233,17 @@ def build_simulated(config: LoadedConfig, start: datetime) -> SimulatedRun:
     clock = SimulatedClock(start)
     scheduler = SimulatedScheduler(clock)
     market = build_market(settings, clock)
-    brokers = build_paper_brokers(settings, market, clock)
-    orchestrator = build_orchestrator(config, clock, scheduler, market, brokers)
-    instruments = {i.key: i for i in market.instruments()}
-    return SimulatedRun(config, orchestrator, scheduler, clock, market, brokers, instruments)
+    venues = simulated_venues(settings, market, clock)
+    orchestrator = build_orchestrator(config, clock, scheduler, market, venues)
+    return SimulatedRun(
+        config, orchestrator, scheduler, clock, market, venues.paper, dict(venues.instruments)
+    )
+
+
+def fallback_venues(settings: Settings, used: set[str]) -> set[str]:
+    """Venues that only serve as another venue's second price source."""
+    return {
+        fallback
+        for name in used
+        if (fallback := settings.venues[name].fallback_price_venue if name in settings.venues else None)
+    }

@@ -18,7 +18,8 @@ import pytest
 
 from brokers.base import Broker, MarketDataSource, VenueOrder
 from brokers.paper import FeeModel, PaperBroker, SlippageModel
-from domain.instruments import Instrument
+from domain.fees import KalshiFees
+from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
 from domain.orders import OrderIntent, OrderStatus, OrderType, TimeInForce, client_order_id_for
 from domain.signals import Side
@@ -446,8 +447,43 @@ def test_the_paper_broker_satisfies_the_broker_protocol_and_reports_health(venue
 # ----------------------------------------------------------------------------------------------
 def test_fee_model_charges_taker_or_maker_basis_points_of_the_notional() -> None:
     fees = FeeModel(taker_bps=Decimal(10), maker_bps=Decimal("2.5"))
-    assert fees.fee(Decimal(20_000), maker=False) == Decimal(20)
-    assert fees.fee(Decimal(20_000), maker=True) == Decimal(5)
+    assert fees.fee(Decimal(200), Decimal(100), maker=False) == Decimal(20)
+    assert fees.fee(Decimal(200), Decimal(100), maker=True) == Decimal(5)
+
+
+def test_a_paper_prediction_venue_charges_kalshi_fees_exactly(tmp_path: Path) -> None:
+    """10 contracts bought at the 0.50 ask: Kalshi's taker fee is $0.18 (raw 0.175, rounded up)."""
+    contract = Instrument(
+        symbol="KXHIGHCHI-26FEB09-B38.5",
+        venue="sim-stocks",
+        asset_class=AssetClass.PREDICTION,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal(1),
+        underlying="KXHIGHCHI-26FEB09",
+        min_quantity=Decimal(1),
+    )
+    quotes = FixedQuotes()
+    quotes.set(contract, "0.48", "0.50")
+    clock = SimulatedClock(T0)
+    broker = PaperBroker(
+        venue="sim-stocks",
+        instruments=[contract],
+        market_data=quotes,
+        clock=clock,
+        fees=KalshiFees(),
+        slippage=SlippageModel(fixed_bps=Decimal(0), impact_bps_per_10k=Decimal(0)),
+        starting_cash=Decimal(100),
+        max_quote_age_seconds=10.0,
+        database_path=tmp_path / "kalshi-paper.sqlite",
+    )
+    try:
+        answer = asyncio.run(broker.submit(order(quantity="10", instrument=contract, limit="0.50")))
+        assert answer.status is OrderStatus.FILLED
+        [fill] = asyncio.run(broker.fills_since(T0 - timedelta(minutes=1)))
+        assert fill.fee == Decimal("0.18")
+        assert asyncio.run(broker.balance()).cash == Decimal(100) - Decimal("5.00") - Decimal("0.18")
+    finally:
+        broker.close()
 
 
 def test_slippage_grows_with_the_notional() -> None:

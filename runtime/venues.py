@@ -1,0 +1,188 @@
+"""Venues: every configured venue's brokers, price sources and instruments, for paper and live.
+
+A bot's `venue` and `mode` are all it takes to move it:
+- a `simulated` venue has a paper broker over the embedded world and no live mode;
+- a real venue (alpaca, oanda, kalshi, polymarket, coinbase, ccxt) has its adapter for
+  `live` and a paper broker for `paper` that fills against the adapter's own quotes,
+  with the venue's instruments (ticks, lots, minimums) read from the venue at start.
+
+A real venue whose keys are missing or that cannot be reached at start is
+*unavailable*, with the reason; `refuse_untradeable_bots` then stops the daemon
+from starting while an enabled bot depends on it, naming the bot and what to fix,
+rather than letting a live bot fall back to paper or trade blind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from brokers.base import Broker, BrokerError, MarketDataSource
+from brokers.factory import build_adapter
+from brokers.paper import FeeModel, FeeSchedule, PaperBroker, SlippageModel
+from config.loader import ConfigError, LoadedConfig
+from config.schema import Settings, VenueSettings
+from domain.fees import KalshiFees, PolymarketFees
+from domain.instruments import Instrument
+from simulation.market import SimulatedMarket
+from utils.clock import Clock
+
+log = logging.getLogger(__name__)
+
+AdapterFactory = Callable[[str, VenueSettings, Mapping[str, str]], Broker]
+
+
+@dataclass(slots=True)
+class Venues:
+    instruments: dict[str, Instrument] = field(default_factory=dict)  # by instrument key
+    routes: dict[tuple[str, str], Broker] = field(default_factory=dict)  # (venue, mode)
+    price_sources: dict[str, list[MarketDataSource]] = field(default_factory=dict)
+    paper: dict[str, PaperBroker] = field(default_factory=dict)
+    live: dict[str, Broker] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # venue -> why
+
+    def by_venue(self) -> dict[str, dict[str, Instrument]]:
+        listed: dict[str, dict[str, Instrument]] = {}
+        for instrument in self.instruments.values():
+            listed.setdefault(instrument.venue, {})[instrument.symbol] = instrument
+        return listed
+
+    def close(self) -> None:
+        for broker in self.paper.values():
+            broker.close()
+        for adapter in self.live.values():
+            closer = getattr(adapter, "close", None)
+            if callable(closer):
+                closer()
+
+
+def fee_schedule(settings: VenueSettings) -> FeeSchedule:
+    if settings.fee_model == "kalshi":
+        return KalshiFees(multiplier=Decimal(str(settings.fee_multiplier)))
+    if settings.fee_model == "polymarket":
+        return PolymarketFees(rate=Decimal(str(settings.fee_rate)))
+    return FeeModel(
+        taker_bps=Decimal(str(settings.taker_fee_bps)), maker_bps=Decimal(str(settings.maker_fee_bps))
+    )
+
+
+def paper_broker(
+    name: str,
+    venue_settings: VenueSettings,
+    settings: Settings,
+    instruments: list[Instrument],
+    market_data: MarketDataSource,
+    clock: Clock,
+) -> PaperBroker:
+    return PaperBroker(
+        venue=name,
+        instruments=instruments,
+        market_data=market_data,
+        clock=clock,
+        fees=fee_schedule(venue_settings),
+        slippage=SlippageModel(
+            fixed_bps=Decimal(str(venue_settings.slippage_bps)),
+            impact_bps_per_10k=Decimal(str(venue_settings.impact_bps_per_10k_usd)),
+        ),
+        starting_cash=Decimal(str(venue_settings.starting_cash_usd)),
+        max_quote_age_seconds=settings.risk.max_quote_age_seconds.get(venue_settings.asset_class, 10.0),
+        database_path=Path(settings.system.var_dir) / f"paper_{name}.sqlite",
+    )
+
+
+def simulated_venues(settings: Settings, market: SimulatedMarket, clock: Clock) -> Venues:
+    """The simulated venues: paper brokers over the embedded world, priced by it."""
+    venues = Venues()
+    for name, venue_settings in settings.venues.items():
+        if venue_settings.kind != "simulated":
+            continue
+        listed = [i for i in market.instruments() if i.venue == name]
+        venues.instruments.update({i.key: i for i in listed})
+        broker = paper_broker(name, venue_settings, settings, listed, market, clock)
+        venues.paper[name] = broker
+        venues.routes[(name, "paper")] = broker
+        venues.price_sources[name] = [market]
+    return venues
+
+
+async def connect_real_venues(
+    settings: Settings,
+    clock: Clock,
+    environ: Mapping[str, str],
+    venues: Venues,
+    *,
+    adapter_factory: AdapterFactory = build_adapter,
+    needed: set[str] | None = None,
+) -> None:
+    """Add every real venue (or those in `needed`) to `venues`; failures go to `venues.unavailable`."""
+    for name, venue_settings in settings.venues.items():
+        if venue_settings.kind == "simulated" or (needed is not None and name not in needed):
+            continue
+        try:
+            adapter = adapter_factory(name, venue_settings, environ)
+            instruments = await adapter.instruments()
+        except BrokerError as exc:
+            venues.unavailable[name] = str(exc)
+            log.error("venue %s unavailable: %s", name, exc)
+            continue
+        missing = sorted(set(venue_settings.symbols) - {i.symbol for i in instruments})
+        if missing:
+            venues.unavailable[name] = f"venue {name!r} does not list {', '.join(missing)}"
+            log.error("venue %s unavailable: it does not list %s", name, ", ".join(missing))
+            continue
+        venues.live[name] = adapter
+        venues.routes[(name, "live")] = adapter
+        venues.instruments.update({i.key: i for i in instruments})
+        paper = paper_broker(name, venue_settings, settings, instruments, adapter, clock)
+        venues.paper[name] = paper
+        venues.routes[(name, "paper")] = paper
+        venues.price_sources[name] = [adapter]
+        log.info(
+            "venue %s (%s, %s) connected: %d instruments",
+            name,
+            venue_settings.kind,
+            venue_settings.environment,
+            len(instruments),
+        )
+    for name, venue_settings in settings.venues.items():
+        fallback = venue_settings.fallback_price_venue
+        if fallback is not None and name in venues.price_sources and fallback in venues.price_sources:
+            venues.price_sources[name] = venues.price_sources[name] + venues.price_sources[fallback]
+
+
+def venues_in_use(config: LoadedConfig) -> set[str]:
+    return {bot.venue for bot in config.registry.bots if bot.enabled}
+
+
+def refuse_untradeable_bots(config: LoadedConfig, venues: Venues) -> None:
+    """Raise a ConfigError naming the first enabled bot whose venue cannot serve its mode."""
+    settings = config.settings
+    for index, bot in enumerate(config.registry.bots):
+        if not bot.enabled:
+            continue
+        venue_settings = settings.venues.get(bot.venue)
+        where = f"bots[{index}] ({bot.name})"
+        if venue_settings is None:
+            known = ", ".join(sorted(settings.venues)) or "none"
+            raise ConfigError(
+                config.registry_path,
+                f"{where}.venue",
+                f"{bot.venue!r} is not a configured venue (configured: {known})",
+            )
+        if bot.mode == "live" and venue_settings.kind == "simulated":
+            raise ConfigError(
+                config.registry_path,
+                f"{where}.mode",
+                f'venue {bot.venue!r} is simulated and has no live mode; use mode = "paper" or a real venue',
+            )
+        reason = venues.unavailable.get(bot.venue)
+        if reason is not None:
+            raise ConfigError(
+                config.registry_path,
+                f"{where}.venue",
+                f"the bot is {bot.mode} on {bot.venue!r}, which is unavailable ({reason}); it will not "
+                "start rather than trade without its venue. Fix the venue or set enabled = false.",
+            )
