@@ -36,7 +36,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
 from brokers.base import (
     Balance,
@@ -47,6 +46,7 @@ from brokers.base import (
     VenuePosition,
     VenueUnavailable,
 )
+from domain.fees import FeeSchedule
 from domain.instruments import Instrument
 from domain.market import BarSeries, Quote
 from domain.orders import (
@@ -64,12 +64,6 @@ from utils.sqlite_checkpoint import WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 BPS = Decimal(10_000)
 CURRENCY = "USD"
-
-
-class FeeSchedule(Protocol):
-    """The fee of one fill: bps of notional here, Kalshi's or Polymarket's exact formulas in domain.fees."""
-
-    def fee(self, quantity: Decimal, price: Decimal, maker: bool) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)

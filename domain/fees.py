@@ -19,6 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, localcontext
 from enum import StrEnum
+from typing import Protocol
+
+
+class FeeSchedule(Protocol):
+    """The fee of one fill. Paper venues charge it; sizing reads the cost per contract from it."""
+
+    def fee(self, quantity: Decimal, price: Decimal, maker: bool) -> Decimal: ...
+
 
 CENT = Decimal("0.01")
 MICRO_DOLLAR = Decimal("0.000001")

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import numpy as np
 
+from domain.fees import FeeSchedule
 from domain.instruments import Instrument
 from domain.market import BarSeries, Quote
 from domain.pipeline import SignalContext
 from domain.positions import Position
-from domain.signals import Decision, Signal, SignalIntent
+from domain.signals import Decision, Side, Signal, SignalIntent
 from risk_management.correlation import log_returns, return_correlations
 from risk_management.engine import STAGE, BookSnapshot, RiskEngine, TailInputs
 from risk_management.hrp import hrp_weights
 
+HUNDRED = Decimal(100)
 BarsSource = Callable[[Instrument, int, int], Awaitable[BarSeries | None]]
 
 
@@ -44,12 +47,14 @@ class RiskStage:
         quote: Callable[[Instrument], Awaitable[Quote | None]],
         position: Callable[[str, Instrument], Position | None],
         history: MarketHistory | None = None,
+        fees: Mapping[str, FeeSchedule] | None = None,
     ) -> None:
         self._engine = engine
         self._book = book
         self._quote = quote
         self._position = position
         self._history = history
+        self._fees = dict(fees or {})  # by venue: what a contract costs to trade there
 
     async def evaluate(self, signal: Signal, ctx: SignalContext) -> Decision:
         quote = await self._quote(signal.instrument)
@@ -66,7 +71,7 @@ class RiskStage:
                 if self._history.hrp_allocation:
                     hrp_weight = _candidate_hrp_weight(own, held)
         outcome = self._engine.assess(
-            signal,
+            self._with_venue_fee(signal, quote),
             book=book,
             quote=quote,
             own_position=self._position(signal.bot, signal.instrument),
@@ -78,6 +83,26 @@ class RiskStage:
         )
         ctx.intent = outcome.intent
         return outcome.decision
+
+    def _with_venue_fee(self, signal: Signal, quote: Quote | None) -> Signal:
+        """A binary-payoff signal sized with its venue's real fee per contract at the touch.
+
+        Kelly for a contract bought at p needs the cost per contract, p plus the fee; the
+        venue's schedule (Kalshi's quadratic fee, Polymarket's rate) knows it better than a
+        bot. The fee of 100 contracts, divided out, is the per-contract cost to 1/100 cent.
+        """
+        schedule = self._fees.get(signal.instrument.venue)
+        evidence = signal.evidence
+        if schedule is None or quote is None or "win_probability" not in evidence:
+            return signal
+        if "fee_per_contract" in evidence:
+            return signal
+        touch = quote.ask if signal.side is Side.BUY else quote.bid
+        try:
+            per_contract = schedule.fee(HUNDRED, touch, False) / HUNDRED
+        except ValueError:
+            return signal  # a price the schedule refuses; the engine's own checks reject the trade
+        return replace(signal, evidence={**evidence, "fee_per_contract": float(per_contract)})
 
     async def _closes(
         self, candidate: Instrument, book: BookSnapshot

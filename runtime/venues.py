@@ -22,10 +22,10 @@ from pathlib import Path
 
 from brokers.base import Broker, BrokerError, MarketDataSource
 from brokers.factory import build_adapter
-from brokers.paper import FeeModel, FeeSchedule, PaperBroker, SlippageModel
+from brokers.paper import FeeModel, PaperBroker, SlippageModel
 from config.loader import ConfigError, LoadedConfig
 from config.schema import Settings, VenueSettings
-from domain.fees import KalshiFees, PolymarketFees
+from domain.fees import FeeSchedule, KalshiFees, PolymarketFees
 from domain.instruments import Instrument
 from simulation.market import SimulatedMarket
 from utils.clock import Clock

@@ -35,6 +35,7 @@ from runtime.venues import (
     AdapterFactory,
     Venues,
     connect_real_venues,
+    fee_schedule,
     refuse_untradeable_bots,
     simulated_venues,
     venues_in_use,
@@ -162,6 +163,7 @@ def build_orchestrator(
             horizon_seconds=settings.risk.cvar_horizon_seconds,
             hrp_allocation=settings.risk.hrp_allocation,
         ),
+        fees={name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"},
     )
     stages: list[Stage] = [regime_filter, risk_stage]
     orchestrator = Orchestrator(

@@ -91,3 +91,36 @@ def test_the_stage_gives_the_engine_the_candidates_hrp_weight_as_pypfopt_compute
     expected = HRPOpt(returns=returns).optimize(linkage_method="single")["candidate"]
     assert _candidate_hrp_weight(own, held) == pytest.approx(expected, abs=1e-9)
     assert expected > 0.5  # the calm candidate earns the largest share
+
+
+def test_a_prediction_entry_is_sized_with_its_venues_kalshi_fee() -> None:
+    """p = 0.40 at a 0.25 ask on a Kalshi-fee venue: 100 contracts pay ceil(0.07 x 100 x 0.25 x 0.75)
+    = $1.32, so a contract costs 0.2632; full Kelly (0.40 - 0.2632) / 0.7368 = 0.18567, a quarter
+    of it 0.046417 of 10,000 = 464.17 USD / 0.25 = 1856 contracts (1780 with a 0.02 fee, 2000 capped
+    without any)."""
+    from dataclasses import replace
+
+    from domain.fees import KalshiFees
+    from tests.risk_management.test_risk_engine import kalshi_contract
+
+    contract = kalshi_contract()
+
+    async def price(instrument: Instrument) -> Quote | None:
+        return quote(instrument, bid="0.24", ask="0.25")
+
+    def no_position(bot: str, instrument: Instrument) -> Position | None:
+        return None
+
+    limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0})
+    stage = RiskStage(RiskEngine(limits), lambda: book(), price, no_position, fees={"kalshi": KalshiFees()})
+    ctx = SignalContext(now=T0, confidence=0.6)
+    decision = asyncio.run(stage.evaluate(signal(contract, stop=None, evidence={"win_probability": 0.40}), ctx))
+    assert decision.passed, decision.message
+    assert decision.details["kelly_fraction"] == pytest.approx(0.25 * (0.40 - 0.2632) / (1 - 0.2632))
+    assert ctx.intent is not None and ctx.intent.quantity == Decimal(1856)
+
+    # a fee the bot states itself is kept: the venue's schedule does not override evidence
+    ctx = SignalContext(now=T0, confidence=0.6)
+    stated = signal(contract, stop=None, evidence={"win_probability": 0.40, "fee_per_contract": 0.02})
+    asyncio.run(stage.evaluate(stated, ctx))
+    assert ctx.intent is not None and ctx.intent.quantity == Decimal(1780)
