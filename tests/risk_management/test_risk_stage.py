@@ -114,7 +114,8 @@ def test_a_prediction_entry_is_sized_with_its_venues_kalshi_fee() -> None:
     limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0})
     stage = RiskStage(RiskEngine(limits), lambda: book(), price, no_position, fees={"kalshi": KalshiFees()})
     ctx = SignalContext(now=T0, confidence=0.6)
-    decision = asyncio.run(stage.evaluate(signal(contract, stop=None, evidence={"win_probability": 0.40}), ctx))
+    entry = signal(contract, stop=None, evidence={"win_probability": 0.40})
+    decision = asyncio.run(stage.evaluate(entry, ctx))
     assert decision.passed, decision.message
     assert decision.details["kelly_fraction"] == pytest.approx(0.25 * (0.40 - 0.2632) / (1 - 0.2632))
     assert ctx.intent is not None and ctx.intent.quantity == Decimal(1856)
