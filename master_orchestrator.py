@@ -55,6 +55,7 @@ UNACKED_MAX_TRIES = 5
 # orders the venue acknowledged but has not finished (resting limits, IOC remainders) are asked
 # about at this slower pace, so a cancel or expiry at the venue reaches the journal
 OPEN_ORDER_REQUERY_SECONDS = 30.0
+BROKER_HEALTH_SECONDS = 15  # how often each broker's health is written for status/dashboard/Telegram
 
 
 @dataclass(slots=True)
@@ -168,8 +169,14 @@ class Orchestrator:
             self.scheduler.add_job(
                 job_id, interval_trigger(seconds, self.clock, timezone), self._hook_job(hook)
             )
+        self.scheduler.add_job(
+            "broker-health",
+            interval_trigger(BROKER_HEALTH_SECONDS, self.clock, timezone),
+            self._hook_job(self.record_broker_health),
+        )
         self.scheduler.start()
         await self.snapshot_equity(now)
+        self.record_broker_health()
         # Everything loaded so far (libraries, calibration, the books) lives as long as the daemon:
         # keep it out of the collector's full passes, which otherwise stall ticks for milliseconds.
         gc.freeze()
@@ -725,6 +732,21 @@ class Orchestrator:
             self.control.reduce_only(reason)
             self._record_risk_event("daily_loss_halt", "critical", reason, details={"daily_pnl": str(daily)})
 
+    def broker_health(self) -> list[dict[str, object]]:
+        """Each route's broker health (connected, latency, last error, rate-limit headroom)."""
+        rows = []
+        for (venue, mode), broker in sorted(self.router.routes.items()):
+            row = broker.health().to_dict()
+            row["mode"] = mode
+            row["reconciled"] = venue not in self._unreconciled_venues
+            rows.append(row)
+        return rows
+
+    def record_broker_health(self) -> None:
+        """Leave the health where `status`, the dashboard and Telegram read it (also when we are down)."""
+        payload = {"at": self.clock.now().isoformat(), "brokers": self.broker_health()}
+        self.repository.set_daemon_value("broker_health", json.dumps(payload))
+
     def book_snapshot(self) -> BookSnapshot:
         """The risk engine's view: equity, positions, entries in flight, cooldowns."""
         breakdown = self.book.equity(self._marks)
@@ -872,6 +894,7 @@ def _status(config_path: str, as_json: bool) -> int:
         print(f"no database at {database}: the daemon has not run with this configuration yet")
         return 1
     repository = open_storage(database)
+    health = repository.get_daemon_value("broker_health")
     tz = ZoneInfo(config.settings.system.timezone)
     now = WallClock().now().astimezone(tz)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -881,6 +904,7 @@ def _status(config_path: str, as_json: bool) -> int:
     repository.close()
     data = summary.to_dict()
     data["daemon_running"] = running
+    data["brokers"] = json.loads(health)["brokers"] if health else []
     if as_json:
         print(json.dumps(data, indent=2, default=str))
         return 0
@@ -905,6 +929,18 @@ def _format_status(data: dict[str, Any]) -> str:
             f"{bot['name']:<28}{bot['venue']:<12}{bot['mode']:<7}{state:<9}"
             f"{bot.get('orders_today', 0):>7}{bot.get('fills_today', 0):>7}  {bot.get('last_run') or '-'}"
         )
+    brokers = data.get("brokers", [])
+    if brokers:
+        lines.append("")
+        lines.append(f"{'venue':<16}{'mode':<7}{'health':<14}{'latency':>9}  last error")
+        for broker in brokers:
+            health = "connected" if broker.get("connected") else "DISCONNECTED"
+            if not broker.get("reconciled", True):
+                health = "UNRECONCILED"
+            latency = broker.get("last_latency_ms")
+            shown = f"{latency:.1f} ms" if latency is not None else "-"
+            error = broker.get("last_error") or "-"
+            lines.append(f"{broker['venue']:<16}{broker['mode']:<7}{health:<14}{shown:>9}  {error}")
     positions = data.get("open_positions", [])
     lines.append("")
     lines.append(f"open positions: {len(positions)}")

@@ -95,6 +95,18 @@ class BrokerHealth:
     rate_limit_remaining: int | None = None
     details: dict[str, str] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "venue": self.venue,
+            "connected": self.connected,
+            "last_latency_ms": None if self.last_latency_ms is None else round(self.last_latency_ms, 3),
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at.isoformat() if self.last_error_at else None,
+            "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
+            "rate_limit_remaining": self.rate_limit_remaining,
+            "details": dict(self.details),
+        }
+
 
 @runtime_checkable
 class MarketDataSource(Protocol):

@@ -26,6 +26,11 @@ class BrokerRouter:
     def brokers(self) -> list[Broker]:
         return list(self._routes.values())
 
+    @property
+    def routes(self) -> dict[tuple[str, str], Broker]:
+        """(venue, mode) -> broker."""
+        return dict(self._routes)
+
     async def evaluate(self, signal: Signal, ctx: SignalContext) -> Decision:
         """Send `ctx.intent`; the venue's answer is left in `ctx.notes['venue_order']`."""
         intent = ctx.intent

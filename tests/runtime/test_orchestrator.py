@@ -5,6 +5,7 @@ the daily loss limit stops entries until midnight, and a restart resolves what a
 
 from __future__ import annotations
 
+import json
 import asyncio
 import sqlite3
 from dataclasses import replace
@@ -153,6 +154,13 @@ def test_a_failing_bot_is_paused_after_five_failures_while_the_others_trade(tmp_
     summary = {b.name: b for b in repo.status_summary(START).bots}
     assert summary["broken"].paused and not summary["buyer"].paused
     assert any(f.instrument_key == "sim-crypto:BTC/USD" for f in repo.fills())  # the daemon kept going
+
+    # each broker's health is on disk for `status`, the dashboard and Telegram
+    stored = repo.get_daemon_value("broker_health")
+    assert stored is not None
+    health = {(row["venue"], row["mode"]): row for row in json.loads(stored)["brokers"]}
+    assert set(health) == {(venue, "paper") for venue in config.settings.venues}
+    assert all(row["connected"] and row["reconciled"] for row in health.values())
 
 
 def test_pause_and_halt_survive_a_restart_and_nothing_is_sent_while_halted(tmp_path: Path) -> None:
