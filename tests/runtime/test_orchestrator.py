@@ -5,8 +5,8 @@ the daily loss limit stops entries until midnight, and a restart resolves what a
 
 from __future__ import annotations
 
-import json
 import asyncio
+import json
 import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta
