@@ -102,7 +102,7 @@ class Orchestrator:
     _streaks: dict[str, StreakTracker] = field(default_factory=dict)
     _fill_cursor: dict[int, datetime] = field(default_factory=dict)
     _applied_fills: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    _unreconciled_venues: set[str] = field(default_factory=set)
+    _unreconciled_venues: set[tuple[str, str]] = field(default_factory=set)  # (venue, mode)
     _in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _day_start_equity: Decimal = Decimal(0)
@@ -244,8 +244,9 @@ class Orchestrator:
         bot = runtime.registered.bot
         if self._stopping or self.control.is_bot_paused(name):
             return
-        if runtime.registered.entry.venue in self._unreconciled_venues:
-            log.warning("%s skipped: venue %s is not reconciled", name, runtime.registered.entry.venue)
+        entry = runtime.registered.entry
+        if (entry.venue, entry.mode) in self._unreconciled_venues:
+            log.warning("%s skipped: venue %s (%s) is not reconciled", name, entry.venue, entry.mode)
             return
         async with self._tracked():
             started = self.clock.now()
@@ -652,7 +653,7 @@ class Orchestrator:
             try:
                 venue = await broker.order_status(order.client_order_id)
             except BrokerError as exc:
-                self._unreconciled_venues.add(broker.venue)
+                self._unreconciled_venues.add((broker.venue, self.router.mode_of(order.intent.bot)))
                 self._record_risk_event("reconcile_failed", "error", f"{broker.venue}: {exc}")
                 continue
             if venue is None:
@@ -680,27 +681,33 @@ class Orchestrator:
         await self._compare_positions()
 
     async def _compare_positions(self) -> None:
-        ours: dict[tuple[str, str], Decimal] = {}
+        """Each route's account against the journal's positions of the bots trading through it."""
+        ours: dict[tuple[str, str, str], Decimal] = {}  # (venue, mode, instrument key)
         for position in self.book.open_positions():
             venue = self.instruments[position.instrument_key].venue
-            slot = (venue, position.instrument_key)
+            slot = (venue, self.router.mode_of(position.bot), position.instrument_key)
             ours[slot] = ours.get(slot, Decimal(0)) + position.quantity
-        for broker in self.router.brokers:
+        for (venue_name, mode), broker in self.router.routes.items():
             try:
-                theirs = {(broker.venue, p.instrument_key): p.quantity for p in await broker.positions()}
+                theirs = {(venue_name, mode, p.instrument_key): p.quantity for p in await broker.positions()}
             except BrokerError as exc:
-                self._unreconciled_venues.add(broker.venue)
-                self._record_risk_event("reconcile_failed", "error", f"{broker.venue}: {exc}")
+                self._unreconciled_venues.add((venue_name, mode))
+                self._record_risk_event("reconcile_failed", "error", f"{venue_name} ({mode}): {exc}")
                 continue
-            self._unreconciled_venues.discard(broker.venue)
-            for slot in {s for s in ours if s[0] == broker.venue} | set(theirs):
+            self._unreconciled_venues.discard((venue_name, mode))
+            for slot in {s for s in ours if s[:2] == (venue_name, mode)} | set(theirs):
                 mine, venue_qty = ours.get(slot, Decimal(0)), theirs.get(slot, Decimal(0))
                 if mine != venue_qty:
                     self._record_risk_event(
                         "reconcile_difference",
                         "warning",
-                        f"{slot[1]}: journal holds {mine}, {broker.venue} holds {venue_qty}",
-                        details={"instrument": slot[1], "journal": str(mine), "venue": str(venue_qty)},
+                        f"{slot[2]}: journal holds {mine}, {venue_name} ({mode}) holds {venue_qty}",
+                        details={
+                            "instrument": slot[2],
+                            "mode": mode,
+                            "journal": str(mine),
+                            "venue": str(venue_qty),
+                        },
                     )
 
     # ==========================================================================================
@@ -738,7 +745,7 @@ class Orchestrator:
         for (venue, mode), broker in sorted(self.router.routes.items()):
             row = broker.health().to_dict()
             row["mode"] = mode
-            row["reconciled"] = venue not in self._unreconciled_venues
+            row["reconciled"] = (venue, mode) not in self._unreconciled_venues
             rows.append(row)
         return rows
 

@@ -20,7 +20,10 @@ class BrokerRouter:
         self._bot_modes = dict(bot_modes)
 
     def broker_for(self, bot: str, venue: str) -> Broker | None:
-        return self._routes.get((venue, self._bot_modes.get(bot, "paper")))
+        return self._routes.get((venue, self.mode_of(bot)))
+
+    def mode_of(self, bot: str) -> str:
+        return self._bot_modes.get(bot, "paper")
 
     @property
     def brokers(self) -> list[Broker]:
