@@ -416,6 +416,9 @@ class Stance:
     underlying: str
     direction: int
     pays: tuple[Interval, ...] | None = None
+    # Underlyings are compared within an asset class: the stock ticker BTC (an ETF) and the
+    # crypto asset BTC are different things, and so are the ticker ETH and ether.
+    asset_class: AssetClass | None = None
 
     def __post_init__(self) -> None:
         if not self.underlying:
@@ -464,20 +467,20 @@ def stance_for(
         if outcome is not None or strike is not None:
             raise ValueError(f"{symbol}: outcome and strike apply to prediction markets only")
         orientation = canonical_forex_pair(symbol)[1] if asset_class is AssetClass.FOREX else 1
-        return Stance(underlying, side.sign * orientation)
+        return Stance(underlying, side.sign * orientation, asset_class=asset_class)
     if symbol.startswith(("0x", "0X")):
         held = _polymarket_outcome(symbol, outcome)
         if strike is not None:
             raise ValueError(f"{symbol}: a Polymarket stance takes no Kalshi strike fields")
         held = held if side is Side.BUY else held.opposite
-        return Stance(underlying, 1 if held is Outcome.YES else -1)
+        return Stance(underlying, 1 if held is Outcome.YES else -1, asset_class=asset_class)
     if outcome is None or strike is None:
         raise ValueError(f"{symbol}: a Kalshi stance needs the outcome held and the market's strike fields")
     _check_strike_matches_ticker(symbol, strike)
     held = outcome if side is Side.BUY else outcome.opposite
     yes = strike.yes_region()
     pays = yes if held is Outcome.YES else complement(yes)
-    return Stance(underlying, _direction_of(pays), pays)
+    return Stance(underlying, _direction_of(pays), pays, asset_class)
 
 
 def _polymarket_outcome(symbol: str, outcome: Outcome | None) -> Outcome:
@@ -507,7 +510,7 @@ def _check_strike_matches_ticker(symbol: str, strike: MarketStrike) -> None:
 
 def contradicts(a: Stance, b: Stance) -> bool:
     """True when two positions on one underlying could partly cancel (rules in the module doc)."""
-    if a.underlying != b.underlying:
+    if a.underlying != b.underlying or a.asset_class != b.asset_class:
         return False
     if a.direction * b.direction == -1:
         return True

@@ -246,13 +246,16 @@ def test_malformed_symbol_is_a_value_error() -> None:
 
 
 def test_buying_is_long_and_selling_short_the_underlying() -> None:
-    assert stance_for("brk-b", AssetClass.STOCK, Side.BUY) == Stance("BRK.B", 1)
-    assert stance_for("BTCUSDT", AssetClass.CRYPTO, Side.SELL) == Stance("BTC", -1)
+    assert stance_for("brk-b", AssetClass.STOCK, Side.BUY) == Stance("BRK.B", 1, asset_class=AssetClass.STOCK)
+    assert stance_for("BTCUSDT", AssetClass.CRYPTO, Side.SELL) == Stance(
+        "BTC", -1, asset_class=AssetClass.CRYPTO
+    )
 
 
 def test_buying_the_inverted_forex_pair_is_short_the_conventional_one() -> None:
-    assert stance_for("USD_EUR", AssetClass.FOREX, Side.BUY) == Stance("EUR/USD", -1)
-    assert stance_for("USD_EUR", AssetClass.FOREX, Side.SELL) == Stance("EUR/USD", 1)
+    fx = AssetClass.FOREX
+    assert stance_for("USD_EUR", fx, Side.BUY) == Stance("EUR/USD", -1, asset_class=fx)
+    assert stance_for("USD_EUR", fx, Side.SELL) == Stance("EUR/USD", 1, asset_class=fx)
 
 
 def test_long_eur_usd_contradicts_long_usd_eur_but_not_short_usd_eur() -> None:
@@ -266,6 +269,15 @@ def test_opposite_positions_on_two_spellings_of_one_coin_contradict() -> None:
     long_btc = stance_for("BTC/USD", AssetClass.CRYPTO, Side.BUY)
     assert contradicts(long_btc, stance_for("XBTUSDT", AssetClass.CRYPTO, Side.SELL))
     assert not contradicts(long_btc, stance_for("ETH/USD", AssetClass.CRYPTO, Side.SELL))
+
+
+def test_a_stock_ticker_and_a_coin_of_the_same_letters_are_different_underlyings() -> None:
+    # BTC is also a stock ticker (an ETF), ETH a stock ticker too: a short of the stock beside a
+    # long of the coin is a hedge, not a contradiction of one bet
+    assert underlying_of("BTC", AssetClass.STOCK) == underlying_of("BTC/USD", AssetClass.CRYPTO) == "BTC"
+    long_coin = stance_for("BTC/USD", AssetClass.CRYPTO, Side.BUY)
+    assert not contradicts(long_coin, stance_for("BTC", AssetClass.STOCK, Side.SELL))
+    assert contradicts(long_coin, stance_for("BTC-USD", AssetClass.CRYPTO, Side.SELL))
 
 
 def test_outcome_or_strike_on_a_directional_instrument_is_refused() -> None:
@@ -545,6 +557,6 @@ def test_different_underlyings_never_contradict(a: Stance, b: Stance) -> None:
 @given(kalshi_stances())
 def test_a_kalshi_position_contradicts_its_opposite_outcome(a: Stance) -> None:
     assert a.pays is not None and a.loses is not None
-    opposite = Stance(a.underlying, -a.direction, a.loses)
+    opposite = Stance(a.underlying, -a.direction, a.loses, a.asset_class)
     assert contradicts(a, opposite)
     assert complement(a.loses) == a.pays
