@@ -158,31 +158,17 @@ def venues_in_use(config: LoadedConfig) -> set[str]:
 
 
 def refuse_untradeable_bots(config: LoadedConfig, venues: Venues) -> None:
-    """Raise a ConfigError naming the first enabled bot whose venue cannot serve its mode."""
-    settings = config.settings
+    """Raise a ConfigError naming the first enabled bot whose real venue is unavailable.
+
+    (Unknown venues and live bots on simulated venues are refused when the files load.)
+    """
     for index, bot in enumerate(config.registry.bots):
-        if not bot.enabled:
-            continue
-        venue_settings = settings.venues.get(bot.venue)
-        where = f"bots[{index}] ({bot.name})"
-        if venue_settings is None:
-            known = ", ".join(sorted(settings.venues)) or "none"
-            raise ConfigError(
-                config.registry_path,
-                f"{where}.venue",
-                f"{bot.venue!r} is not a configured venue (configured: {known})",
-            )
-        if bot.mode == "live" and venue_settings.kind == "simulated":
-            raise ConfigError(
-                config.registry_path,
-                f"{where}.mode",
-                f'venue {bot.venue!r} is simulated and has no live mode; use mode = "paper" or a real venue',
-            )
         reason = venues.unavailable.get(bot.venue)
-        if reason is not None:
-            raise ConfigError(
-                config.registry_path,
-                f"{where}.venue",
-                f"the bot is {bot.mode} on {bot.venue!r}, which is unavailable ({reason}); it will not "
-                "start rather than trade without its venue. Fix the venue or set enabled = false.",
-            )
+        if not bot.enabled or reason is None:
+            continue
+        raise ConfigError(
+            config.registry_path,
+            f"{config.bot_key(index, 'venue')} ({bot.name})",
+            f"the bot is {bot.mode} on {bot.venue!r}, which is unavailable ({reason}); it will not "
+            "start rather than trade without its venue. Fix the venue or set enabled = false.",
+        )

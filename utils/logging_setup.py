@@ -44,3 +44,6 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # storage.database logs the migration itself
+    # oandapyV20 logs every 4xx (our expected 404 client-id lookups too) at ERROR and every URL at
+    # INFO; the adapter reports venue errors itself, in the broker's health and as rejections
+    logging.getLogger("oandapyV20").setLevel(logging.CRITICAL)

@@ -1,0 +1,218 @@
+"""The daemon on a real venue: mode and venue in the registry are all it takes.
+
+A settings file declares an Alpaca venue whose hosts point at the local fake
+Alpaca (tests/fakes/alpaca.py); the daemon is built by `build_live` exactly as
+`master_orchestrator.py run` builds it, with keys from an environment mapping.
+A live bot's order reaches the fake through alpaca-py over HTTP; a paper bot on
+the same venue fills in our paper broker against the venue's quotes and never
+reaches it; a restart reconciles with the venue; missing keys refuse the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bots.base import Bot, BotContext
+from config.loader import ConfigError
+from domain.orders import OrderStatus
+from domain.signals import Side, Signal, SignalIntent, make_signal_id
+from master_orchestrator import Orchestrator
+from runtime.wiring import build_live
+from storage.database import open_storage
+from tests.fakes.alpaca import API_KEY, SECRET_KEY, FakeAlpaca, stock_asset
+
+ENVIRON = {"ALPACA_API_KEY": API_KEY, "ALPACA_SECRET_KEY": SECRET_KEY}
+VENUE = "alpaca-us"
+pytestmark = pytest.mark.slow
+
+
+class QuietBot(Bot):
+    """Never signals on its own: the tests send hand-made signals in its name."""
+
+    async def on_tick(self, ctx: BotContext) -> list[Signal]:
+        return []
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeAlpaca]:
+    venue = FakeAlpaca().start()
+    venue.add_asset(stock_asset("SPY"))
+    venue.add_asset(stock_asset("QQQ"))
+    venue.exchange.set_quote("SPY", "99.99", "100.01")
+    venue.exchange.set_quote("QQQ", "399.90", "400.10")
+    # an hour of rising one-minute bars, so the regime filter sees a bull market
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    venue.bars[("SPY", "1Min")] = [
+        {"t": (minute - timedelta(minutes=90 - i)).strftime("%Y-%m-%dT%H:%M:%SZ"), "o": 90 + i * 0.1,
+         "h": 90.5 + i * 0.1, "l": 89.5 + i * 0.1, "c": 90 + i * 0.1, "v": 1000, "n": 10, "vw": 90 + i * 0.1}
+        for i in range(91)
+    ]  # fmt: skip
+    yield venue
+    venue.stop()
+
+
+def write_config(tmp_path: Path, fake: FakeAlpaca, *, live_bot_enabled: bool = True) -> Path:
+    quiet = "tests.runtime.test_live_venues:QuietBot"
+    (tmp_path / "bots.toml").write_text(
+        f"""
+[[bots]]
+name = "live-spy"
+class = "{quiet}"
+instruments = ["SPY"]
+venue = "{VENUE}"
+mode = "live"
+enabled = {str(live_bot_enabled).lower()}
+schedule = {{ interval_seconds = 3600 }}
+
+[[bots]]
+name = "paper-spy"
+class = "{quiet}"
+instruments = ["SPY"]
+venue = "{VENUE}"
+mode = "paper"
+schedule = {{ interval_seconds = 3600 }}
+"""
+    )
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        f"""
+[system]
+database = "{tmp_path / "trading.sqlite"}"
+var_dir = "{tmp_path / "var"}"
+registry = "bots.toml"
+
+[risk]
+reentry_cooldown_minutes = 0.0
+
+[venues.sim-stocks]
+asset_class = "stock"
+
+[venues.{VENUE}]
+kind = "alpaca"
+asset_class = "stock"
+environment = "sandbox"
+base_url = "{fake.url}"
+data_url = "{fake.url}"
+symbols = ["SPY"]
+timeout_seconds = 2.0
+max_attempts = 2
+"""
+    )
+    return settings
+
+
+def entry(orchestrator: Orchestrator, bot: str, sequence: int) -> Signal:
+    instrument = orchestrator.instruments[f"{VENUE}:SPY"]
+    now = orchestrator.clock.now()
+    return Signal(
+        id=make_signal_id(bot, instrument.key, now, sequence),
+        bot=bot,
+        instrument=instrument,
+        side=Side.BUY,
+        intent=SignalIntent.OPEN,
+        confidence=0.6,
+        edge=0.01,
+        stop=98.0,
+        reason="test entry",
+        time=now,
+        evidence={"atr": 0.5},
+    )
+
+
+def test_a_live_bot_trades_at_the_venue_and_a_paper_bot_beside_it_does_not(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    settings = write_config(tmp_path, fake)
+
+    async def scenario() -> None:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        await orchestrator.start()
+        try:
+            instrument = orchestrator.instruments[f"{VENUE}:SPY"]
+            # the venue's own increments, read from Alpaca at start
+            assert (instrument.tick_size, instrument.lot_size) == (Decimal("0.01"), Decimal(1))
+
+            live = await orchestrator.process_signal(entry(orchestrator, "live-spy", 0))
+            assert live is not None and live.status is OrderStatus.FILLED, live and live.status
+            at_venue = fake.order_by_client_id(live.client_order_id)
+            assert at_venue is not None, "the live order must reach Alpaca under our client order id"
+            assert at_venue.filled == live.filled_quantity
+
+            paper = await orchestrator.process_signal(entry(orchestrator, "paper-spy", 1))
+            assert paper is not None and paper.status is OrderStatus.FILLED
+            assert fake.order_by_client_id(paper.client_order_id) is None  # paper never reaches the venue
+            assert paper.average_fill_price is not None and paper.average_fill_price >= Decimal("100.01")
+            assert len(fake.exchange.orders) == 1
+        finally:
+            await orchestrator.stop()
+
+    asyncio.run(scenario())
+    repo = open_storage(tmp_path / "trading.sqlite")
+    fills = {f.client_order_id: f for f in repo.fills()}
+    assert len(fills) == 2
+    positions = {p.bot: p for p in repo.load_positions(open_only=True)}
+    assert set(positions) == {"live-spy", "paper-spy"}
+
+
+def test_a_restart_reconciles_with_the_venue_and_reports_a_position_the_journal_did_not_know(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    settings = write_config(tmp_path, fake)
+
+    async def first_run() -> None:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        await orchestrator.start()
+        try:
+            order = await orchestrator.process_signal(entry(orchestrator, "live-spy", 0))
+            assert order is not None and order.status is OrderStatus.FILLED
+        finally:
+            await orchestrator.stop()
+
+    asyncio.run(first_run())
+    bought = fake.exchange.positions["SPY"].quantity
+    # someone trades the account by hand while the daemon is down
+    fake.exchange.add_position("SPY", bought + 5, Decimal("100.01"))
+
+    async def second_run() -> None:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        await orchestrator.start()  # reconciles with every venue
+        await orchestrator.stop()
+
+    asyncio.run(second_run())
+    repo = open_storage(tmp_path / "trading.sqlite")
+    differences = [e for e in repo.risk_events() if e.kind == "reconcile_difference"]
+    assert len(differences) == 1
+    assert f"{VENUE}:SPY" in differences[0].message and "(live)" in differences[0].message
+    assert Decimal(str(differences[0].details["journal"])) == bought
+    assert Decimal(str(differences[0].details["venue"])) == bought + 5
+    assert len(fake.exchange.orders) == 1  # nothing was resent
+
+
+def test_missing_keys_refuse_the_start_naming_the_bot_and_the_variables(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    settings = write_config(tmp_path, fake)
+    with pytest.raises(ConfigError) as refused:
+        asyncio.run(build_live(settings, environ={}))
+    message = str(refused.value)
+    assert "live-spy" in message and VENUE in message
+    assert "ALPACA_API_KEY" in message and "ALPACA_SECRET_KEY" in message
+    assert fake.server.requests == []  # nothing was sent anywhere
+
+
+def test_a_live_bot_on_a_simulated_venue_is_a_configuration_error(tmp_path: Path, fake: FakeAlpaca) -> None:
+    settings = write_config(tmp_path, fake, live_bot_enabled=False)
+    registry = tmp_path / "bots.toml"
+    registry.write_text(
+        registry.read_text().replace(
+            f'venue = "{VENUE}"\nmode = "paper"', 'venue = "sim-stocks"\nmode = "live"'
+        )
+    )
+    with pytest.raises(ConfigError, match="is simulated and cannot trade live"):
+        asyncio.run(build_live(settings, environ=ENVIRON))
