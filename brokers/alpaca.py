@@ -82,6 +82,7 @@ from domain.market import Bar, BarSeries, Quote
 from domain.orders import Fill, OrderIntent, OrderStatus, OrderType, TimeInForce
 from domain.signals import Side
 from risk_management.underlying import underlying_of
+from utils.clock import WALL_CLOCK
 
 CREDENTIALS: tuple[CredentialSpec, ...] = (
     CredentialSpec("API_KEY", help="Alpaca API key id (paper keys for sandbox, live keys for production)"),
@@ -556,7 +557,7 @@ class AlpacaAdapter(LiveAdapter):
         """An answer we cannot read: whether the venue acted is unknown, so it is not taken for a refusal."""
         message = f"{self.venue} {what}: unreadable Alpaca answer: {detail}"
         self._health.last_error = message
-        self._health.last_error_at = datetime.now(UTC)
+        self._health.last_error_at = WALL_CLOCK.now()
         return VenueUnavailable(message)
 
     def _list(self, what: str, payload: Any) -> list[Any]:
@@ -614,7 +615,7 @@ class AlpacaAdapter(LiveAdapter):
             timeframe = alpaca_timeframe(timeframe_seconds)
         except ValueError as exc:
             raise BrokerError(f"{self.venue} bars of {instrument.symbol}: {exc}") from None
-        now = datetime.now(UTC)
+        now = WALL_CLOCK.now()
         # Newest first with a limit, from far enough back to span nights, weekends and holidays for stocks.
         span = timeframe_seconds * (count + 1) * (2 if self._crypto else 6)
         start = now - timedelta(seconds=span) - timedelta(days=5)

@@ -26,7 +26,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ from brokers.base import (
     VenueRejected,
     VenueUnavailable,
 )
+from utils.clock import WALL_CLOCK
 
 T = TypeVar("T")
 
@@ -106,7 +107,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = when.timestamp() - (time.time() if now is None else now)
+        seconds = when.timestamp() - (WALL_CLOCK.now().timestamp() if now is None else now)
     if seconds != seconds:  # NaN
         return None
     return max(0.0, seconds)
@@ -223,7 +224,7 @@ class VenueCaller:
                 raise VenueUnavailable(f"{self.health.venue} {what}: {fault.reason}") from exc
             raise VenueRejected(fault.reason, fault.status) from exc
         self.health.last_latency_ms = (time.perf_counter() - started) * 1000.0
-        self.health.last_success_at = datetime.now(UTC)
+        self.health.last_success_at = WALL_CLOCK.now()
         self.health.connected = True
         return result
 
@@ -253,4 +254,4 @@ class VenueCaller:
 
     def _note_error(self, message: str) -> None:
         self.health.last_error = message
-        self.health.last_error_at = datetime.now(UTC)
+        self.health.last_error_at = WALL_CLOCK.now()

@@ -43,6 +43,11 @@ class VenueConnection:
     timeout_seconds: float = 10.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     requests_per_second: float | None = None
+    credentials_env_prefix: str = ""  # where the keys came from, for messages naming the variables
+
+    @property
+    def env_prefix(self) -> str:
+        return self.credentials_env_prefix or self.kind.upper()
 
 
 def connection_for(name: str, settings: VenueSettings, environ: Mapping[str, str]) -> VenueConnection:
@@ -65,6 +70,7 @@ def connection_for(name: str, settings: VenueSettings, environ: Mapping[str, str
         timeout_seconds=settings.timeout_seconds,
         policy=RetryPolicy(attempts=settings.max_attempts),
         requests_per_second=settings.requests_per_second,
+        credentials_env_prefix=prefix,
     )
 
 

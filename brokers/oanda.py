@@ -57,6 +57,7 @@ from domain.orders import Fill, OrderStatus, OrderType, TimeInForce
 from domain.signals import Side
 from domain.time import require_aware
 from risk_management.underlying import MalformedSymbol, underlying_of
+from utils.clock import WALL_CLOCK
 
 T = TypeVar("T")
 
@@ -877,7 +878,7 @@ class OandaAdapter(LiveAdapter):
         except ValueError as junk:
             message = f"{self.venue} {what}: unreadable OANDA answer: {junk}"
             self._health.last_error = message
-            self._health.last_error_at = datetime.now(UTC)
+            self._health.last_error_at = WALL_CLOCK.now()
             raise BrokerError(message) from junk
 
     def _classify(self, exc: BaseException) -> VenueFault | None:

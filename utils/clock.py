@@ -31,6 +31,9 @@ class WallClock:
         return time.monotonic()
 
 
+WALL_CLOCK = WallClock()  # for what only ever runs on real time: live venue adapters, their health
+
+
 class SimulatedClock:
     """A clock that moves only forward and only when advanced."""
 
