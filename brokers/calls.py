@@ -165,7 +165,10 @@ class VenueCaller:
         self.health = health
         self._classify = classify
         self.policy = policy or RetryPolicy()
-        self._limiter = AsyncLimiter(requests_per_second, 1.0) if requests_per_second else None
+        self._requests_per_second = requests_per_second
+        # an AsyncLimiter belongs to one event loop; a new loop (a test, a restart) gets its own
+        self._limiter: AsyncLimiter | None = None
+        self._limiter_loop: asyncio.AbstractEventLoop | None = None
         self._call_timeout = call_timeout_seconds
         self.attempts_made = 0  # for the health panel and tests: every attempt, retries included
 
@@ -201,7 +204,11 @@ class VenueCaller:
 
     async def once(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One attempt: a classified `BrokerError` on a final fault, `_Retry` on a retryable one."""
-        if self._limiter is not None:
+        if self._requests_per_second:
+            loop = asyncio.get_running_loop()
+            if self._limiter is None or self._limiter_loop is not loop:
+                self._limiter = AsyncLimiter(self._requests_per_second, 1.0)
+                self._limiter_loop = loop
             await self._limiter.acquire()
         self.attempts_made += 1
         started = time.perf_counter()

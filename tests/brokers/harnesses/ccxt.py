@@ -1,0 +1,129 @@
+"""The generic ccxt adapter (kind "ccxt", exchange "binance") against the fake Binance spot API.
+
+The adapter is built as the daemon builds it (`connection_for` from VenueSettings and a test
+environment), with a fast retry policy; ccxt reaches the fake through its own URL table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from brokers.calls import RetryPolicy
+from brokers.ccxt_venue import CcxtVenueAdapter, connect
+from brokers.factory import connection_for
+from config.schema import VenueSettings
+from domain.instruments import AssetClass, Instrument
+from domain.orders import OrderIntent
+from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.fakes.binance import FakeBinance, Listing
+from tests.fakes.server import Fault
+
+VENUE = "binance-test"
+API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+ENVIRON = {"CCXT_API_KEY": API_KEY, "CCXT_SECRET": SECRET}
+SYMBOL = "BTC/USDT"
+BINANCE_SYMBOL = "BTCUSDT"
+
+
+def binance_settings(base_url: str | None, **overrides: object) -> VenueSettings:
+    fields: dict[str, object] = {
+        "kind": "ccxt",
+        "exchange": "binance",
+        "asset_class": "crypto",
+        "environment": "sandbox",
+        "base_url": base_url,
+        "symbols": [SYMBOL],
+        "max_attempts": 3,
+        "timeout_seconds": 1.0,
+    }
+    fields.update(overrides)
+    return VenueSettings(**fields)  # type: ignore[arg-type]
+
+
+def binance_adapter(base_url: str, environ: dict[str, str] | None = None) -> CcxtVenueAdapter:
+    connection = connection_for(VENUE, binance_settings(base_url), ENVIRON if environ is None else environ)
+    connection = dataclasses.replace(connection, policy=RetryPolicy(attempts=3, base_wait=0.05, max_wait=0.2))
+    return connect(connection)
+
+
+def started_fake() -> FakeBinance:
+    fake = FakeBinance(keys={API_KEY: SECRET})
+    fake.list_symbol(Listing(BINANCE_SYMBOL, "BTC", "USDT", "0.01", "0.00001", "0.00001", "5.00000000"))
+    fake.exchange.set_quote(BINANCE_SYMBOL, "50000.00", "50000.10")
+    return fake.start()
+
+
+class CcxtHarness:
+    name = "ccxt"
+    capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
+    routes: Routes | None = Routes(
+        submit=("POST", "/api/v3/order"), quote=("GET", "/api/v3/depth"), balance=("GET", "/api/v3/account")
+    )
+    call_timeout_seconds = 1.0
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.fake = started_fake()
+        self.bid, self.ask = Decimal("50000.00"), Decimal("50000.10")
+        self.quantity = Decimal("0.01")
+        self.resting_buy_price = Decimal("49000.00")
+        self.instrument = Instrument(
+            symbol=SYMBOL,
+            venue=VENUE,
+            asset_class=AssetClass.CRYPTO,
+            tick_size=Decimal("0.01"),
+            lot_size=Decimal("0.00001"),
+            underlying="BTC",
+            min_quantity=Decimal("0.00001"),
+            min_notional=Decimal("5"),
+            quote_currency="USDT",
+        )
+        self.broker: CcxtVenueAdapter = binance_adapter(self.fake.url)
+
+    def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
+        order = self.fake.exchange.find_client(client_order_id)
+        assert order is not None, f"the fake holds no order {client_order_id}"
+        self.fake.exchange.fill(order.id, quantity)
+
+    def inject(self, fault: Fault) -> None:
+        self.fake.server.inject(fault)
+
+    def clear_faults(self) -> None:
+        self.fake.server.clear_faults()
+
+    def request_times(self, method: str, path_contains: str) -> list[float]:
+        return [r.at for r in self.fake.server.requests_to(method, path_contains)]
+
+    def reject_next_order(self, reason: str) -> None:
+        self.fake.exchange.reject_next(reason)
+
+    def orders_at_venue(self) -> int:
+        return len(self.fake.exchange.orders)
+
+    def sent_order(self, client_order_id: str) -> SentOrder | None:
+        order = self.fake.exchange.find_client(client_order_id)
+        return None if order is None else SentOrder(order.limit_price, order.quantity)
+
+    def add_position(self, quantity: Decimal, price: Decimal) -> None:
+        self.fake.exchange.add_position(BINANCE_SYMBOL, quantity, price)
+
+    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
+        self.inject(Fault(drop=True, method="POST", path_contains="/api/v3/order"))
+        await self.broker.submit(intent)
+
+    def restarted_broker(self) -> CcxtVenueAdapter:
+        self.broker = binance_adapter(self.fake.url)
+        return self.broker
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def close(self) -> None:
+        self.fake.stop()
+
+
+def make_harness(tmp_path: Path) -> CcxtHarness:
+    return CcxtHarness(tmp_path)

@@ -1,0 +1,152 @@
+"""The ccxt adapter (kind "coinbase") against the fake Coinbase Advanced Trade API.
+
+Credentials are a CDP key: its name and an EC P-256 private key PEM, made for the test; the
+fake holds the public key and verifies every request's ES256 JWT.
+
+Quantity is 0.1 BTC (not 0.01): a Coinbase market buy is sized by its cost (quote_size =
+quantity x ask, cut to the cent), so only a quantity whose cost at the 50000.10 ask is a whole
+number of cents fills exactly the quantity asked, which the conformance suite requires.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from brokers.calls import RetryPolicy
+from brokers.ccxt_venue import CcxtVenueAdapter, connect
+from brokers.factory import connection_for
+from config.schema import VenueSettings
+from domain.instruments import AssetClass, Instrument
+from domain.orders import OrderIntent
+from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.fakes.coinbase import FakeCoinbase, Product
+from tests.fakes.server import Fault
+
+VENUE = "coinbase-test"
+KEY_NAME = "organizations/5f1c2d3e-0a1b-4c2d-9e8f-7a6b5c4d3e2f/apiKeys/9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+SYMBOL = "BTC/USD"
+PRODUCT_ID = "BTC-USD"
+
+
+@cache
+def cdp_private_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def cdp_secret(key: ec.EllipticCurvePrivateKey) -> str:
+    """The key as Coinbase hands it out: a SEC1 "EC PRIVATE KEY" PEM."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def environ() -> dict[str, str]:
+    return {"COINBASE_API_KEY": KEY_NAME, "COINBASE_SECRET": cdp_secret(cdp_private_key())}
+
+
+def coinbase_settings(base_url: str | None, **overrides: object) -> VenueSettings:
+    fields: dict[str, object] = {
+        "kind": "coinbase",
+        "asset_class": "crypto",
+        "environment": "production",
+        "base_url": base_url,
+        "symbols": [SYMBOL],
+        "max_attempts": 3,
+        "timeout_seconds": 1.0,
+    }
+    fields.update(overrides)
+    return VenueSettings(**fields)  # type: ignore[arg-type]
+
+
+def coinbase_adapter(base_url: str, env: dict[str, str] | None = None) -> CcxtVenueAdapter:
+    connection = connection_for(VENUE, coinbase_settings(base_url), environ() if env is None else env)
+    connection = dataclasses.replace(connection, policy=RetryPolicy(attempts=3, base_wait=0.05, max_wait=0.2))
+    return connect(connection)
+
+
+def started_fake() -> FakeCoinbase:
+    fake = FakeCoinbase(keys={KEY_NAME: cdp_private_key().public_key()})
+    fake.list_product(Product(PRODUCT_ID, "BTC", "USD", "0.01", "0.00000001", "0.00001"))
+    fake.exchange.set_quote(PRODUCT_ID, "50000.00", "50000.10")
+    return fake.start()
+
+
+class CoinbaseHarness:
+    name = "coinbase"
+    capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
+    routes: Routes | None = Routes(
+        submit=("POST", "/orders"), quote=("GET", "/product_book"), balance=("GET", "/accounts")
+    )
+    call_timeout_seconds = 1.0
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.fake = started_fake()
+        self.bid, self.ask = Decimal("50000.00"), Decimal("50000.10")
+        self.quantity = Decimal("0.1")
+        self.resting_buy_price = Decimal("49000.00")
+        self.instrument = Instrument(
+            symbol=SYMBOL,
+            venue=VENUE,
+            asset_class=AssetClass.CRYPTO,
+            tick_size=Decimal("0.01"),
+            lot_size=Decimal("0.00000001"),
+            underlying="BTC",
+            min_quantity=Decimal("0.00001"),
+            min_notional=Decimal("1"),
+            quote_currency="USD",
+        )
+        self.broker: CcxtVenueAdapter = coinbase_adapter(self.fake.url)
+
+    def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
+        order = self.fake.exchange.find_client(client_order_id)
+        assert order is not None, f"the fake holds no order {client_order_id}"
+        self.fake.exchange.fill(order.id, quantity)
+
+    def inject(self, fault: Fault) -> None:
+        self.fake.server.inject(fault)
+
+    def clear_faults(self) -> None:
+        self.fake.server.clear_faults()
+
+    def request_times(self, method: str, path_contains: str) -> list[float]:
+        return [r.at for r in self.fake.server.requests_to(method, path_contains)]
+
+    def reject_next_order(self, reason: str) -> None:
+        self.fake.exchange.reject_next(reason)
+
+    def orders_at_venue(self) -> int:
+        return len(self.fake.exchange.orders)
+
+    def sent_order(self, client_order_id: str) -> SentOrder | None:
+        order = self.fake.exchange.find_client(client_order_id)
+        return None if order is None else SentOrder(order.limit_price, order.quantity)
+
+    def add_position(self, quantity: Decimal, price: Decimal) -> None:
+        self.fake.exchange.add_position(PRODUCT_ID, quantity, price)
+
+    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
+        self.inject(Fault(drop=True, method="POST", path_contains="/brokerage/orders"))
+        await self.broker.submit(intent)
+
+    def restarted_broker(self) -> CcxtVenueAdapter:
+        self.broker = coinbase_adapter(self.fake.url)
+        return self.broker
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def close(self) -> None:
+        self.fake.stop()
+
+
+def make_harness(tmp_path: Path) -> CoinbaseHarness:
+    return CoinbaseHarness(tmp_path)
