@@ -10,10 +10,12 @@ snapshot, DDL is transactional, and a write takes the write lock up front
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random
 
 BEGIN_STATEMENT = "storage.begin_statement"  # key in Connection.info: the BEGIN the next transaction emits
 DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
@@ -35,7 +37,16 @@ def sqlite_engine(database: Path, busy_timeout_seconds: float = DEFAULT_BUSY_TIM
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+            # locked" at once, without its busy handler, when another opener holds one: retry.
+            for attempt in Retrying(
+                stop=stop_after_delay(busy_timeout_seconds),
+                wait=wait_random(0.01, 0.1),
+                retry=retry_if_exception(_is_locked),
+                reraise=True,
+            ):
+                with attempt:
+                    cursor.execute("PRAGMA journal_mode = WAL")
             # WAL with synchronous=NORMAL: a commit survives a process crash (the crash test's
             # SIGKILL); only a power cut can lose the last commits, never corrupt the file.
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -52,3 +63,7 @@ def sqlite_engine(database: Path, busy_timeout_seconds: float = DEFAULT_BUSY_TIM
     event.listen(engine, "connect", configure)
     event.listen(engine, "begin", begin)
     return engine
+
+
+def _is_locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
