@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from brokers.calls import RetryPolicy
 from brokers.factory import connection_for
 from config.schema import VenueSettings
 from domain.instruments import AssetClass, Instrument
-from domain.orders import OrderIntent
-from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes
+from tests.brokers.harnesses.fake_venue import FakeVenueHarness
 from tests.fakes.alpaca import API_KEY, SECRET_KEY, FakeAlpaca, stock_asset
-from tests.fakes.server import Fault
 
 VENUE = "alpaca-paper"
 ENVIRON: Mapping[str, str] = {"ALPACA_API_KEY": API_KEY, "ALPACA_SECRET_KEY": SECRET_KEY}
@@ -56,8 +54,9 @@ def build_alpaca(
     return connect(dataclasses.replace(connection, policy=FAST_RETRIES))
 
 
-class AlpacaHarness:
+class AlpacaHarness(FakeVenueHarness):
     name = "alpaca"
+    book_symbol = "SPY"
     capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
     routes: Routes | None = Routes(
         submit=("POST", "/v2/orders"), quote=("GET", "/quotes/latest"), balance=("GET", "/v2/account")
@@ -88,44 +87,9 @@ class AlpacaHarness:
         self._brokers.append(broker)
         return broker
 
-    def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
-        order = self.fake.order_by_client_id(client_order_id)
-        assert order is not None, f"the fake never received {client_order_id}"
-        self.fake.exchange.fill(order.id, quantity)
-
-    def inject(self, fault: Fault) -> None:
-        self.fake.server.inject(fault)
-
-    def clear_faults(self) -> None:
-        self.fake.server.clear_faults()
-
-    def request_times(self, method: str, path_contains: str) -> list[float]:
-        return [request.at for request in self.fake.server.requests_to(method, path_contains)]
-
-    def reject_next_order(self, reason: str) -> None:
-        self.fake.exchange.reject_next(reason)  # answered 403 {"code": 40310000, "message": reason}
-
-    def orders_at_venue(self) -> int:
-        return len(self.fake.exchange.orders)
-
-    def sent_order(self, client_order_id: str) -> SentOrder | None:
-        order = self.fake.order_by_client_id(client_order_id)
-        return None if order is None else SentOrder(order.limit_price, order.quantity)
-
-    def add_position(self, quantity: Decimal, price: Decimal) -> None:
-        self.fake.exchange.add_position("SPY", quantity, price)
-
-    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
-        # the order is booked, then the connection closes before the answer goes out
-        self.fake.server.inject(Fault(drop=True, method="POST", path_contains="/v2/orders"))
-        await self.broker.submit(intent)
-
     def restarted_broker(self) -> AlpacaAdapter:
         self.broker = self._new_broker()
         return self.broker
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
     def close(self) -> None:
         for broker in self._brokers:

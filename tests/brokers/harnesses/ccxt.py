@@ -7,7 +7,6 @@ environment), with a fast retry policy; ccxt reaches the fake through its own UR
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,10 +15,9 @@ from brokers.ccxt_venue import CcxtVenueAdapter, connect
 from brokers.factory import connection_for
 from config.schema import VenueSettings
 from domain.instruments import AssetClass, Instrument
-from domain.orders import OrderIntent
-from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes
+from tests.brokers.harnesses.fake_venue import FakeVenueHarness
 from tests.fakes.binance import FakeBinance, Listing
-from tests.fakes.server import Fault
 
 VENUE = "binance-test"
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -57,8 +55,9 @@ def started_fake() -> FakeBinance:
     return fake.start()
 
 
-class CcxtHarness:
+class CcxtHarness(FakeVenueHarness):
     name = "ccxt"
+    book_symbol = BINANCE_SYMBOL
     capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
     routes: Routes | None = Routes(
         submit=("POST", "/api/v3/order"), quote=("GET", "/api/v3/depth"), balance=("GET", "/api/v3/account")
@@ -83,43 +82,9 @@ class CcxtHarness:
         )
         self.broker: CcxtVenueAdapter = binance_adapter(self.fake.url)
 
-    def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
-        order = self.fake.exchange.find_client(client_order_id)
-        assert order is not None, f"the fake holds no order {client_order_id}"
-        self.fake.exchange.fill(order.id, quantity)
-
-    def inject(self, fault: Fault) -> None:
-        self.fake.server.inject(fault)
-
-    def clear_faults(self) -> None:
-        self.fake.server.clear_faults()
-
-    def request_times(self, method: str, path_contains: str) -> list[float]:
-        return [r.at for r in self.fake.server.requests_to(method, path_contains)]
-
-    def reject_next_order(self, reason: str) -> None:
-        self.fake.exchange.reject_next(reason)
-
-    def orders_at_venue(self) -> int:
-        return len(self.fake.exchange.orders)
-
-    def sent_order(self, client_order_id: str) -> SentOrder | None:
-        order = self.fake.exchange.find_client(client_order_id)
-        return None if order is None else SentOrder(order.limit_price, order.quantity)
-
-    def add_position(self, quantity: Decimal, price: Decimal) -> None:
-        self.fake.exchange.add_position(BINANCE_SYMBOL, quantity, price)
-
-    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
-        self.inject(Fault(drop=True, method="POST", path_contains="/api/v3/order"))
-        await self.broker.submit(intent)
-
     def restarted_broker(self) -> CcxtVenueAdapter:
         self.broker = binance_adapter(self.fake.url)
         return self.broker
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
     def close(self) -> None:
         self.fake.stop()

@@ -11,7 +11,6 @@ number of cents fills exactly the quantity asked, which the conformance suite re
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -24,10 +23,9 @@ from brokers.ccxt_venue import CcxtVenueAdapter, connect
 from brokers.factory import connection_for
 from config.schema import VenueSettings
 from domain.instruments import AssetClass, Instrument
-from domain.orders import OrderIntent
-from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes
+from tests.brokers.harnesses.fake_venue import FakeVenueHarness
 from tests.fakes.coinbase import FakeCoinbase, Product
-from tests.fakes.server import Fault
 
 VENUE = "coinbase-test"
 KEY_NAME = "organizations/5f1c2d3e-0a1b-4c2d-9e8f-7a6b5c4d3e2f/apiKeys/9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
@@ -80,8 +78,9 @@ def started_fake() -> FakeCoinbase:
     return fake.start()
 
 
-class CoinbaseHarness:
+class CoinbaseHarness(FakeVenueHarness):
     name = "coinbase"
+    book_symbol = PRODUCT_ID
     capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
     routes: Routes | None = Routes(
         submit=("POST", "/orders"), quote=("GET", "/product_book"), balance=("GET", "/accounts")
@@ -106,43 +105,9 @@ class CoinbaseHarness:
         )
         self.broker: CcxtVenueAdapter = coinbase_adapter(self.fake.url)
 
-    def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
-        order = self.fake.exchange.find_client(client_order_id)
-        assert order is not None, f"the fake holds no order {client_order_id}"
-        self.fake.exchange.fill(order.id, quantity)
-
-    def inject(self, fault: Fault) -> None:
-        self.fake.server.inject(fault)
-
-    def clear_faults(self) -> None:
-        self.fake.server.clear_faults()
-
-    def request_times(self, method: str, path_contains: str) -> list[float]:
-        return [r.at for r in self.fake.server.requests_to(method, path_contains)]
-
-    def reject_next_order(self, reason: str) -> None:
-        self.fake.exchange.reject_next(reason)
-
-    def orders_at_venue(self) -> int:
-        return len(self.fake.exchange.orders)
-
-    def sent_order(self, client_order_id: str) -> SentOrder | None:
-        order = self.fake.exchange.find_client(client_order_id)
-        return None if order is None else SentOrder(order.limit_price, order.quantity)
-
-    def add_position(self, quantity: Decimal, price: Decimal) -> None:
-        self.fake.exchange.add_position(PRODUCT_ID, quantity, price)
-
-    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
-        self.inject(Fault(drop=True, method="POST", path_contains="/brokerage/orders"))
-        await self.broker.submit(intent)
-
     def restarted_broker(self) -> CcxtVenueAdapter:
         self.broker = coinbase_adapter(self.fake.url)
         return self.broker
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
     def close(self) -> None:
         self.fake.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -25,10 +24,9 @@ from brokers.factory import connection_for
 from brokers.kalshi import KalshiAdapter
 from config.schema import VenueSettings
 from domain.instruments import AssetClass, Instrument
-from domain.orders import OrderIntent
 from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.brokers.harnesses.fake_venue import FakeVenueHarness
 from tests.fakes.kalshi import FakeKalshi
-from tests.fakes.server import Fault
 
 KEY_ID = "0f5e6c1a-3b7d-4e29-9c41-8a2d7b6e5f10"
 TICKER = "KXHIGHCHI-26FEB09-B38.5"
@@ -48,8 +46,9 @@ def pem_of(key: rsa.RSAPrivateKey) -> str:
     ).decode()
 
 
-class KalshiHarness:
+class KalshiHarness(FakeVenueHarness):
     name = "kalshi"
+    book_symbol = TICKER
     capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
     routes: Routes | None = Routes(
         submit=("POST", "/portfolio/orders"),
@@ -108,26 +107,6 @@ class KalshiHarness:
         return kalshi.connect(dataclasses.replace(connection, policy=policy))
 
     # ------------------------------------------------------------------ VenueHarness
-    def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
-        order = self.fake.order_by_client_id(client_order_id)
-        assert order is not None, f"the fake holds no order {client_order_id}"
-        self.fake.exchange.fill(order.id, quantity)
-
-    def inject(self, fault: Fault) -> None:
-        self.fake.server.inject(fault)
-
-    def clear_faults(self) -> None:
-        self.fake.server.clear_faults()
-
-    def request_times(self, method: str, path_contains: str) -> list[float]:
-        return [request.at for request in self.fake.server.requests_to(method, path_contains)]
-
-    def reject_next_order(self, reason: str) -> None:
-        self.fake.exchange.reject_next(reason)
-
-    def orders_at_venue(self) -> int:
-        return len(self.fake.exchange.orders)
-
     def sent_order(self, client_order_id: str) -> SentOrder | None:
         order = self.fake.order_by_client_id(client_order_id)
         if order is None:
@@ -137,19 +116,9 @@ class KalshiHarness:
             Decimal(str(order.extra["yes_price_dollars"])), Decimal(str(order.extra["count_fp"]))
         )
 
-    def add_position(self, quantity: Decimal, price: Decimal) -> None:
-        self.fake.exchange.add_position(TICKER, quantity, price)
-
-    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
-        self.fake.server.inject(Fault(drop=True, method="POST", path_contains="/portfolio/orders"))
-        await self.broker.submit(intent)
-
     def restarted_broker(self) -> KalshiAdapter:
         self.broker = self.build()
         return self.broker
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
     def close(self) -> None:
         self.fake.stop()

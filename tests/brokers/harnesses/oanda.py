@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,10 +17,10 @@ from brokers.factory import connection_for
 from brokers.oanda import OandaAdapter, connect
 from config.schema import VenueSettings
 from domain.instruments import AssetClass, Instrument
-from domain.orders import OrderIntent
-from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes
+from tests.brokers.harnesses.fake_venue import FakeVenueHarness
+from tests.fakes.exchange import FakeOrder
 from tests.fakes.oanda import ACCESS_TOKEN, ACCOUNT_ID, FakeOanda
-from tests.fakes.server import Fault
 
 VENUE = "oanda-test"
 SYMBOL = "EUR_USD"
@@ -52,8 +51,9 @@ def build(settings: VenueSettings, environ: Mapping[str, str], name: str = VENUE
     return connect(connection)
 
 
-class OandaHarness:
+class OandaHarness(FakeVenueHarness):
     name = "oanda"
+    book_symbol = SYMBOL
     capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
     routes: Routes | None = Routes(
         submit=("POST", "/orders"), quote=("GET", "/pricing"), balance=("GET", "/summary")
@@ -84,47 +84,21 @@ class OandaHarness:
         self._brokers.append(broker)
         return broker
 
+    def venue_order(self, client_order_id: str) -> FakeOrder | None:
+        order: FakeOrder | None = self.fake.order_for(client_order_id)
+        return order
+
     def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
         self.fake.fill(client_order_id, quantity)
 
-    def inject(self, fault: Fault) -> None:
-        self.fake.server.inject(fault)
-
-    def clear_faults(self) -> None:
-        self.fake.server.clear_faults()
-
-    def request_times(self, method: str, path_contains: str) -> list[float]:
-        return [r.at for r in self.fake.server.requests_to(method, path_contains)]
-
     def reject_next_order(self, reason: str) -> None:
         self.fake.reject_next(reason, "INSUFFICIENT_MARGIN")
-
-    def orders_at_venue(self) -> int:
-        with self.fake.exchange.lock:
-            return len(self.fake.exchange.orders)
-
-    def sent_order(self, client_order_id: str) -> SentOrder | None:
-        order = self.fake.order_for(client_order_id)
-        if order is None:
-            return None
-        return SentOrder(order.limit_price, order.quantity)
-
-    def add_position(self, quantity: Decimal, price: Decimal) -> None:
-        self.fake.exchange.add_position(SYMBOL, quantity, price)
-
-    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
-        # OANDA places the order, then the connection drops before the 201 reaches us
-        self.inject(Fault(drop=True, method="POST", path_contains="/orders"))
-        await self.broker.submit(intent)
 
     def restarted_broker(self) -> OandaAdapter:
         self.clear_faults()
         self.broker.close()
         self.broker = self._new_broker()
         return self.broker
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
     def close(self) -> None:
         for broker in self._brokers:

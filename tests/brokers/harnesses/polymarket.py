@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,11 +25,10 @@ from brokers.polymarket import PolymarketAdapter, connect
 from brokers.polymarket_payloads import salt_for
 from config.schema import VenueSettings
 from domain.instruments import AssetClass, Instrument
-from domain.orders import OrderIntent
-from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes, SentOrder
+from tests.brokers.harness import FAULTS, PARTIAL_FILLS, WIRE, Routes
+from tests.brokers.harnesses.fake_venue import FakeVenueHarness
 from tests.fakes.exchange import FakeOrder
 from tests.fakes.polymarket import FakeMarket, FakePolymarket
-from tests.fakes.server import Fault
 
 VENUE = "polymarket-test"
 AMOY_CHAIN_ID = 80002
@@ -74,7 +72,7 @@ def build_polymarket(
     return connect(dataclasses.replace(connection, policy=FAST_RETRIES))
 
 
-class PolymarketHarness:
+class PolymarketHarness(FakeVenueHarness):
     name = "polymarket"
     capabilities: frozenset[str] = frozenset({PARTIAL_FILLS, FAULTS, WIRE})
     routes: Routes | None = Routes(
@@ -91,6 +89,7 @@ class PolymarketHarness:
             "Will the high at Chicago Midway exceed 38.5F on Friday?"
         )
         self.token_id = self.market.token_ids[0]
+        self.book_symbol = self.token_id
         self.fake.set_quote(self.token_id, self.bid, self.ask)
         symbol = f"{self.market.condition_id}:YES"
         self.instrument = Instrument(
@@ -111,47 +110,12 @@ class PolymarketHarness:
         self._brokers.append(broker)
         return broker
 
-    def _order(self, client_order_id: str) -> FakeOrder | None:
+    def venue_order(self, client_order_id: str) -> FakeOrder | None:
         return self.fake.order_with_salt(salt_for(client_order_id))
-
-    def fill(self, client_order_id: str, quantity: Decimal | None = None) -> None:
-        order = self._order(client_order_id)
-        assert order is not None, f"the fake never received {client_order_id}"
-        self.fake.exchange.fill(order.id, quantity)
-
-    def inject(self, fault: Fault) -> None:
-        self.fake.server.inject(fault)
-
-    def clear_faults(self) -> None:
-        self.fake.server.clear_faults()
-
-    def request_times(self, method: str, path_contains: str) -> list[float]:
-        return [request.at for request in self.fake.server.requests_to(method, path_contains)]
-
-    def reject_next_order(self, reason: str) -> None:
-        self.fake.exchange.reject_next(reason)  # answered 400 {"error": reason}
-
-    def orders_at_venue(self) -> int:
-        return len(self.fake.exchange.orders)
-
-    def sent_order(self, client_order_id: str) -> SentOrder | None:
-        order = self._order(client_order_id)
-        return None if order is None else SentOrder(order.limit_price, order.quantity)
-
-    def add_position(self, quantity: Decimal, price: Decimal) -> None:
-        self.fake.exchange.add_position(self.token_id, quantity, price)
-
-    async def submit_and_lose_answer(self, intent: OrderIntent) -> None:
-        # the order is booked, then the connection closes before the answer goes out
-        self.fake.server.inject(Fault(drop=True, method="POST", path_contains="/order"))
-        await self.broker.submit(intent)
 
     def restarted_broker(self) -> PolymarketAdapter:
         self.broker = self._new_broker()
         return self.broker
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
     def close(self) -> None:
         for broker in self._brokers:
