@@ -38,10 +38,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote as url_quote
 
@@ -71,11 +71,11 @@ from brokers.base import (
     VenueOrder,
     VenuePosition,
     VenueRejected,
-    VenueUnavailable,
 )
 from brokers.calls import FaultKind, VenueFault, http_fault
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
+from brokers.json_fields import decimal_of, json_object, text_field
 from brokers.live import LiveAdapter, OutboundOrder, rejected
 from domain.instruments import AssetClass, Instrument
 from domain.market import Bar, BarSeries, Quote
@@ -126,31 +126,8 @@ class InstrumentKeys:
         return f"{self.venue}:{self.symbol(alpaca_symbol)}"
 
 
-def _object(payload: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(payload, Mapping):
-        raise ValueError(f"{what}: expected a JSON object, got {type(payload).__name__}")
-    return payload
-
-
-def _text(payload: Mapping[str, Any], field: str, what: str) -> str:
-    value = payload.get(field)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what}: field {field!r} missing or not a string: {value!r}")
-    return value
-
-
-def _number(value: Any, what: str) -> Decimal:
-    """A JSON number or numeric string as Decimal (JSON numbers via their shortest text, never as binary)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError(f"{what}: expected a number, got {value!r}")
-    try:
-        return Decimal(value if isinstance(value, str) else str(value))
-    except InvalidOperation:
-        raise ValueError(f"{what}: not a number: {value!r}") from None
-
-
 def _decimal(payload: Mapping[str, Any], field: str, what: str) -> Decimal:
-    number = _number(payload.get(field), f"{what} {field}")
+    number = decimal_of(payload.get(field), f"{what} {field}")
     if not number.is_finite():
         raise ValueError(f"{what}: {field} is not finite: {payload.get(field)!r}")
     return number
@@ -254,10 +231,10 @@ def asset_class_of(alpaca_class: Any) -> AssetClass | None:
 
 
 def parse_order(payload: Any, keys: InstrumentKeys) -> VenueOrder:
-    order = _object(payload, "Alpaca order")
+    order = json_object(payload, "Alpaca order")
     what = f"Alpaca order {order.get('id')!r}"
     filled = _optional_decimal(order, "filled_qty", what) or Decimal(0)
-    status_text = _text(order, "status", what)
+    status_text = text_field(order, "status", what)
     status = order_status_of(status_text, filled)
     average = _optional_decimal(order, "filled_avg_price", what) if filled > 0 else None
     reason = None
@@ -266,9 +243,9 @@ def parse_order(payload: Any, keys: InstrumentKeys) -> VenueOrder:
     elif status_text == "replaced":
         reason = f"replaced by Alpaca order {order.get('replaced_by')}"
     return VenueOrder(
-        client_order_id=_text(order, "client_order_id", what),
-        venue_order_id=_text(order, "id", what),
-        instrument_key=keys.key(_text(order, "symbol", what)),
+        client_order_id=text_field(order, "client_order_id", what),
+        venue_order_id=text_field(order, "id", what),
+        instrument_key=keys.key(text_field(order, "symbol", what)),
         status=status,
         filled_quantity=filled,
         average_fill_price=average,
@@ -278,19 +255,19 @@ def parse_order(payload: Any, keys: InstrumentKeys) -> VenueOrder:
 
 def parse_fill(payload: Any, client_order_id: str, keys: InstrumentKeys) -> Fill:
     """One FILL account activity (`type` "fill" or "partial_fill") as our Fill; fee 0 (see module doc)."""
-    activity = _object(payload, "Alpaca fill activity")
+    activity = json_object(payload, "Alpaca fill activity")
     what = f"Alpaca fill activity {activity.get('id')!r}"
     kind = activity.get("activity_type", "FILL")
     if kind != "FILL":
         raise ValueError(f"{what}: activity_type {kind!r} is not a fill")
-    side_text = _text(activity, "side", what)
+    side_text = text_field(activity, "side", what)
     if side_text not in ("buy", "sell", "sell_short"):
         raise ValueError(f"{what}: unknown side {side_text!r}")
     return Fill(
         client_order_id=client_order_id,
         venue=keys.venue,
-        venue_trade_id=_text(activity, "id", what),
-        instrument_key=keys.key(_text(activity, "symbol", what)),
+        venue_trade_id=text_field(activity, "id", what),
+        instrument_key=keys.key(text_field(activity, "symbol", what)),
         side=Side.BUY if side_text == "buy" else Side.SELL,
         quantity=_decimal(activity, "qty", what),
         price=_decimal(activity, "price", what),
@@ -301,7 +278,7 @@ def parse_fill(payload: Any, client_order_id: str, keys: InstrumentKeys) -> Fill
 
 def parse_position(payload: Any, keys: InstrumentKeys) -> VenuePosition:
     """A position; Alpaca's `qty` is negative for shorts and `side` says "long"/"short": both are honoured."""
-    position = _object(payload, "Alpaca position")
+    position = json_object(payload, "Alpaca position")
     what = f"Alpaca position {position.get('symbol')!r}"
     quantity = _decimal(position, "qty", what)
     side = position.get("side")
@@ -312,7 +289,7 @@ def parse_position(payload: Any, keys: InstrumentKeys) -> VenuePosition:
     elif side is not None:
         raise ValueError(f"{what}: unknown side {side!r}")
     return VenuePosition(
-        instrument_key=keys.key(_text(position, "symbol", what)),
+        instrument_key=keys.key(text_field(position, "symbol", what)),
         quantity=quantity,
         average_entry_price=_optional_decimal(position, "avg_entry_price", what),
     )
@@ -320,7 +297,7 @@ def parse_position(payload: Any, keys: InstrumentKeys) -> VenuePosition:
 
 def parse_account(payload: Any) -> Balance:
     """Cash, and as `free` what can be spent without borrowing or touching cash held for open orders."""
-    account = _object(payload, "Alpaca account")
+    account = json_object(payload, "Alpaca account")
     cash = _decimal(account, "cash", "Alpaca account")
     spendable = [cash, _decimal(account, "buying_power", "Alpaca account")]
     non_marginable = _optional_decimal(account, "non_marginable_buying_power", "Alpaca account")
@@ -334,9 +311,9 @@ def parse_account(payload: Any) -> Balance:
 
 def parse_asset(payload: Any, symbol: str, asset_class: AssetClass, venue: str) -> Instrument:
     """The instrument behind `GET /v2/assets/{symbol}`; `NotTradable` when we may not trade it here."""
-    asset = _object(payload, f"Alpaca asset {symbol}")
+    asset = json_object(payload, f"Alpaca asset {symbol}")
     what = f"Alpaca asset {symbol}"
-    listed = _text(asset, "symbol", what)
+    listed = text_field(asset, "symbol", what)
     if listed.replace("/", "").upper() != symbol.replace("/", "").upper():
         raise ValueError(f"{what}: Alpaca answered with asset {listed!r}")
     expected = ALPACA_ASSET_CLASS[asset_class]
@@ -376,16 +353,16 @@ def parse_asset(payload: Any, symbol: str, asset_class: AssetClass, venue: str) 
 def _price_or_none(value: Any, what: str) -> Decimal | None:
     if value is None:
         return None
-    number = _number(value, what)
+    number = decimal_of(value, what)
     return number if number.is_finite() and number > 0 else None
 
 
 def parse_latest_quote(quotes: Any, symbol: str, instrument_key: str, source: str) -> Quote | None:
     """The latest quote of `symbol` from `{"SPY": {"bp": .., "ap": .., "t": ..}}`; None when unusable."""
-    entry = _object(quotes, "Alpaca latest quotes").get(symbol)
+    entry = json_object(quotes, "Alpaca latest quotes").get(symbol)
     if entry is None:
         return None
-    entry = _object(entry, f"Alpaca latest quote of {symbol}")
+    entry = json_object(entry, f"Alpaca latest quote of {symbol}")
     bid = _price_or_none(entry.get("bp"), f"{symbol} bid")
     ask = _price_or_none(entry.get("ap"), f"{symbol} ask")
     if bid is None or ask is None or ask < bid:  # outside hours Alpaca sends 0 for a missing side
@@ -411,13 +388,13 @@ def parse_bars(
     bars_by_symbol: Any, symbol: str, instrument_key: str, timeframe_seconds: int, count: int, now: datetime
 ) -> BarSeries | None:
     """The last `count` complete bars, oldest first; a bar still forming at `now` is left out."""
-    rows = _object(bars_by_symbol, "Alpaca bars").get(symbol) or []
+    rows = json_object(bars_by_symbol, "Alpaca bars").get(symbol) or []
     if not isinstance(rows, list):
         raise ValueError(f"Alpaca bars of {symbol}: expected a list, got {type(rows).__name__}")
     length = timedelta(seconds=timeframe_seconds)
     by_time: dict[datetime, Bar] = {}
     for row in rows:
-        row = _object(row, f"Alpaca bar of {symbol}")
+        row = json_object(row, f"Alpaca bar of {symbol}")
         when = parse_time(row.get("t"), f"Alpaca bar of {symbol}")
         values = [
             float(_decimal(row, field, f"Alpaca bar of {symbol} at {row.get('t')}")) for field in "ohlcv"
@@ -499,6 +476,8 @@ def _single_shot(client: Any, timeout_seconds: float) -> Any:
 class AlpacaAdapter(LiveAdapter):
     """The Broker protocol on Alpaca, for one asset class ("stock" or "crypto")."""
 
+    venue_label = "Alpaca"
+
     # Alpaca answers a second order with a known client id with 422 "client_order_id must be unique".
     venue_rejects_duplicate_client_ids: ClassVar[bool] = True
 
@@ -546,23 +525,9 @@ class AlpacaAdapter(LiveAdapter):
             self._health.connected = False  # nothing works until the keys are fixed
         return fault
 
-    def _parsed(self, what: str, parse: Callable[..., T], *args: Any) -> T:
-        """A parser's result, or a `VenueUnavailable` naming what in the venue's answer was unreadable."""
-        try:
-            return parse(*args)
-        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
-            raise self._unreadable(what, str(exc)) from exc
-
-    def _unreadable(self, what: str, detail: str) -> VenueUnavailable:
-        """An answer we cannot read: whether the venue acted is unknown, so it is not taken for a refusal."""
-        message = f"{self.venue} {what}: unreadable Alpaca answer: {detail}"
-        self._health.last_error = message
-        self._health.last_error_at = WALL_CLOCK.now()
-        return VenueUnavailable(message)
-
     def _list(self, what: str, payload: Any) -> list[Any]:
         if not isinstance(payload, list):
-            raise self._unreadable(what, f"expected a JSON list, got {type(payload).__name__}")
+            raise self.unreadable(what, f"expected a JSON list, got {type(payload).__name__}")
         return payload
 
     def _remember(self, order: VenueOrder, payload: Mapping[str, Any]) -> None:
@@ -593,7 +558,7 @@ class AlpacaAdapter(LiveAdapter):
             except NotTradable as refusal:
                 raise VenueRejected(f"{self.venue}: {refusal}") from None
             except (ValueError, TypeError, ArithmeticError) as exc:
-                raise self._unreadable(f"asset {symbol}", str(exc)) from exc
+                raise self.unreadable(f"asset {symbol}", str(exc)) from exc
         return listed
 
     # ----------------------------------------------------------------------------------- market data
@@ -606,7 +571,7 @@ class AlpacaAdapter(LiveAdapter):
             fetch = self._data.get_stock_latest_quote
             request = StockLatestQuoteRequest(symbol_or_symbols=symbol)
         payload = await self.caller.call(f"quote {symbol}", fetch, request)
-        return self._parsed(f"quote {symbol}", parse_latest_quote, payload, symbol, instrument.key, "alpaca")
+        return self.parsed(f"quote {symbol}", parse_latest_quote, payload, symbol, instrument.key, "alpaca")
 
     async def bars(self, instrument: Instrument, timeframe_seconds: int, count: int) -> BarSeries | None:
         if count <= 0:
@@ -630,7 +595,7 @@ class AlpacaAdapter(LiveAdapter):
             payload = await self.caller.call("bars", self._data.get_crypto_bars, CryptoBarsRequest(**fields))
         else:
             payload = await self.caller.call("bars", self._data.get_stock_bars, StockBarsRequest(**fields))
-        return self._parsed(
+        return self.parsed(
             f"bars of {instrument.symbol}",
             parse_bars,
             payload,
@@ -647,12 +612,12 @@ class AlpacaAdapter(LiveAdapter):
         if isinstance(payload, Mapping):
             blocked = [flag for flag in ("trading_blocked", "account_blocked") if payload.get(flag) is True]
             self._health.details["account"] = ", ".join(blocked) if blocked else str(payload.get("status"))
-        return self._parsed("balance", parse_account, payload)
+        return self.parsed("balance", parse_account, payload)
 
     async def positions(self) -> list[VenuePosition]:
         payload = await self.caller.call("positions", self._trading.get_all_positions)
         return [
-            self._parsed("positions", parse_position, item, self._keys)
+            self.parsed("positions", parse_position, item, self._keys)
             for item in self._list("positions", payload)
             if self._mine(item)
         ]
@@ -664,7 +629,7 @@ class AlpacaAdapter(LiveAdapter):
         for item in self._list("open orders", payload):
             if not self._mine(item):
                 continue
-            order = self._parsed("open orders", parse_order, item, self._keys)
+            order = self.parsed("open orders", parse_order, item, self._keys)
             self._remember(order, item)
             orders.append(order)
         return orders
@@ -685,7 +650,7 @@ class AlpacaAdapter(LiveAdapter):
             )
         except OrderNotFound:
             return None
-        order = self._parsed("order lookup", parse_order, payload, self._keys)
+        order = self.parsed("order lookup", parse_order, payload, self._keys)
         self._remember(order, payload)
         return order
 
@@ -695,7 +660,7 @@ class AlpacaAdapter(LiveAdapter):
         except ValueError as exc:  # nothing left: it is our refusal, booked as REJECTED by `submit`
             raise VenueRejected(f"not sent: {exc}") from None
         payload = await self.caller.once("submit", self._trading.submit_order, request)
-        created = self._parsed("submit", parse_order, payload, self._keys)
+        created = self.parsed("submit", parse_order, payload, self._keys)
         self._remember(created, payload)
         return created
 
@@ -733,11 +698,11 @@ class AlpacaAdapter(LiveAdapter):
         for activity in activities:
             order_id = activity.get("order_id") if isinstance(activity, Mapping) else None
             if not isinstance(order_id, str):
-                raise self._unreadable("fills", f"activity without an order_id: {activity!r}")
+                raise self.unreadable("fills", f"activity without an order_id: {activity!r}")
             owner = await self._owner_of(order_id)
             if owner is None or owner[1] not in (None, self.connection.asset_class):
                 continue  # an order of the account's other asset class (or an option)
-            fill = self._parsed("fills", parse_fill, activity, owner[0], self._keys)
+            fill = self.parsed("fills", parse_fill, activity, owner[0], self._keys)
             if fill.time >= since:
                 fills.append(fill)
         return sorted(fills, key=lambda fill: fill.time)
@@ -770,7 +735,7 @@ class AlpacaAdapter(LiveAdapter):
             payload = await self.caller.call("fill's order", self._trading.get_order_by_id, venue_order_id)
         except OrderNotFound:
             return None
-        order = self._parsed("fill's order", parse_order, payload, self._keys)
+        order = self.parsed("fill's order", parse_order, payload, self._keys)
         self._remember(order, payload)
         return self._client_ids.get(venue_order_id)
 

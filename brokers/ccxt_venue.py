@@ -63,6 +63,7 @@ from brokers.base import (
 from brokers.calls import FaultKind, VenueFault, http_fault
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
+from brokers.json_fields import json_list, json_object
 from brokers.live import LiveAdapter, OutboundOrder
 from domain.instruments import AssetClass, Instrument
 from domain.market import Bar, BarSeries, Quote
@@ -141,12 +142,6 @@ def optional_decimal(value: Any, what: str) -> Decimal | None:
     return None if value is None or value == "" else to_decimal(value, what)
 
 
-def _mapping(payload: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(payload, Mapping):
-        raise ValueError(f"{what}: expected an object, got {type(payload).__name__}")
-    return payload
-
-
 def increment_from_precision(precision: Any, precision_mode: int, what: str) -> Decimal:
     """The increment a market's `precision` entry means: a tick (TICK_SIZE) or a count of decimals."""
     value = to_decimal(precision, what)
@@ -170,13 +165,13 @@ def instrument_from_market(
 ) -> Instrument:
     """The instrument of a ccxt market structure (`exchange.markets[...]`), under our configured `symbol`."""
     what = f"market {symbol}"
-    market = _mapping(market, what)
+    market = json_object(market, what)
     if market.get("spot") is not True:
         raise ValueError(f"{what}: only spot markets are supported, this one is {market.get('type')!r}")
-    precision = _mapping(market.get("precision"), f"{what} precision")
-    limits = _mapping(market.get("limits") or {}, f"{what} limits")
-    amount_limits = _mapping(limits.get("amount") or {}, f"{what} amount limits")
-    cost_limits = _mapping(limits.get("cost") or {}, f"{what} cost limits")
+    precision = json_object(market.get("precision"), f"{what} precision")
+    limits = json_object(market.get("limits") or {}, f"{what} limits")
+    amount_limits = json_object(limits.get("amount") or {}, f"{what} amount limits")
+    cost_limits = json_object(limits.get("cost") or {}, f"{what} cost limits")
     base, quote = market.get("base"), market.get("quote")
     if not isinstance(base, str) or not isinstance(quote, str) or not base or not quote:
         raise ValueError(f"{what}: base/quote currency missing: {base!r}/{quote!r}")
@@ -218,7 +213,7 @@ def _venue_time(timestamp_ms: Any, received_at: datetime) -> datetime:
 
 def quote_from_order_book(book: Any, instrument_key: str, received_at: datetime, source: str) -> Quote | None:
     """Best bid/ask of a ccxt order book; None when a side is empty, unpriced or the book is crossed."""
-    book = _mapping(book, f"{instrument_key} order book")
+    book = json_object(book, f"{instrument_key} order book")
     bids, asks = book.get("bids"), book.get("asks")
     if not isinstance(bids, list) or not isinstance(asks, list):
         raise ValueError(f"{instrument_key} order book: bids/asks are not lists")
@@ -236,7 +231,7 @@ def quote_from_order_book(book: Any, instrument_key: str, received_at: datetime,
 
 def quote_from_ticker(ticker: Any, instrument_key: str, received_at: datetime, source: str) -> Quote | None:
     """Bid/ask of a ccxt ticker; None when either is missing, NaN, zero or the two are crossed."""
-    ticker = _mapping(ticker, f"{instrument_key} ticker")
+    ticker = json_object(ticker, f"{instrument_key} ticker")
     when = _venue_time(ticker.get("timestamp"), received_at)
     return _quote(ticker.get("bid"), ticker.get("ask"), instrument_key, when, source)
 
@@ -295,11 +290,11 @@ def bar_series_from_ohlcv(
 
 def balance_from(balance: Any, currency: str) -> Balance:
     """`currency`'s total and free amounts in a ccxt balance structure (zero when it holds none)."""
-    balance = _mapping(balance, "balance")
+    balance = json_object(balance, "balance")
     entry = balance.get(currency)
     if entry is None:
         return Balance(currency, Decimal(0), Decimal(0))
-    entry = _mapping(entry, f"balance of {currency}")
+    entry = json_object(entry, f"balance of {currency}")
     free = optional_decimal(entry.get("free"), f"free {currency}")
     used = optional_decimal(entry.get("used"), f"used {currency}")
     total = optional_decimal(entry.get("total"), f"total {currency}")
@@ -318,8 +313,8 @@ def spot_positions(balance: Any, bases: Sequence[tuple[str, str]], venue: str) -
     A currency is reported once, under the first symbol that trades it (BTC/USD and BTC/USDC
     share one BTC balance). Spot balances carry no entry price.
     """
-    balance = _mapping(balance, "balance")
-    totals = _mapping(balance.get("total") or {}, "balance totals")
+    balance = json_object(balance, "balance")
+    totals = json_object(balance.get("total") or {}, "balance totals")
     seen: set[str] = set()
     positions: list[VenuePosition] = []
     for symbol, base in bases:
@@ -367,7 +362,7 @@ def order_status_from(order: Mapping[str, Any]) -> OrderStatus:
 
 def venue_order_from(order: Any, instrument_key: str, client_order_id: str | None = None) -> VenueOrder:
     """A ccxt order structure as a VenueOrder, under `client_order_id` when the caller knows it."""
-    order = _mapping(order, "order")
+    order = json_object(order, "order")
     venue_id = order.get("id")
     if venue_id is not None and not isinstance(venue_id, str | int):
         raise ValueError(f"order: id {venue_id!r} is not a string")
@@ -408,7 +403,7 @@ def fee_in_quote(trade: Mapping[str, Any], base: str, quote: str, price: Decimal
     fee = trade.get("fee")
     if fee is None:
         return Decimal(0)
-    fee = _mapping(fee, f"trade {trade.get('id')} fee")
+    fee = json_object(fee, f"trade {trade.get('id')} fee")
     cost = optional_decimal(fee.get("cost"), f"trade {trade.get('id')} fee cost")
     if not cost:
         return Decimal(0)
@@ -433,7 +428,7 @@ def fill_from_trade(
     A fee in a third currency has no exact price in `quote`; a negative fee (a maker rebate)
     cannot be a Fill's fee. Either is booked as 0 and the note says what was left out.
     """
-    trade = _mapping(trade, "trade")
+    trade = json_object(trade, "trade")
     trade_id = trade.get("id")
     if not isinstance(trade_id, str | int) or trade_id == "":
         raise ValueError(f"trade without an id: {dict(trade)!r}")
@@ -697,6 +692,8 @@ class ExchangeSession:
 class CcxtVenueAdapter(LiveAdapter):
     """One spot account on one ccxt exchange (Coinbase Advanced Trade, Binance, Kraken, ...)."""
 
+    venue_label = "ccxt"
+
     # Binance refuses a duplicate client id only among *open* orders, and Coinbase answers one
     # with the existing order instead of refusing it: every send looks the id up first.
     venue_rejects_duplicate_client_ids: ClassVar[bool] = False
@@ -789,7 +786,7 @@ class CcxtVenueAdapter(LiveAdapter):
 
     def _open_orders(self, symbol: str, exchange: Any) -> list[VenueOrder]:
         rows = exchange.fetch_open_orders(self.session.unified(symbol))
-        return [venue_order_from(row, self._key(symbol)) for row in _list(rows, "open orders")]
+        return [venue_order_from(row, self._key(symbol)) for row in json_list(rows, "open orders")]
 
     async def cancel(self, client_order_id: str) -> VenueOrder | None:
         current = await self.order_status(client_order_id)
@@ -845,12 +842,12 @@ class CcxtVenueAdapter(LiveAdapter):
             row = exchange.fetch_order(None, unified, {self.dialect.lookup_param: client_order_id})
             return venue_order_from(row, self._key(symbol), client_order_id)
         if exchange.has.get("fetchOrders"):
-            rows = _list(exchange.fetch_orders(unified), "orders")
+            rows = json_list(exchange.fetch_orders(unified), "orders")
         else:
-            rows = _list(exchange.fetch_open_orders(unified), "open orders")
-            rows += _list(exchange.fetch_closed_orders(unified), "closed orders")
+            rows = json_list(exchange.fetch_open_orders(unified), "open orders")
+            rows += json_list(exchange.fetch_closed_orders(unified), "closed orders")
             if exchange.has.get("fetchCanceledOrders"):
-                rows += _list(exchange.fetch_canceled_orders(unified), "canceled orders")
+                rows += json_list(exchange.fetch_canceled_orders(unified), "canceled orders")
         for row in rows:
             if isinstance(row, Mapping) and row.get("clientOrderId") == client_order_id:
                 return venue_order_from(row, self._key(symbol), client_order_id)
@@ -948,11 +945,9 @@ class CcxtVenueAdapter(LiveAdapter):
             trades, base, quote = await self.caller.call("fills", self.session.run, fetch)
             for trade in trades:
                 client_order_id = await self._client_id_of(trade, symbol)
-                try:
-                    fill, fee_note = fill_from_trade(trade, self.venue, symbol, base, quote, client_order_id)
-                except ValueError as junk:
-                    self._health.last_error = f"fills: unreadable trade: {junk}"
-                    raise VenueUnavailable(f"{self.venue} fills: unreadable trade: {junk}") from junk
+                fill, fee_note = self.parsed(
+                    "fills", fill_from_trade, trade, self.venue, symbol, base, quote, client_order_id
+                )
                 if fee_note is not None:
                     log.warning(
                         "%s: fill %s booked with fee 0: %s", self.venue, fill.venue_trade_id, fee_note
@@ -965,7 +960,7 @@ class CcxtVenueAdapter(LiveAdapter):
 
     def _trades(self, symbol: str, since_ms: int, exchange: Any) -> tuple[list[Any], str, str]:
         market = self.session.market(symbol)
-        trades = _list(exchange.fetch_my_trades(self.session.unified(symbol), since_ms), "trades")
+        trades = json_list(exchange.fetch_my_trades(self.session.unified(symbol), since_ms), "trades")
         return trades, str(market["base"]), str(market["quote"])
 
     async def _client_id_of(self, trade: Any, symbol: str) -> str:
@@ -984,12 +979,6 @@ class CcxtVenueAdapter(LiveAdapter):
         except OrderNotFound:
             self._client_ids[venue_order_id] = venue_order_id  # not ours to know: its venue id stands in
             return venue_order_id
-
-
-def _list(rows: Any, what: str) -> list[Any]:
-    if not isinstance(rows, list):
-        raise ValueError(f"{what}: expected a list, got {type(rows).__name__}")
-    return rows
 
 
 def connect(connection: VenueConnection) -> CcxtVenueAdapter:

@@ -23,7 +23,7 @@ Venue rules this adapter enforces or works around:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -190,6 +190,7 @@ def _segment(value: str) -> str:
 
 
 class KalshiAdapter(LiveAdapter):
+    venue_label = "Kalshi"
     venue_rejects_duplicate_client_ids = True  # 409 order_already_exists, reproduced by tests/fakes/kalshi.py
 
     def __init__(self, connection: VenueConnection, private_key_pem: str) -> None:
@@ -251,17 +252,7 @@ class KalshiAdapter(LiveAdapter):
                 self._health.details["auth"] = refusal.reason
             raise
         self._health.details.pop("auth", None)
-        return self._parsed(what, json_object, raw)
-
-    def _parsed(self, what: str, parse: Callable[..., T], *args: Any) -> T:
-        """A parser's result, or a BrokerError naming what Kalshi sent that could not be read."""
-        try:
-            return parse(*args)
-        except ValueError as exc:
-            message = f"{self.venue} {what}: unexpected answer from Kalshi: {exc}"
-            self._health.last_error = message
-            self._health.last_error_at = WALL_CLOCK.now()
-            raise BrokerError(message) from exc
+        return self.parsed(what, json_object, raw)
 
     async def _pages(self, what: str, path: str, query: Query, *, once: bool = False) -> list[Payload]:
         """Every page of a cursor-paginated list."""
@@ -272,7 +263,7 @@ class KalshiAdapter(LiveAdapter):
             page_query = [*query, ("cursor", cursor)] if cursor else list(query)
             page = await self._request(what, "GET", path, page_query, once=once)
             pages.append(page)
-            cursor = self._parsed(what, next_cursor, page)
+            cursor = self.parsed(what, next_cursor, page)
             if cursor is None:
                 return pages
             if cursor in seen:
@@ -287,7 +278,7 @@ class KalshiAdapter(LiveAdapter):
                 payload = await self._request("market", "GET", f"/markets/{_segment(symbol)}", once=once)
             except OrderNotFound:
                 raise VenueRejected(f"Kalshi knows no market {symbol!r}", 404) from None
-            self._markets[symbol] = self._parsed(f"market {symbol}", parse_market, payload)
+            self._markets[symbol] = self.parsed(f"market {symbol}", parse_market, payload)
         return self._markets[symbol]
 
     def _instrument(self, market: KalshiMarket) -> Instrument:
@@ -317,7 +308,7 @@ class KalshiAdapter(LiveAdapter):
             payload = await self._request(what, "GET", f"/markets/{_segment(symbol)}/orderbook", once=once)
         except OrderNotFound:
             raise VenueRejected(f"Kalshi knows no market {symbol!r}", 404) from None
-        return self._parsed(what, parse_orderbook, payload).quote_prices()
+        return self.parsed(what, parse_orderbook, payload).quote_prices()
 
     async def quote(self, instrument: Instrument) -> Quote | None:
         prices = await self._book_prices(instrument.symbol)
@@ -341,7 +332,7 @@ class KalshiAdapter(LiveAdapter):
         path = f"/series/{_segment(series_of(symbol))}/markets/{_segment(symbol)}/candlesticks"
         what = f"candlesticks {symbol}"
         payload = await self._request(what, "GET", path, query)
-        candles = [c for c in self._parsed(what, parse_candlesticks, payload) if c.end <= now][-count:]
+        candles = [c for c in self.parsed(what, parse_candlesticks, payload) if c.end <= now][-count:]
         if not candles:
             return None
         return BarSeries(
@@ -361,13 +352,13 @@ class KalshiAdapter(LiveAdapter):
         if series not in self._fee_schedules:
             what = f"series {series}"
             payload = await self._request(what, "GET", f"/series/{_segment(series)}")
-            self._fee_schedules[series] = self._parsed(what, parse_series_fee_schedule, payload)
+            self._fee_schedules[series] = self.parsed(what, parse_series_fee_schedule, payload)
         return self._fee_schedules[series]
 
     # ------------------------------------------------------------------ account
     async def balance(self) -> Balance:
         payload = await self._request("balance", "GET", "/portfolio/balance")
-        cash = self._parsed("balance", parse_balance, payload)
+        cash = self.parsed("balance", parse_balance, payload)
         # Kalshi reports one figure, the member's available balance: it stands for both
         return Balance(currency="USD", cash=cash, free=cash)
 
@@ -375,7 +366,7 @@ class KalshiAdapter(LiveAdapter):
         query: Query = [("count_filter", "position"), ("limit", POSITIONS_PAGE_LIMIT)]
         held: list[VenuePosition] = []
         for page in await self._pages("positions", "/portfolio/positions", query):
-            for position in self._parsed("positions", parse_positions_page, page)[0]:
+            for position in self.parsed("positions", parse_positions_page, page)[0]:
                 if position.quantity != 0:
                     key = f"{self.venue}:{position.ticker}"
                     held.append(VenuePosition(key, position.quantity, position.average_entry_price))
@@ -386,7 +377,7 @@ class KalshiAdapter(LiveAdapter):
         orders: list[VenueOrder] = []
         for page in await self._pages("open orders", "/portfolio/orders", query):
             orders.extend(
-                self._venue_order(o) for o in self._parsed("open orders", parse_orders_page, page)[0]
+                self._venue_order(o) for o in self.parsed("open orders", parse_orders_page, page)[0]
             )
         return orders
 
@@ -419,7 +410,7 @@ class KalshiAdapter(LiveAdapter):
     async def _order_by_id(self, order_id: str, *, once: bool) -> KalshiOrder:
         what = f"order {order_id}"
         payload = await self._request(what, "GET", f"/portfolio/orders/{_segment(order_id)}", once=once)
-        return self._parsed(what, parse_order, payload)
+        return self.parsed(what, parse_order, payload)
 
     async def _find(self, client_order_id: str) -> VenueOrder | None:
         """Kalshi has no lookup by client order id: page through the ticker's orders and match it.
@@ -438,7 +429,7 @@ class KalshiAdapter(LiveAdapter):
         for ticker in tickers:
             query: Query = [("ticker", ticker), ("limit", PAGE_LIMIT)]
             for page in await self._pages("order lookup", "/portfolio/orders", query, once=True):
-                orders = self._parsed("order lookup", parse_orders_page, page)[0]
+                orders = self.parsed("order lookup", parse_orders_page, page)[0]
                 match = first_of(orders, client_order_id)
                 if match is not None:
                     return self._venue_order(match)
@@ -473,7 +464,7 @@ class KalshiAdapter(LiveAdapter):
         if tif == "immediate_or_cancel":
             self._immediate.add(order.client_order_id)
         payload = await self._request("submit", "POST", "/portfolio/orders", body=body, once=True)
-        return self._venue_order(self._parsed("submit", parse_order, payload))
+        return self._venue_order(self.parsed("submit", parse_order, payload))
 
     async def _marketable_price(self, symbol: str, side: Side) -> Decimal:
         """The price a market order would take: the best ask to buy, the best bid to sell."""
@@ -510,14 +501,14 @@ class KalshiAdapter(LiveAdapter):
         except (VenueRejected, OrderNotFound):
             # filled or canceled meanwhile: the venue's own state is the answer
             return await self.order_status(client_order_id)
-        return self._venue_order(self._parsed("cancel", parse_order, payload))
+        return self._venue_order(self.parsed("cancel", parse_order, payload))
 
     # ------------------------------------------------------------------ fills
     async def fills_since(self, since: datetime) -> list[Fill]:
         query: Query = [("min_ts", unix_seconds(since)), ("limit", PAGE_LIMIT)]
         found: list[KalshiFill] = []
         for page in await self._pages("fills", "/portfolio/fills", query):
-            found.extend(self._parsed("fills", parse_fills_page, page)[0])
+            found.extend(self.parsed("fills", parse_fills_page, page)[0])
         fills: list[Fill] = []
         for fill in sorted((f for f in found if f.time >= since), key=lambda f: f.time):
             fills.append(

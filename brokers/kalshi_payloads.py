@@ -24,11 +24,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from brokers.json_fields import decimal_of, finite_decimal, text_field
 from domain.fees import KalshiFeeType, kalshi_fee
 from domain.orders import OrderStatus, OrderType, TimeInForce
 from domain.signals import Side
@@ -48,31 +49,16 @@ Payload = Mapping[str, Any]
 
 
 # --------------------------------------------------------------------------------------- scalar fields
-def _decimal(value: Any, what: str) -> Decimal:
-    """A JSON number or numeric string as Decimal (floats through `str`, never binary)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError(f"{what}: expected a number, got {value!r}")
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{what}: {value!r} is not a number") from None
-
-
-def _finite(value: Any, what: str) -> Decimal:
-    number = _decimal(value, what)
-    if not number.is_finite():
-        raise ValueError(f"{what}: {value!r} is not a finite number")
-    return number
 
 
 def _dollars(obj: Payload, key: str, what: str, *, required: bool = True) -> Decimal | None:
     """`<key>_dollars` (current), else the legacy integer cents in `<key>`."""
     value = obj.get(f"{key}_dollars")
     if value is not None and value != "":
-        return _finite(value, f"{what} {key}_dollars")
+        return finite_decimal(value, f"{what} {key}_dollars")
     cents = obj.get(key)
     if cents is not None and cents != "":
-        return _finite(cents, f"{what} {key}") / 100
+        return finite_decimal(cents, f"{what} {key}") / 100
     if required:
         raise ValueError(f"{what}: neither {key}_dollars nor {key} is present")
     return None
@@ -83,17 +69,10 @@ def _count(obj: Payload, key: str, what: str, *, required: bool = True) -> Decim
     for name in (f"{key}_fp", key):
         value = obj.get(name)
         if value is not None and value != "":
-            return _finite(value, f"{what} {name}")
+            return finite_decimal(value, f"{what} {name}")
     if required:
         raise ValueError(f"{what}: neither {key}_fp nor {key} is present")
     return None
-
-
-def _text(obj: Payload, key: str, what: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what}: {key} is missing or not a string ({value!r})")
-    return value
 
 
 def _object(payload: Any, wrapper: str | None, what: str) -> Payload:
@@ -232,11 +211,11 @@ def _price_ranges(market: Payload, what: str) -> tuple[PriceRange, ...]:
             if not isinstance(band, Mapping):
                 raise ValueError(f"{what}: price_ranges[{index}] is not an object")
             where = f"{what} price_ranges[{index}]"
-            step = _finite(band.get("step"), f"{where}.step")
+            step = finite_decimal(band.get("step"), f"{where}.step")
             if step <= 0:
                 raise ValueError(f"{where}: step must be positive, got {step}")
-            start = _finite(band.get("start"), f"{where}.start")
-            ranges.append(PriceRange(start, _finite(band.get("end"), f"{where}.end"), step))
+            start = finite_decimal(band.get("start"), f"{where}.start")
+            ranges.append(PriceRange(start, finite_decimal(band.get("end"), f"{where}.end"), step))
         return tuple(ranges)
     structure = market.get("price_level_structure")
     if structure is not None:
@@ -246,7 +225,7 @@ def _price_ranges(market: Payload, what: str) -> tuple[PriceRange, ...]:
             raise ValueError(f"{what}: unknown price_level_structure {structure!r}") from None
     legacy_tick = market.get("tick_size")  # legacy: integer cents
     if legacy_tick is not None:
-        return (PriceRange(ZERO, ONE, _finite(legacy_tick, f"{what} tick_size") / 100),)
+        return (PriceRange(ZERO, ONE, finite_decimal(legacy_tick, f"{what} tick_size") / 100),)
     raise ValueError(f"{what}: no price_ranges, price_level_structure or tick_size: the tick is unknown")
 
 
@@ -261,7 +240,7 @@ def _optional_price(market: Payload, key: str, what: str) -> Decimal | None:
 def parse_market(payload: Any) -> KalshiMarket:
     """A market from `{"market": {...}}` or the bare market object (any era)."""
     market = _object(payload, "market", "market")
-    ticker = _text(market, "ticker", "market")
+    ticker = text_field(market, "ticker", "market")
     what = f"market {ticker}"
     fractional = market.get("fractional_trading_enabled", False)
     if not isinstance(fractional, bool):
@@ -269,7 +248,7 @@ def parse_market(payload: Any) -> KalshiMarket:
     status = market.get("status", "")
     return KalshiMarket(
         ticker=ticker,
-        event_ticker=_text(market, "event_ticker", what),
+        event_ticker=text_field(market, "event_ticker", what),
         status=status if isinstance(status, str) else str(status),
         price_ranges=_price_ranges(market, what),
         fractional_trading_enabled=fractional,
@@ -305,7 +284,7 @@ def _best_bid(levels: Any, what: str, *, cents: bool) -> Decimal | None:
             raise ValueError(f"{what}[{index}]: expected [price, count], got {level!r}")
     if not levels:
         return None
-    price = _decimal(levels[-1][0], f"{what} best level price")
+    price = decimal_of(levels[-1][0], f"{what} best level price")
     if not price.is_finite():
         return None  # NaN at the top of the book: no quote, and the level below is not the best
     return price / 100 if cents else price
@@ -365,7 +344,7 @@ def _direction(obj: Payload, what: str) -> Side:
 def parse_order(payload: Any) -> KalshiOrder:
     """An order from `{"order": {...}}` or the bare order object."""
     order = _object(payload, "order", "order")
-    order_id = _text(order, "order_id", "order")
+    order_id = text_field(order, "order_id", "order")
     what = f"order {order_id}"
     client_order_id = order.get("client_order_id")
     if client_order_id is not None and not isinstance(client_order_id, str):
@@ -379,9 +358,9 @@ def parse_order(payload: Any) -> KalshiOrder:
     return KalshiOrder(
         order_id=order_id,
         client_order_id=client_order_id or None,
-        ticker=_text(order, "ticker", what),
+        ticker=text_field(order, "ticker", what),
         side=_direction(order, what),
-        status=_text(order, "status", what),
+        status=text_field(order, "status", what),
         yes_price=_dollars(order, "yes_price", what, required=False),
         initial_count=_count(order, "initial_count", what, required=False),
         fill_count=fill_count,
@@ -451,16 +430,16 @@ def parse_fill(payload: Any) -> KalshiFill:
     assert count is not None
     price_text = fill.get("yes_price_dollars") or fill.get("yes_price_fixed")  # `_fixed`: transition name
     if price_text is not None:
-        yes_price = _finite(price_text, f"{what} yes_price_dollars")
+        yes_price = finite_decimal(price_text, f"{what} yes_price_dollars")
     else:
-        yes_price = _finite(fill.get("yes_price"), f"{what} yes_price") / 100
+        yes_price = finite_decimal(fill.get("yes_price"), f"{what} yes_price") / 100
     if count <= 0:
         raise ValueError(f"{what}: count must be positive, got {count}")
     if not ZERO < yes_price < ONE:
         raise ValueError(f"{what}: yes price {yes_price} is not inside (0, 1)")
     if fill.get("fee_cost") is None:
         raise ValueError(f"{what}: fee_cost is missing")
-    fee = _finite(fill["fee_cost"], f"{what} fee_cost")
+    fee = finite_decimal(fill["fee_cost"], f"{what} fee_cost")
     if fee < 0:
         raise ValueError(f"{what}: negative fee_cost {fee}")
     created = fill.get("created_time") or fill.get("ts")
@@ -468,9 +447,9 @@ def parse_fill(payload: Any) -> KalshiFill:
     is_taker = fill.get("is_taker")
     return KalshiFill(
         fill_id=fill_id,
-        order_id=_text(fill, "order_id", what),
+        order_id=text_field(fill, "order_id", what),
         client_order_id=client_order_id if isinstance(client_order_id, str) and client_order_id else None,
-        ticker=_text(fill, "ticker" if fill.get("ticker") else "market_ticker", what),
+        ticker=text_field(fill, "ticker" if fill.get("ticker") else "market_ticker", what),
         side=_direction(fill, what),
         count=count,
         yes_price=yes_price,
@@ -503,7 +482,7 @@ def parse_position(payload: Any) -> KalshiPosition:
     contracts. No or out-of-range exposure gives None (unknown), never a guess.
     """
     position = _object(payload, None, "position")
-    ticker = _text(position, "ticker", "position")
+    ticker = text_field(position, "ticker", "position")
     what = f"position {ticker}"
     quantity = _count(position, "position", what)
     assert quantity is not None
@@ -550,7 +529,7 @@ class KalshiFeeSchedule:
 
 def parse_series_fee_schedule(payload: Any) -> KalshiFeeSchedule:
     series = _object(payload, "series", "series")
-    ticker = _text(series, "ticker", "series")
+    ticker = text_field(series, "ticker", "series")
     what = f"series {ticker}"
     raw_type = series.get("fee_type")
     try:
@@ -559,7 +538,7 @@ def parse_series_fee_schedule(payload: Any) -> KalshiFeeSchedule:
         raise ValueError(f"{what}: unknown fee_type {raw_type!r}") from None
     if series.get("fee_multiplier") is None:
         raise ValueError(f"{what}: fee_multiplier is missing")
-    multiplier = _finite(series["fee_multiplier"], f"{what} fee_multiplier")
+    multiplier = finite_decimal(series["fee_multiplier"], f"{what} fee_multiplier")
     if multiplier < 0:
         raise ValueError(f"{what}: negative fee_multiplier {multiplier}")
     return KalshiFeeSchedule(ticker, fee_type, multiplier)
@@ -599,10 +578,10 @@ def parse_candlesticks(payload: Any) -> list[Candle]:
         volume = _count(candle, "volume", what, required=False) or ZERO
         ohlc = [price.get(f"{name}_dollars") for name in ("open", "high", "low", "close")]
         if all(value is not None for value in ohlc):
-            o, h, low, c = (_finite(value, f"{what} price") for value in ohlc)
+            o, h, low, c = (finite_decimal(value, f"{what} price") for value in ohlc)
             candles.append(Candle(end, o, h, low, c, volume))
         elif price.get("previous_dollars") is not None:
-            last = _finite(price["previous_dollars"], f"{what} price.previous_dollars")
+            last = finite_decimal(price["previous_dollars"], f"{what} price.previous_dollars")
             candles.append(Candle(end, last, last, last, last, ZERO))
     return candles
 

@@ -16,16 +16,20 @@ owns the parts of the Broker protocol that must not differ between venues:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from brokers.base import BrokerHealth, DuplicateClientOrderId, VenueOrder, VenueRejected
+from brokers.base import BrokerHealth, DuplicateClientOrderId, VenueOrder, VenueRejected, VenueUnavailable
 from brokers.calls import Classifier, VenueCaller
 from brokers.factory import VenueConnection
 from domain.instruments import Instrument
 from domain.orders import OrderIntent, OrderStatus
 from domain.signals import Side
+from utils.clock import WALL_CLOCK
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,7 @@ class LiveAdapter(ABC):
     # True where the venue itself refuses a second order with a known client id (then a
     # first send skips the lookup); False means every send looks the id up first.
     venue_rejects_duplicate_client_ids: ClassVar[bool] = False
+    venue_label: ClassVar[str] = "venue"  # how messages name the venue: "Alpaca", "Kalshi", ...
 
     def __init__(self, connection: VenueConnection, classify: Classifier) -> None:
         self.connection = connection
@@ -146,6 +151,23 @@ class LiveAdapter(ABC):
 
     async def order_status(self, client_order_id: str) -> VenueOrder | None:
         return await self.caller.retrying("order status", lambda: self._find(client_order_id))
+
+    def parsed(self, what: str, parse: Callable[..., T], *args: Any) -> T:
+        """`parse(*args)`; an answer our parsers cannot read becomes `VenueUnavailable` with the reason.
+
+        Unavailable, not rejected: whether the venue acted on the request is unknown, so an order
+        whose answer is unreadable stays open in the journal and is looked up again.
+        """
+        try:
+            return parse(*args)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            raise self.unreadable(what, str(exc)) from exc
+
+    def unreadable(self, what: str, detail: str) -> VenueUnavailable:
+        message = f"{self.venue} {what}: unreadable {self.venue_label} answer: {detail}"
+        self._health.last_error = message
+        self._health.last_error_at = WALL_CLOCK.now()
+        return VenueUnavailable(message)
 
     @abstractmethod
     async def _find(self, client_order_id: str) -> VenueOrder | None:

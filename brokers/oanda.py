@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -50,6 +50,7 @@ from brokers.base import (
 from brokers.calls import FaultKind, VenueFault, http_fault
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
+from brokers.json_fields import decimal_of, finite_decimal, json_list, json_object, text_field
 from brokers.live import LiveAdapter, OutboundOrder
 from domain.instruments import AssetClass, Instrument
 from domain.market import Bar, BarSeries, Quote
@@ -57,7 +58,6 @@ from domain.orders import Fill, OrderStatus, OrderType, TimeInForce
 from domain.signals import Side
 from domain.time import require_aware
 from risk_management.underlying import MalformedSymbol, underlying_of
-from utils.clock import WALL_CLOCK
 
 T = TypeVar("T")
 
@@ -108,42 +108,6 @@ ORDER_STATES: Final[Mapping[str, OrderStatus]] = {
 # Pure parsing: OANDA JSON in, domain values out; junk raises ValueError naming what was wrong
 
 
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{what}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ValueError(f"{what}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def _text(payload: Mapping[str, Any], key: str, what: str) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what}: missing or empty '{key}'")
-    return value
-
-
-def _decimal(value: Any, what: str) -> Decimal:
-    """A number as OANDA writes it (a string; ints for some counts); NaN passes, junk does not."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"{what}: expected a number, got {value!r}")
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{what}: {value!r} is not a number") from None
-
-
-def _finite(value: Any, what: str) -> Decimal:
-    number = _decimal(value, what)
-    if not number.is_finite():
-        raise ValueError(f"{what}: {value!r} is not a finite number")
-    return number
-
-
 def _plain(number: Decimal) -> str:
     """A Decimal as OANDA wants it on the wire: no exponent, no float detour."""
     return format(number, "f")
@@ -178,7 +142,7 @@ def parse_instrument(payload: Mapping[str, Any], venue: str, asset_class: AssetC
     tick = 10^-displayPrecision (the price grid OANDA accepts; pipLocation is only the pip,
     usually ten ticks), lot = 10^-tradeUnitsPrecision, minimum = minimumTradeSize.
     """
-    name = _text(payload, "name", "instrument")
+    name = text_field(payload, "name", "instrument")
     what = f"instrument {name}"
     display = payload.get("displayPrecision")
     units_precision = payload.get("tradeUnitsPrecision")
@@ -186,7 +150,7 @@ def parse_instrument(payload: Mapping[str, Any], venue: str, asset_class: AssetC
         raise ValueError(f"{what}: displayPrecision {display!r} is not a small whole number")
     if not isinstance(units_precision, int) or isinstance(units_precision, bool) or units_precision < 0:
         raise ValueError(f"{what}: tradeUnitsPrecision {units_precision!r} is not a whole number >= 0")
-    minimum = _finite(payload.get("minimumTradeSize", "0"), f"{what} minimumTradeSize")
+    minimum = finite_decimal(payload.get("minimumTradeSize", "0"), f"{what} minimumTradeSize")
     try:
         underlying = underlying_of(name, asset_class)
     except MalformedSymbol:
@@ -206,10 +170,10 @@ def parse_instrument(payload: Mapping[str, Any], venue: str, asset_class: AssetC
 def _best_price(levels: Any, what: str) -> Decimal | None:
     if not isinstance(levels, list) or not levels:
         return None
-    top = _mapping(levels[0], what)
+    top = json_object(levels[0], what)
     if top.get("price") is None:
         return None
-    return _decimal(top["price"], what)
+    return decimal_of(top["price"], what)
 
 
 def parse_price(price: Mapping[str, Any], instrument_key: str, source: str = "oanda") -> Quote | None:
@@ -233,15 +197,15 @@ def parse_candles(
     payload: Mapping[str, Any], instrument_key: str, timeframe_seconds: int, count: int
 ) -> BarSeries | None:
     """Midpoint candles from GET /v3/instruments/{name}/candles: the last `count` complete ones."""
-    candles = _list(payload.get("candles"), f"{instrument_key} candles")
+    candles = json_list(payload.get("candles"), f"{instrument_key} candles")
     complete = [c for c in candles if isinstance(c, Mapping) and c.get("complete") is True]
     bars: list[Bar] = []
     for candle in complete[-count:] if count > 0 else []:
         when = parse_time(candle.get("time"))
         what = f"{instrument_key} candle at {candle.get('time')}"
-        mid = _mapping(candle.get("mid"), f"{what} mid")
-        o, h, lo, c = (_finite(mid.get(k), f"{what} {k}") for k in ("o", "h", "l", "c"))
-        volume = _finite(candle.get("volume", 0), f"{what} volume")
+        mid = json_object(candle.get("mid"), f"{what} mid")
+        o, h, lo, c = (finite_decimal(mid.get(k), f"{what} {k}") for k in ("o", "h", "l", "c"))
+        volume = finite_decimal(candle.get("volume", 0), f"{what} volume")
         bars.append(Bar(when, float(o), float(h), float(lo), float(c), float(volume)))
     if not bars:
         return None
@@ -259,11 +223,11 @@ def parse_candles(
 
 def parse_balance(payload: Mapping[str, Any]) -> Balance:
     """GET .../summary: cash is the account balance, free the margin available for new trades."""
-    account = _mapping(payload.get("account"), "account summary")
+    account = json_object(payload.get("account"), "account summary")
     return Balance(
-        currency=_text(account, "currency", "account summary"),
-        cash=_finite(account.get("balance"), "account balance"),
-        free=_finite(account.get("marginAvailable"), "account marginAvailable"),
+        currency=text_field(account, "currency", "account summary"),
+        cash=finite_decimal(account.get("balance"), "account balance"),
+        free=finite_decimal(account.get("marginAvailable"), "account marginAvailable"),
     )
 
 
@@ -274,17 +238,19 @@ def parse_positions(payload: Mapping[str, Any], venue: str) -> list[VenuePositio
     entry price for the net, so it is None there.
     """
     held: list[VenuePosition] = []
-    for entry in _list(payload.get("positions"), "open positions"):
-        position = _mapping(entry, "position")
-        name = _text(position, "instrument", "position")
+    for entry in json_list(payload.get("positions"), "open positions"):
+        position = json_object(entry, "position")
+        name = text_field(position, "instrument", "position")
         sides: list[tuple[Decimal, Decimal | None]] = []
         for side_name in ("long", "short"):
-            side = _mapping(position.get(side_name, {}), f"{name} {side_name}")
-            units = _finite(side.get("units", "0"), f"{name} {side_name} units")
+            side = json_object(position.get(side_name, {}), f"{name} {side_name}")
+            units = finite_decimal(side.get("units", "0"), f"{name} {side_name} units")
             if units == 0:
                 continue
             average = side.get("averagePrice")
-            sides.append((units, _finite(average, f"{name} {side_name} averagePrice") if average else None))
+            sides.append(
+                (units, finite_decimal(average, f"{name} {side_name} averagePrice") if average else None)
+            )
         quantity = sum((units for units, _ in sides), Decimal(0))
         if quantity == 0:
             continue
@@ -313,16 +279,16 @@ def _client_id(payload: Mapping[str, Any]) -> str | None:
 
 
 def parse_order(payload: Mapping[str, Any]) -> OandaOrder:
-    order_id = _text(payload, "id", "order")
+    order_id = text_field(payload, "id", "order")
     what = f"order {order_id}"
-    state = _text(payload, "state", what)
+    state = text_field(payload, "state", what)
     if state not in ORDER_STATES:
         raise ValueError(f"{what}: unknown state {state!r}")
     return OandaOrder(
         id=order_id,
         client_order_id=_client_id(payload),
-        instrument=_text(payload, "instrument", what),
-        units=_finite(payload.get("units"), f"{what} units"),
+        instrument=text_field(payload, "instrument", what),
+        units=finite_decimal(payload.get("units"), f"{what} units"),
         state=state,
         create_time=parse_time(payload.get("createTime")),
     )
@@ -361,7 +327,7 @@ class OandaFill:
 
 
 def _transaction_id(payload: Mapping[str, Any], what: str) -> int:
-    text = _text(payload, "id", what)
+    text = text_field(payload, "id", what)
     if not text.isdigit():
         raise ValueError(f"{what}: transaction id {text!r} is not a number")
     return int(text)
@@ -378,10 +344,10 @@ def parse_fill(transaction: Mapping[str, Any]) -> OandaFill | None:
         return None
     transaction_id = _transaction_id(transaction, "fill")
     what = f"fill {transaction_id}"
-    units = _finite(transaction.get("units"), f"{what} units")
+    units = finite_decimal(transaction.get("units"), f"{what} units")
     # `price` is the field OANDA has always sent; newer servers add fullVWAP, the same number.
-    price = _finite(transaction.get("price", transaction.get("fullVWAP")), f"{what} price")
-    fee = _finite(transaction.get("commission", "0"), f"{what} commission") + _finite(
+    price = finite_decimal(transaction.get("price", transaction.get("fullVWAP")), f"{what} price")
+    fee = finite_decimal(transaction.get("commission", "0"), f"{what} commission") + finite_decimal(
         transaction.get("guaranteedExecutionFee", "0"), f"{what} guaranteedExecutionFee"
     )
     if units == 0 or price <= 0 or fee < 0:
@@ -389,9 +355,9 @@ def parse_fill(transaction: Mapping[str, Any]) -> OandaFill | None:
     client_order_id = transaction.get("clientOrderID")
     return OandaFill(
         transaction_id=transaction_id,
-        order_id=_text(transaction, "orderID", what),
+        order_id=text_field(transaction, "orderID", what),
         client_order_id=client_order_id if isinstance(client_order_id, str) and client_order_id else None,
-        instrument=_text(transaction, "instrument", what),
+        instrument=text_field(transaction, "instrument", what),
         units=units,
         price=price,
         fee=fee,
@@ -402,8 +368,8 @@ def parse_fill(transaction: Mapping[str, Any]) -> OandaFill | None:
 def parse_fills(payload: Mapping[str, Any]) -> list[OandaFill]:
     """The ORDER_FILL transactions of an idrange or sinceid answer."""
     found: list[OandaFill] = []
-    for entry in _list(payload.get("transactions"), "transactions"):
-        fill = parse_fill(_mapping(entry, "transaction"))
+    for entry in json_list(payload.get("transactions"), "transactions"):
+        fill = parse_fill(json_object(entry, "transaction"))
         if fill is not None:
             found.append(fill)
     return found
@@ -416,8 +382,8 @@ def last_transaction_id(payload: Mapping[str, Any]) -> int:
 def newest_transaction_id(payload: Mapping[str, Any]) -> int | None:
     """The highest transaction id in a sinceid/idrange answer; None when it holds none."""
     ids = [
-        _transaction_id(_mapping(t, "transaction"), "transaction")
-        for t in _list(payload.get("transactions"), "transactions")
+        _transaction_id(json_object(t, "transaction"), "transaction")
+        for t in json_list(payload.get("transactions"), "transactions")
     ]
     return max(ids) if ids else None
 
@@ -425,7 +391,7 @@ def newest_transaction_id(payload: Mapping[str, Any]) -> int | None:
 def transaction_pages(payload: Mapping[str, Any]) -> list[dict[str, str]]:
     """The idrange queries of a GET .../transactions listing, from its page URLs."""
     queries: list[dict[str, str]] = []
-    for page in _list(payload.get("pages"), "transaction pages"):
+    for page in json_list(payload.get("pages"), "transaction pages"):
         if not isinstance(page, str):
             raise ValueError(f"transaction page {page!r} is not a URL")
         query = dict(parse_qsl(urlsplit(page).query))
@@ -478,18 +444,18 @@ def parse_create_answer(answer: Mapping[str, Any], client_order_id: str, instrum
     An order that cannot fill at once under IOC/FOK, or that OANDA refuses while filling
     (INSUFFICIENT_MARGIN on a market order, a halted market), comes back created and cancelled.
     """
-    created = _mapping(answer.get("orderCreateTransaction"), "orderCreateTransaction")
-    order_id = _text(created, "id", "orderCreateTransaction")
-    ordered = abs(_finite(created.get("units"), f"order {order_id} units"))
+    created = json_object(answer.get("orderCreateTransaction"), "orderCreateTransaction")
+    order_id = text_field(created, "id", "orderCreateTransaction")
+    ordered = abs(finite_decimal(created.get("units"), f"order {order_id} units"))
     fills: list[OandaFill] = []
     if answer.get("orderFillTransaction") is not None:
-        fill = parse_fill(_mapping(answer["orderFillTransaction"], "orderFillTransaction"))
+        fill = parse_fill(json_object(answer["orderFillTransaction"], "orderFillTransaction"))
         if fill is not None:
             fills.append(fill)
     filled, average = fill_summary(fills)
     reason = None
     if answer.get("orderCancelTransaction") is not None:
-        cancel = _mapping(answer["orderCancelTransaction"], "orderCancelTransaction")
+        cancel = json_object(answer["orderCancelTransaction"], "orderCancelTransaction")
         status = OrderStatus.CANCELED
         reason = str(cancel.get("reason") or "cancelled by OANDA")
     elif filled >= ordered:
@@ -689,6 +655,8 @@ class _Client:
 class OandaAdapter(LiveAdapter):
     """One OANDA v20 account."""
 
+    venue_label = "OANDA"
+
     venue_rejects_duplicate_client_ids = False  # OANDA refuses duplicates only among pending orders
 
     def __init__(self, connection: VenueConnection) -> None:
@@ -722,9 +690,9 @@ class OandaAdapter(LiveAdapter):
 
         def parse(payload: Mapping[str, Any]) -> list[Instrument]:
             listed = {}
-            for entry in _list(payload.get("instruments"), "instruments"):
+            for entry in json_list(payload.get("instruments"), "instruments"):
                 found = parse_instrument(
-                    _mapping(entry, "instrument"), self.venue, self.connection.asset_class
+                    json_object(entry, "instrument"), self.venue, self.connection.asset_class
                 )
                 listed[found.symbol] = found
             missing = [s for s in wanted if s not in listed]
@@ -740,8 +708,8 @@ class OandaAdapter(LiveAdapter):
         )
 
         def parse(payload: Mapping[str, Any]) -> Quote | None:
-            for entry in _list(payload.get("prices"), "prices"):
-                price = _mapping(entry, "price")
+            for entry in json_list(payload.get("prices"), "prices"):
+                price = json_object(entry, "price")
                 if price.get("instrument") == instrument.symbol:
                     return parse_price(price, instrument.key)
             return None
@@ -816,7 +784,9 @@ class OandaAdapter(LiveAdapter):
             )
         except OrderNotFound:
             return None
-        order = self._parsed("order lookup", lambda a: parse_order(_mapping(a.get("order"), "order")), answer)
+        order = self._parsed(
+            "order lookup", lambda a: parse_order(json_object(a.get("order"), "order")), answer
+        )
         await self._catch_up(order.create_time, self._parsed("order lookup", last_transaction_id, answer))
         return venue_order(order, self._fill_log.of_order(order.id), self.venue, client_order_id)
 
@@ -873,13 +843,7 @@ class OandaAdapter(LiveAdapter):
 
     def _parsed(self, what: str, parse: Callable[..., T], answer: Any, *args: Any) -> T:
         """`parse(answer, *args)`; an answer that does not read becomes a BrokerError with the reason."""
-        try:
-            return parse(_mapping(answer, f"{what} answer"), *args)
-        except ValueError as junk:
-            message = f"{self.venue} {what}: unreadable OANDA answer: {junk}"
-            self._health.last_error = message
-            self._health.last_error_at = WALL_CLOCK.now()
-            raise BrokerError(message) from junk
+        return self.parsed(what, lambda: parse(json_object(answer, f"{what} answer"), *args))
 
     def _classify(self, exc: BaseException) -> VenueFault | None:
         fault = classify(exc)
@@ -895,8 +859,8 @@ def _our_orders(answer: Mapping[str, Any]) -> list[OandaOrder]:
     to trades, which have no instrument of their own) are not reported.
     """
     found: list[OandaOrder] = []
-    for entry in _list(answer.get("orders"), "pending orders"):
-        payload = _mapping(entry, "order")
+    for entry in json_list(answer.get("orders"), "pending orders"):
+        payload = json_object(entry, "order")
         if _client_id(payload) is not None and "instrument" in payload:
             found.append(parse_order(payload))
     return found

@@ -36,7 +36,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -297,6 +297,7 @@ class _Listing:
 
 
 class PolymarketAdapter(LiveAdapter):
+    venue_label = "Polymarket"
     # Whether the CLOB refuses a second copy of an order hash is not documented; every send
     # looks the order up first (it costs nothing when the ledger has no record yet).
     venue_rejects_duplicate_client_ids: ClassVar[bool] = False
@@ -364,10 +365,10 @@ class PolymarketAdapter(LiveAdapter):
             book = await self.caller.call("quote", self._clob.get_order_book, listing.token_id)
         except OrderNotFound:  # 404: the CLOB has no book for this token
             return None
-        best = self._parsed("quote", best_bid_ask, book)
+        best = self.parsed("quote", best_bid_ask, book)
         if best is None:
             return None
-        when = self._parsed("quote", book_time, book) or WALL_CLOCK.now()
+        when = self.parsed("quote", book_time, book) or WALL_CLOCK.now()
         return Quote(instrument.key, best[0], best[1], when, source=self.venue)
 
     async def bars(self, instrument: Instrument, timeframe_seconds: int, count: int) -> BarSeries | None:
@@ -386,7 +387,7 @@ class PolymarketAdapter(LiveAdapter):
             fidelity=timeframe_seconds // 60,
         )
         payload = await self.caller.call("price history", self._clob.get_prices_history, params)
-        points = self._parsed("price history", parse_price_history, payload)
+        points = self.parsed("price history", parse_price_history, payload)
         return price_history_bars(instrument.key, points, timeframe_seconds, count, now)
 
     # ------------------------------------------------------------------ account
@@ -394,7 +395,7 @@ class PolymarketAdapter(LiveAdapter):
         await self._authenticated()
         params = BalanceAllowanceParams(asset_type=AssetType.COLLATERAL)
         payload = await self.caller.call("balance", self._clob.get_balance_allowance, params)
-        cash = self._parsed("balance", parse_balance, payload)
+        cash = self.parsed("balance", parse_balance, payload)
         # the CLOB holds back what resting buys would pay; the wallet balance still shows it
         reserved = sum(
             (o.remaining * o.price for o in await self._open_snapshots() if o.side is Side.BUY),
@@ -409,7 +410,7 @@ class PolymarketAdapter(LiveAdapter):
             listing = await self._listing(symbol)
             params = BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=listing.token_id)
             payload = await self.caller.call("positions", self._clob.get_balance_allowance, params)
-            quantity = self._parsed("positions", parse_balance, payload)
+            quantity = self.parsed("positions", parse_balance, payload)
             if quantity > 0:
                 held.append(VenuePosition(f"{self.venue}:{symbol}", quantity, None))
         return held
@@ -443,7 +444,7 @@ class PolymarketAdapter(LiveAdapter):
         addresses = frozenset({str(self._clob.builder.funder).lower(), str(self._clob.get_address()).lower()})
         fills: list[Fill] = []
         for raw in payload:
-            trade = self._parsed("fills", parse_trade, raw)
+            trade = self.parsed("fills", parse_trade, raw)
             if trade.failed or trade.time < since:  # a FAILED trade never settled
                 continue
             for leg in our_legs(trade, owner, addresses, self._ledger.knows_order):
@@ -490,7 +491,7 @@ class PolymarketAdapter(LiveAdapter):
             )
         except OrderNotFound:
             return None
-        canceled, refused = self._parsed("cancel", parse_cancel, answer)
+        canceled, refused = self.parsed("cancel", parse_cancel, answer)
         state = await self.order_status(client_order_id)
         if state is not None and record.order_id not in canceled and state.status.is_open:
             return dataclasses.replace(state, reason=refused.get(record.order_id, "the venue did not cancel"))
@@ -523,7 +524,7 @@ class PolymarketAdapter(LiveAdapter):
             if existing is not None:
                 return existing
             raise
-        result = self._parsed("submit", parse_post_response, answer)
+        result = self.parsed("submit", parse_post_response, answer)
         if not result.success:
             existing = await self._lookup(record)
             if existing is not None:
@@ -538,7 +539,7 @@ class PolymarketAdapter(LiveAdapter):
             self._health.details["order_id_mismatch"] = f"{order_id} != {result.order_id}"
             order_id = result.order_id
             self._ledger.append(dataclasses.replace(record, order_id=order_id))
-        status, filled, average = self._parsed(
+        status, filled, average = self.parsed(
             "submit", post_outcome, result, record.side, record.size, record.order_type
         )
         return VenueOrder(record.client_order_id, order_id, record.instrument_key, status, filled, average)
@@ -557,7 +558,7 @@ class PolymarketAdapter(LiveAdapter):
             book = await self.caller.once(
                 "price for a market order", self._clob.get_order_book, listing.token_id
             )
-            best = self._parsed("price for a market order", best_bid_ask, book)
+            best = self.parsed("price for a market order", best_bid_ask, book)
             if best is None:
                 raise VenueRejected(f"no usable {'ask' if intent.side is Side.BUY else 'bid'} for {symbol}")
             price, order_type = (best[1] if intent.side is Side.BUY else best[0]), "FAK"
@@ -633,11 +634,11 @@ class PolymarketAdapter(LiveAdapter):
             return None
         if is_empty_answer(payload):
             return None
-        snapshot = self._parsed("order lookup", parse_order, payload)
+        snapshot = self.parsed("order lookup", parse_order, payload)
         return self._venue_order(record.client_order_id, record.instrument_key, snapshot)
 
     def _venue_order(self, client_order_id: str, instrument_key: str, snapshot: OrderSnapshot) -> VenueOrder:
-        status = self._parsed("order status", order_status_of, snapshot)
+        status = self.parsed("order status", order_status_of, snapshot)
         # The order object has no average fill price. A resting order fills at its own price;
         # one that crossed on arrival may have done better (fills_since has exact prices).
         average = snapshot.price if snapshot.size_matched > 0 else None
@@ -655,7 +656,7 @@ class PolymarketAdapter(LiveAdapter):
         payload = await self.caller.call("open orders", self._clob.get_open_orders)
         if not isinstance(payload, list):
             raise BrokerError(f"{self.venue} open orders: expected a list, got {type(payload).__name__}")
-        return [self._parsed("open orders", parse_order, raw) for raw in payload]
+        return [self.parsed("open orders", parse_order, raw) for raw in payload]
 
     async def _authenticated(self) -> None:
         if self._clob.creds is None:
@@ -674,10 +675,10 @@ class PolymarketAdapter(LiveAdapter):
         market = self._markets.get(condition_id)
         if market is None:
             payload = await self.caller.call("market metadata", self._gamma_markets, condition_id)
-            raw = self._parsed("market metadata", find_market, payload, condition_id)
+            raw = self.parsed("market metadata", find_market, payload, condition_id)
             if raw is None:
                 raise BrokerError(f"{self.venue}: Gamma lists no market with condition id {condition_id}")
-            market = self._parsed("market metadata", parse_gamma_market, raw)
+            market = self.parsed("market metadata", parse_gamma_market, raw)
             self._markets[condition_id] = market
         return market
 
@@ -687,9 +688,9 @@ class PolymarketAdapter(LiveAdapter):
     async def _listing(self, symbol: str) -> _Listing:
         listing = self._listings.get(symbol)
         if listing is None:
-            parsed = self._parsed("symbol", parse_polymarket_symbol, symbol)
+            parsed = self.parsed("symbol", parse_polymarket_symbol, symbol)
             market = await self._market(parsed.condition_id)
-            token_id, outcome = self._parsed("symbol", token_for, parsed, market)
+            token_id, outcome = self.parsed("symbol", token_for, parsed, market)
             listing = _Listing(symbol, market, token_id, outcome)
             self._listings[symbol] = listing
         return listing
@@ -709,19 +710,7 @@ class PolymarketAdapter(LiveAdapter):
                 f"{self.venue}: market {condition_id} charges fees but publishes no feeSchedule"
             )
         fees = market.fees
-        return self._parsed(
-            "fee", lambda: polymarket_fee(size, price, rate=fees.rate, exponent=fees.exponent)
-        )
-
-    def _parsed(self, what: str, parse: Callable[..., T], *args: Any) -> T:
-        """`parse(*args)`, with a ValueError (a payload not in Polymarket's format) as a BrokerError."""
-        try:
-            return parse(*args)
-        except ValueError as exc:
-            message = f"{self.venue} {what}: {exc}"
-            self._health.last_error = message
-            self._health.last_error_at = WALL_CLOCK.now()
-            raise BrokerError(message) from exc
+        return self.parsed("fee", lambda: polymarket_fee(size, price, rate=fees.rate, exponent=fees.exponent))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from brokers.json_fields import json_object, text_field
 from domain.market import BarSeries
 from domain.orders import OrderStatus
 from domain.signals import Side
@@ -76,19 +77,6 @@ def amount_of(value: Any, what: str) -> Decimal:
     if value is None or value == "":
         return Decimal(0)
     return decimal_of(value, what)
-
-
-def _text(payload: Mapping[str, Any], key: str, what: str) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what}: {key} is {value!r}, expected a non-empty string")
-    return value.strip()
-
-
-def _mapping(payload: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(payload, Mapping):
-        raise ValueError(f"{what}: expected a JSON object, got {type(payload).__name__}")
-    return payload
 
 
 def _json_list(value: Any, what: str) -> list[Any]:
@@ -171,8 +159,8 @@ class PolymarketMarket:
 
 
 def parse_gamma_market(payload: Any) -> PolymarketMarket:
-    market = _mapping(payload, "Gamma market")
-    condition_id = _text(market, "conditionId", "Gamma market").lower()
+    market = json_object(payload, "Gamma market")
+    condition_id = text_field(market, "conditionId", "Gamma market").lower()
     what = f"Gamma market {condition_id}"
     outcomes = tuple(str(o) for o in _json_list(market.get("outcomes"), f"{what}: outcomes"))
     token_ids = tuple(str(t) for t in _json_list(market.get("clobTokenIds"), f"{what}: clobTokenIds"))
@@ -271,7 +259,7 @@ def best_bid_ask(payload: Any) -> tuple[Decimal, Decimal] | None:
     book is crossed: no usable price is better than a guessed one. Levels of zero size do
     not count. A payload that is not a book at all raises ValueError.
     """
-    book = _mapping(payload, "order book")
+    book = json_object(payload, "order book")
     best: list[Decimal | None] = []
     for key, pick in (("bids", max), ("asks", min)):
         levels = book.get(key)
@@ -281,7 +269,7 @@ def best_bid_ask(payload: Any) -> tuple[Decimal, Decimal] | None:
             raise ValueError(f"order book {key} is {levels!r}, not an array")
         prices: list[Decimal] = []
         for level in levels:
-            entry = _mapping(level, f"order book {key} level")
+            entry = json_object(level, f"order book {key} level")
             price = _price_or_nan(entry.get("price"), f"order book {key} price")
             size = _price_or_nan(entry.get("size"), f"order book {key} size")
             if size.is_nan() or size <= 0:
@@ -309,7 +297,7 @@ def _price_or_nan(value: Any, what: str) -> Decimal:
 
 def book_time(payload: Any) -> datetime | None:
     """The book's own timestamp (unix ms as a string), or None when it has none."""
-    value = _mapping(payload, "order book").get("timestamp")
+    value = json_object(payload, "order book").get("timestamp")
     if value is None or value == "":
         return None
     return time_of(value, "order book timestamp")
@@ -317,12 +305,12 @@ def book_time(payload: Any) -> datetime | None:
 
 def parse_price_history(payload: Any) -> list[tuple[int, Decimal]]:
     """`{"history": [{"t": unix seconds, "p": price}]}` as (t, p) pairs, oldest first."""
-    history = _mapping(payload, "price history").get("history")
+    history = json_object(payload, "price history").get("history")
     if not isinstance(history, list):
         raise ValueError(f"price history is {history!r}, expected an array under 'history'")
     points: list[tuple[int, Decimal]] = []
     for point in history:
-        entry = _mapping(point, "price history point")
+        entry = json_object(point, "price history point")
         t = decimal_of(entry.get("t"), "price history t")
         p = decimal_of(entry.get("p"), "price history p")
         if t != t.to_integral_value() or t < 0:
@@ -376,7 +364,7 @@ def price_history_bars(
 
 def parse_balance(payload: Any) -> Decimal:
     """`GET /balance-allowance`'s `balance` (1e-6 units as a string) in whole pUSD or tokens."""
-    value = _mapping(payload, "balance-allowance").get("balance")
+    value = json_object(payload, "balance-allowance").get("balance")
     units = decimal_of(value, "balance-allowance balance")
     if units < 0 or units != units.to_integral_value():
         raise ValueError(f"balance-allowance balance {value!r} is not a whole number of 1e-6 units")
@@ -455,8 +443,8 @@ class OrderRecord:
 
 
 def parse_order_record(payload: Any) -> OrderRecord:
-    record = _mapping(payload, "order ledger line")
-    order_type = _text(record, "order_type", "order ledger line").upper()
+    record = json_object(payload, "order ledger line")
+    order_type = text_field(record, "order_type", "order ledger line").upper()
     if order_type not in ("GTC", "FAK", "FOK"):
         raise ValueError(f"order ledger line: order_type {order_type!r} is not GTC, FAK or FOK")
     try:
@@ -466,10 +454,10 @@ def parse_order_record(payload: Any) -> OrderRecord:
     salt = decimal_of(record.get("salt"), "order ledger salt")
     stamp = decimal_of(record.get("timestamp_ms"), "order ledger timestamp_ms")
     return OrderRecord(
-        client_order_id=_text(record, "client_order_id", "order ledger line"),
-        order_id=_text(record, "order_id", "order ledger line").lower(),
-        instrument_key=_text(record, "instrument_key", "order ledger line"),
-        token_id=_text(record, "token_id", "order ledger line"),
+        client_order_id=text_field(record, "client_order_id", "order ledger line"),
+        order_id=text_field(record, "order_id", "order ledger line").lower(),
+        instrument_key=text_field(record, "instrument_key", "order ledger line"),
+        token_id=text_field(record, "token_id", "order ledger line"),
         side=side,
         price=decimal_of(record.get("price"), "order ledger price"),
         size=decimal_of(record.get("size"), "order ledger size"),
@@ -493,7 +481,7 @@ class PostResult:
 
 
 def parse_post_response(payload: Any) -> PostResult:
-    answer = _mapping(payload, "POST /order answer")
+    answer = json_object(payload, "POST /order answer")
     success = answer.get("success")
     if not isinstance(success, bool):
         raise ValueError(f"POST /order answer has success {success!r}, expected true or false")
@@ -563,10 +551,10 @@ def is_empty_answer(payload: Any) -> bool:
 
 
 def parse_order(payload: Any) -> OrderSnapshot:
-    order = _mapping(payload, "order")
-    order_id = _text(order, "id", "order").lower()
+    order = json_object(payload, "order")
+    order_id = text_field(order, "id", "order").lower()
     what = f"order {order_id}"
-    status = _text(order, "status", what).upper().removeprefix("ORDER_STATUS_")
+    status = text_field(order, "status", what).upper().removeprefix("ORDER_STATUS_")
     original = decimal_of(order.get("original_size"), f"{what}: original_size")
     matched = decimal_of(order.get("size_matched", "0"), f"{what}: size_matched")
     if original <= 0 or matched < 0:
@@ -575,7 +563,7 @@ def parse_order(payload: Any) -> OrderSnapshot:
         order_id=order_id,
         status=status,
         market=str(order.get("market") or "").lower(),
-        asset_id=_text(order, "asset_id", what),
+        asset_id=text_field(order, "asset_id", what),
         side=side_of(order.get("side"), f"{what}: side"),
         price=decimal_of(order.get("price"), f"{what}: price"),
         original_size=original,
@@ -614,7 +602,7 @@ def order_status_of(order: OrderSnapshot) -> OrderStatus:
 
 def parse_cancel(payload: Any) -> tuple[list[str], dict[str, str]]:
     """`DELETE /order`'s answer: (ids canceled, {id: why not} for those that were not)."""
-    answer = _mapping(payload, "cancel answer")
+    answer = json_object(payload, "cancel answer")
     canceled = answer.get("canceled") or []
     not_canceled = answer.get("not_canceled") or {}
     if not isinstance(canceled, list) or not isinstance(not_canceled, Mapping):
@@ -656,14 +644,14 @@ class Trade:
 
 
 def parse_trade(payload: Any) -> Trade:
-    trade = _mapping(payload, "trade")
-    trade_id = _text(trade, "id", "trade")
+    trade = json_object(payload, "trade")
+    trade_id = text_field(trade, "id", "trade")
     what = f"trade {trade_id}"
     side = side_of(trade.get("side"), f"{what}: side")
-    asset_id = _text(trade, "asset_id", what)
+    asset_id = text_field(trade, "asset_id", what)
     taker = TradeLeg(
         venue_trade_id=trade_id,
-        order_id=_text(trade, "taker_order_id", what).lower(),
+        order_id=text_field(trade, "taker_order_id", what).lower(),
         asset_id=asset_id,
         side=side,
         size=decimal_of(trade.get("size"), f"{what}: size"),
@@ -675,8 +663,8 @@ def parse_trade(payload: Any) -> Trade:
         raise ValueError(f"{what}: maker_orders is {raw_makers!r}, not an array")
     makers: list[tuple[TradeLeg, str, str]] = []
     for raw in raw_makers:
-        entry = _mapping(raw, f"{what}: maker order")
-        order_id = _text(entry, "order_id", f"{what}: maker order").lower()
+        entry = json_object(raw, f"{what}: maker order")
+        order_id = text_field(entry, "order_id", f"{what}: maker order").lower()
         maker_asset = str(entry.get("asset_id") or asset_id)
         if entry.get("side"):
             maker_side = side_of(entry.get("side"), f"{what}: maker side")

@@ -204,9 +204,9 @@ def test_an_empty_book_side_is_no_quote(kalshi: KalshiHarness) -> None:
 
 def test_a_junk_answer_is_a_broker_error_with_the_reason(kalshi: KalshiHarness) -> None:
     kalshi.fake.books[TICKER] = {"orderbook_fp": {"yes_dollars": "0.26", "no_dollars": []}}
-    with pytest.raises(BrokerError, match=r"unexpected answer from Kalshi.*yes_dollars"):
+    with pytest.raises(BrokerError, match=r"unreadable Kalshi answer.*yes_dollars"):
         run(lambda: kalshi.broker.quote(kalshi.instrument))
-    assert "unexpected answer" in (kalshi.broker.health().last_error or "")
+    assert "unreadable Kalshi answer" in (kalshi.broker.health().last_error or "")
 
 
 def test_bars_are_trade_candles_timed_at_their_open(kalshi: KalshiHarness) -> None:
