@@ -72,7 +72,7 @@ from brokers.base import (
     VenuePosition,
     VenueRejected,
 )
-from brokers.calls import FaultKind, VenueFault, http_fault
+from brokers.calls import FaultKind, VenueFault, http_fault, requests_rate_limit_hook
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
 from brokers.json_fields import decimal_of, json_object, text_field
@@ -512,6 +512,8 @@ class AlpacaAdapter(LiveAdapter):
         )
         self._client_ids: dict[str, tuple[str, AssetClass | None]] = {}  # venue order id -> ours, class
         self._health.details["asset_class"] = connection.asset_class.value
+        # Alpaca states its per-minute headroom (X-RateLimit-Remaining) on trading answers
+        self._trading._session.hooks["response"].append(requests_rate_limit_hook(self._health))
 
     def close(self) -> None:
         """Release the HTTP connections (the daemon's shutdown and the tests call this)."""

@@ -128,6 +128,42 @@ def http_fault(status: int, reason: str, headers: Mapping[str, str] | None = Non
     return VenueFault(FaultKind.REJECTED, reason or f"HTTP {status}", status)
 
 
+RATE_LIMIT_REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+
+
+def rate_limit_remaining(headers: Mapping[str, str] | None) -> int | None:
+    """Requests left in the venue's window, from the usual headers (Alpaca, IETF draft, others)."""
+    if not headers:
+        return None
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    for name in RATE_LIMIT_REMAINING_HEADERS:
+        value = lowered.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0, int(str(value).split(",")[0].strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def note_rate_limit(health: BrokerHealth, headers: Mapping[str, str] | None) -> None:
+    """Keep the venue's rate-limit headroom on the health panel when the answer states it."""
+    remaining = rate_limit_remaining(headers)
+    if remaining is not None:
+        health.rate_limit_remaining = remaining
+
+
+def requests_rate_limit_hook(health: BrokerHealth) -> Callable[..., Any]:
+    """A `requests` response hook that keeps `health.rate_limit_remaining` current."""
+
+    def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
+        note_rate_limit(health, getattr(response, "headers", None))
+        return response
+
+    return hook
+
+
 def transport_fault(exc: BaseException) -> VenueFault | None:
     """Timeouts and connection failures of requests, urllib3, aiohttp, httpx or plain sockets."""
     for cause in _chain(exc):

@@ -60,7 +60,7 @@ from brokers.base import (
     VenueRejected,
     VenueUnavailable,
 )
-from brokers.calls import FaultKind, VenueFault, http_fault
+from brokers.calls import FaultKind, VenueFault, http_fault, requests_rate_limit_hook
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
 from brokers.json_fields import json_list, json_object
@@ -708,6 +708,7 @@ class CcxtVenueAdapter(LiveAdapter):
         self.exchange_id = exchange_id
         self.dialect = DIALECTS.get(exchange_id, Dialect())
         self.session = ExchangeSession(exchange)
+        exchange.session.hooks.setdefault("response", []).append(requests_rate_limit_hook(self._health))
         self._health.details["exchange"] = exchange_id
         self._placed: dict[str, tuple[str, str]] = {}  # client order id -> (venue order id, our symbol)
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id

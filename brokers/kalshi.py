@@ -47,7 +47,7 @@ from brokers.base import (
     VenueRejected,
     VenueUnavailable,
 )
-from brokers.calls import FaultKind, VenueFault, http_fault
+from brokers.calls import FaultKind, VenueFault, http_fault, note_rate_limit
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
 from brokers.kalshi_payloads import (
@@ -225,6 +225,7 @@ class KalshiAdapter(LiveAdapter):
         )
         response = self._client.call_api(*request, _request_timeout=self._timeout)
         raw = response.read()
+        note_rate_limit(self._health, getattr(response, "headers", None))
         if not 200 <= response.status <= 299:
             raise ApiException.from_response(
                 http_resp=response, body=raw.decode("utf-8", "replace"), data=None

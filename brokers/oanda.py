@@ -47,7 +47,7 @@ from brokers.base import (
     VenuePosition,
     VenueRejected,
 )
-from brokers.calls import FaultKind, VenueFault, http_fault
+from brokers.calls import FaultKind, VenueFault, http_fault, requests_rate_limit_hook
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
 from brokers.json_fields import decimal_of, finite_decimal, json_list, json_object, text_field
@@ -668,6 +668,7 @@ class OandaAdapter(LiveAdapter):
         )
         self._fill_log = FillLog()
         self._health.details["host"] = self._client.host
+        self._client.api.client.hooks["response"].append(requests_rate_limit_hook(self._health))
 
     def __repr__(self) -> str:
         return f"OandaAdapter({self.venue!r}, {self.connection.environment}, {self._client.host})"

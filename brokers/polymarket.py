@@ -70,7 +70,7 @@ from brokers.base import (
     VenueRejected,
     VenueUnavailable,
 )
-from brokers.calls import FaultKind, VenueFault, http_fault, transport_fault
+from brokers.calls import FaultKind, VenueFault, http_fault, note_rate_limit, transport_fault
 from brokers.credentials import CredentialSpec
 from brokers.factory import VenueConnection
 from brokers.live import LiveAdapter, OutboundOrder
@@ -314,6 +314,9 @@ class PolymarketAdapter(LiveAdapter):
         super().__init__(connection, classify)
         self._clob = clob
         self._http = http
+        hooks = http.event_hooks
+        hooks["response"] = [*hooks.get("response", []), self._note_headroom]
+        http.event_hooks = hooks
         self._gamma_url = gamma_url.rstrip("/")
         self._ledger = ledger
         self._chain_id = chain_id
@@ -331,6 +334,9 @@ class PolymarketAdapter(LiveAdapter):
         )
         if ledger.unreadable_lines:
             self._health.details["order_ledger_unreadable_lines"] = str(ledger.unreadable_lines)
+
+    def _note_headroom(self, response: httpx.Response) -> None:
+        note_rate_limit(self._health, response.headers)
 
     def close(self) -> None:
         self._http.close()

@@ -673,3 +673,11 @@ def test_canceling_a_filled_order_returns_it_filled(fake: FakeAlpaca, stocks: An
     answer = run(lambda: stocks.cancel(intent.client_order_id))
     assert answer is not None and answer.status is OrderStatus.FILLED
     assert fake.server.requests_to("DELETE", "/v2/orders") == []
+
+
+def test_health_shows_the_rate_limit_headroom_alpaca_states(fake: FakeAlpaca, stocks: Any) -> None:
+    run(stocks.balance)
+    run(stocks.balance)
+    # the fake answers X-RateLimit-Remaining = 200 less the requests of the last minute
+    assert stocks.health().rate_limit_remaining == 200 - len(fake.server.requests)
+    assert stocks.health().to_dict()["rate_limit_remaining"] == 198

@@ -25,6 +25,7 @@ from brokers.calls import (
     VenueFault,
     http_fault,
     parse_retry_after,
+    rate_limit_remaining,
     transport_fault,
 )
 
@@ -210,3 +211,20 @@ def test_transport_fault_looks_through_wrapped_exceptions() -> None:
         fault = transport_fault(outer)
     assert fault is not None and fault.kind is FaultKind.TRANSIENT
     assert transport_fault(ValueError("bad json")) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Remaining": "197"}, 197),
+        ({"ratelimit-remaining": "5, 10;w=1"}, 5),
+        ({"x-rate-limit-remaining": "-3"}, 0),
+        ({"X-RateLimit-Remaining": "lots"}, None),
+        ({"Content-Type": "application/json"}, None),
+        (None, None),
+    ],
+)
+def test_rate_limit_headroom_is_read_from_the_usual_headers(
+    headers: dict[str, str] | None, expected: int | None
+) -> None:
+    assert rate_limit_remaining(headers) == expected

@@ -155,7 +155,15 @@ class FakeAlpaca:
         # raw latest-quote entries that replace the book's quote (junk, zero sides, ...)
         self.quote_overrides: dict[str, Any] = {}
         self.account_overrides: dict[str, Any] = {}
+        self.rate_limit_per_minute = 200  # Alpaca's default per account
+        self.server.extra_headers = self._rate_limit_headers
         self._register()
+
+    def _rate_limit_headers(self, request: Request) -> dict[str, str]:
+        """Alpaca's X-RateLimit-* headers: requests left of the per-minute allowance."""
+        recent = [r for r in self.server.requests if r.at > request.at - 60]
+        remaining = max(0, self.rate_limit_per_minute - len(recent))
+        return {"X-RateLimit-Limit": str(self.rate_limit_per_minute), "X-RateLimit-Remaining": str(remaining)}
 
     # ------------------------------------------------------------------ life
     def start(self) -> FakeAlpaca:

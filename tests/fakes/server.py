@@ -88,6 +88,8 @@ class FakeVenueServer:
         self._lock = threading.Lock()
         self.requests: list[Request] = []
         self.error_body = error_body
+        # headers the venue adds to every answer (e.g. its rate-limit headroom), from the request
+        self.extra_headers: Callable[[Request], dict[str, str]] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -208,6 +210,8 @@ class FakeVenueServer:
                     self.close_connection = True
                     self.connection.close()
                     return
+                if venue.extra_headers is not None:
+                    response.headers = {**venue.extra_headers(request), **response.headers}
                 self._send(response)
 
             def _send(self, response: Response) -> None:
