@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from brokers.base import Broker
 from brokers.calls import RetryPolicy
@@ -44,13 +45,16 @@ class VenueConnection:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     requests_per_second: float | None = None
     credentials_env_prefix: str = ""  # where the keys came from, for messages naming the variables
+    state_dir: Path = Path("var")  # where an adapter keeps what must survive a restart (the daemon's var_dir)
 
     @property
     def env_prefix(self) -> str:
         return self.credentials_env_prefix or self.kind.upper()
 
 
-def connection_for(name: str, settings: VenueSettings, environ: Mapping[str, str]) -> VenueConnection:
+def connection_for(
+    name: str, settings: VenueSettings, environ: Mapping[str, str], state_dir: Path = Path("var")
+) -> VenueConnection:
     """The connection of a configured venue; raises `CredentialsMissing` when keys are absent."""
     if settings.kind == "simulated":
         raise ValueError(f"venue {name!r} is simulated: it has no adapter")
@@ -71,11 +75,14 @@ def connection_for(name: str, settings: VenueSettings, environ: Mapping[str, str
         policy=RetryPolicy(attempts=settings.max_attempts),
         requests_per_second=settings.requests_per_second,
         credentials_env_prefix=prefix,
+        state_dir=state_dir,
     )
 
 
-def build_adapter(name: str, settings: VenueSettings, environ: Mapping[str, str]) -> Broker:
-    connection = connection_for(name, settings, environ)
+def build_adapter(
+    name: str, settings: VenueSettings, environ: Mapping[str, str], state_dir: Path = Path("var")
+) -> Broker:
+    connection = connection_for(name, settings, environ, state_dir)
     module = importlib.import_module(ADAPTER_MODULES[settings.kind])
     broker: Broker = module.connect(connection)
     return broker

@@ -132,7 +132,7 @@ CREDENTIALS: tuple[CredentialSpec, ...] = (
     CredentialSpec(
         "ORDER_LEDGER",
         required=False,
-        help="file recording signed orders; default var/polymarket_<venue>_orders.jsonl",
+        help="file recording signed orders; default <var_dir>/polymarket_<venue>_orders.jsonl",
     ),
 )
 _API_PARTS = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
@@ -764,7 +764,7 @@ def connect(connection: VenueConnection) -> PolymarketAdapter:
         )
     ledger_path = Path(
         credentials.get("ORDER_LEDGER")
-        or Path("var") / f"polymarket_{_file_name(connection.name)}_orders.jsonl"
+        or connection.state_dir / f"polymarket_{_file_name(connection.name)}_orders.jsonl"
     )
     http = httpx.Client(timeout=connection.timeout_seconds)
     try:

@@ -32,7 +32,7 @@ from utils.clock import Clock
 
 log = logging.getLogger(__name__)
 
-AdapterFactory = Callable[[str, VenueSettings, Mapping[str, str]], Broker]
+AdapterFactory = Callable[[str, VenueSettings, Mapping[str, str], Path], Broker]
 
 
 @dataclass(slots=True)
@@ -122,7 +122,7 @@ async def connect_real_venues(
         if venue_settings.kind == "simulated" or (needed is not None and name not in needed):
             continue
         try:
-            adapter = adapter_factory(name, venue_settings, environ)
+            adapter = adapter_factory(name, venue_settings, environ, Path(settings.system.var_dir))
             instruments = await adapter.instruments()
         except BrokerError as exc:
             venues.unavailable[name] = str(exc)
