@@ -130,7 +130,9 @@ class VenueSettings(Strict):
 
     kind: VenueKind = "simulated"
     asset_class: AssetClassName
-    starting_cash_usd: Annotated[float, Field(gt=0)] = 10_000.0  # the paper account
+    # the paper account's cash; on a live account, the budget its bots may size from (capped at start
+    # by the free cash the venue reports)
+    starting_cash_usd: Annotated[float, Field(gt=0)] = 10_000.0
     taker_fee_bps: Annotated[float, Field(ge=0, le=500)] = 0.0
     maker_fee_bps: Annotated[float, Field(ge=0, le=500)] = 0.0
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 1.0

@@ -43,6 +43,8 @@ class Venues:
     paper: dict[str, PaperBroker] = field(default_factory=dict)
     live: dict[str, Broker] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)  # venue -> why
+    # the money each account (venue, mode) brings to the book's equity, which sizing works from
+    capital: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
     def by_venue(self) -> dict[str, dict[str, Instrument]]:
         listed: dict[str, dict[str, Instrument]] = {}
@@ -105,6 +107,7 @@ def simulated_venues(settings: Settings, market: SimulatedMarket, clock: Clock) 
         venues.paper[name] = broker
         venues.routes[(name, "paper")] = broker
         venues.price_sources[name] = [market]
+        venues.capital[(name, "paper")] = Decimal(str(venue_settings.starting_cash_usd))
     return venues
 
 
@@ -116,8 +119,15 @@ async def connect_real_venues(
     *,
     adapter_factory: AdapterFactory = build_adapter,
     needed: set[str] | None = None,
+    accounts: set[tuple[str, str]] | None = None,
 ) -> None:
-    """Add every real venue (or those in `needed`) to `venues`; failures go to `venues.unavailable`."""
+    """Add every real venue (or those in `needed`) to `venues`; failures go to `venues.unavailable`.
+
+    `accounts` are the (venue, mode) pairs some enabled bot trades through: each brings its
+    capital to the book. A paper account brings `starting_cash_usd`; a live one brings
+    `starting_cash_usd` as a budget, but never more than the free cash the venue reports now,
+    so sizing can never assume money the account does not have.
+    """
     for name, venue_settings in settings.venues.items():
         if venue_settings.kind == "simulated" or (needed is not None and name not in needed):
             continue
@@ -133,6 +143,21 @@ async def connect_real_venues(
             venues.unavailable[name] = f"venue {name!r} does not list {', '.join(missing)}"
             log.error("venue %s unavailable: it does not list %s", name, ", ".join(missing))
             continue
+        budget = Decimal(str(venue_settings.starting_cash_usd))
+        if accounts is not None and (name, "live") in accounts:
+            try:
+                free = (await adapter.balance()).free
+            except BrokerError as exc:
+                venues.unavailable[name] = f"venue {name!r}: balance unavailable: {exc}"
+                log.error("venue %s unavailable: balance: %s", name, exc)
+                continue
+            if free < budget:
+                log.warning(
+                    "venue %s: %s free, less than its %s budget: sizing uses %s", name, free, budget, free
+                )
+            venues.capital[(name, "live")] = max(Decimal(0), min(budget, free))
+        if accounts is not None and (name, "paper") in accounts:
+            venues.capital[(name, "paper")] = budget
         venues.live[name] = adapter
         venues.routes[(name, "live")] = adapter
         venues.instruments.update({i.key: i for i in instruments})
@@ -155,6 +180,11 @@ async def connect_real_venues(
 
 def venues_in_use(config: LoadedConfig) -> set[str]:
     return {bot.venue for bot in config.registry.bots if bot.enabled}
+
+
+def accounts_in_use(config: LoadedConfig) -> set[tuple[str, str]]:
+    """(venue, mode) of every enabled bot: the accounts whose money the book counts."""
+    return {(bot.venue, bot.mode) for bot in config.registry.bots if bot.enabled}
 
 
 def refuse_untradeable_bots(config: LoadedConfig, venues: Venues) -> None:

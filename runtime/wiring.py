@@ -34,6 +34,7 @@ from runtime.scheduling import LiveScheduler, Scheduler, SimulatedScheduler
 from runtime.venues import (
     AdapterFactory,
     Venues,
+    accounts_in_use,
     connect_real_venues,
     fee_schedule,
     refuse_untradeable_bots,
@@ -129,10 +130,7 @@ def build_orchestrator(
         clock,
         {str(k): v for k, v in settings.risk.max_quote_age_seconds.items()},
     )
-    starting_capital = sum(
-        (Decimal(str(v.starting_cash_usd)) for name, v in settings.venues.items() if name in venues.paper),
-        Decimal(0),
-    )
+    starting_capital = sum(venues.capital.values(), Decimal(0))
     book = Book(starting_capital, instruments)
     router = BrokerRouter(venues.routes, {b.name: b.entry.mode for b in bots})
     regimes = settings.regimes
@@ -220,12 +218,15 @@ async def build_live(
         venues,
         adapter_factory=adapter_factory,
         needed=venues_in_use(config) | fallback_venues(settings, venues_in_use(config)),
+        accounts=accounts_in_use(config),
     )
     try:
-        return build_orchestrator(config, clock, scheduler, market, venues)
+        orchestrator = build_orchestrator(config, clock, scheduler, market, venues)
     except Exception:
         venues.close()
         raise
+    orchestrator.on_shutdown.append(venues.close)  # adapters' connections, paper books' files
+    return orchestrator
 
 
 def build_simulated(config: LoadedConfig, start: datetime) -> SimulatedRun:

@@ -216,3 +216,24 @@ def test_a_live_bot_on_a_simulated_venue_is_a_configuration_error(tmp_path: Path
     )
     with pytest.raises(ConfigError, match="is simulated and cannot trade live"):
         asyncio.run(build_live(settings, environ=ENVIRON))
+
+
+def test_a_live_account_brings_no_more_than_its_free_cash_to_the_book(tmp_path: Path) -> None:
+    """A $10,000 budget on an account holding $2,500 sizes from $2,500, never from money it lacks."""
+    venue = FakeAlpaca(cash=Decimal("2500")).start()
+    try:
+        venue.add_asset(stock_asset("SPY"))
+        venue.exchange.set_quote("SPY", "99.99", "100.01")
+        settings = write_config(tmp_path, venue)
+
+        async def start_and_read() -> Decimal:
+            orchestrator = await build_live(settings, environ=ENVIRON)
+            await orchestrator.start()
+            await orchestrator.stop()
+            return orchestrator.book.starting_capital
+
+        capital = asyncio.run(start_and_read())
+    finally:
+        venue.stop()
+    # the paper account of the venue (10,000), the simulated stock venue (10,000), the live 2,500
+    assert capital == Decimal("22500")
