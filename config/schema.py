@@ -180,8 +180,40 @@ class OrchestratorSettings(Strict):
     bot_run_retention_days: Annotated[float, Field(gt=0)] = 7.0
 
 
+class DashboardSettings(Strict):
+    """The web dashboard, served by the daemon. Control actions need the token in `token_env`."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"  # only this machine; set "0.0.0.0" deliberately, behind TLS and a firewall
+    port: Annotated[int, Field(ge=0, le=65_535)] = 8050  # 0: any free port (tests)
+    token_env: str = "DASHBOARD_TOKEN"  # environment variable holding the bearer token for control
+
+
+class TelegramSettings(Strict):
+    """Telegram control and alerts; active only when the bot token is in the environment."""
+
+    enabled: bool = True
+    token_env: str = "TELEGRAM_BOT_TOKEN"
+    allowed_chat_ids: list[int] = Field(default_factory=list)  # plus TELEGRAM_ALLOWED_CHAT_IDS (comma list)
+    allowed_chat_ids_env: str = "TELEGRAM_ALLOWED_CHAT_IDS"
+    base_url: str | None = None  # the Bot API host; a local fake in tests
+    daily_summary_time: str = "17:00"  # local time in system.timezone, HH:MM
+    alert_batch_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0  # fills this close: one message
+    messages_per_second: Annotated[float, Field(gt=0, le=30)] = 1.0  # per chat, under Telegram's limits
+
+    @field_validator("daily_summary_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and 0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
+            raise ValueError(f"daily_summary_time must be HH:MM, got {value!r}")
+        return value
+
+
 class Settings(Strict):
     system: SystemSettings = SystemSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    telegram: TelegramSettings = TelegramSettings()
     simulation: SimulationSettings = SimulationSettings()
     risk: RiskSettings = RiskSettings()
     regimes: RegimeSettings = RegimeSettings()

@@ -51,3 +51,14 @@ if [ "$satisfied" = 0 ]; then
   find "$bootstrap_venv" -maxdepth 1 -name '.installed-*' ! -name ".installed-$hash-*" -delete
   touch "$stamp"
 fi
+
+# The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own
+# browser download needs the internet; the distribution's package does not).
+if [ "$bootstrap_extras" = "dev" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium for the dashboard's browser tests..."
+    (apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; })
+  else
+    echo "warning: chromium is missing and cannot be installed here (apt-get install chromium); the browser tests will fail" >&2
+  fi
+fi

@@ -1,0 +1,1 @@
+"""Operator channels beside the dashboard: Telegram control and alerts."""
