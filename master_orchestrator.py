@@ -749,6 +749,55 @@ class Orchestrator:
             rows.append(row)
         return rows
 
+    async def venue_balances(self) -> list[dict[str, object]]:
+        """Each account's cash as its venue reports it (an unreachable venue says why)."""
+        rows: list[dict[str, object]] = []
+        for (venue, mode), broker in sorted(self.router.routes.items()):
+            try:
+                balance = await broker.balance()
+            except BrokerError as exc:
+                rows.append({"venue": venue, "mode": mode, "error": str(exc)})
+                continue
+            rows.append(
+                {
+                    "venue": venue,
+                    "mode": mode,
+                    "currency": balance.currency,
+                    "cash": balance.cash,
+                    "free": balance.free,
+                }
+            )
+        return rows
+
+    async def close_position(self, bot: str, instrument_key: str, reason: str) -> Order | None:
+        """An operator's close of one whole position, down the same road as any exit.
+
+        Raises KeyError when the bot holds nothing there. The order's fate (filled, refused
+        because trading is halted, no price) is in the returned order and the decision trace.
+        """
+        position = self.book.position(bot, instrument_key)
+        side = position.side if position is not None else None
+        if position is None or side is None or position.quantity == 0:
+            raise KeyError(f"{bot} holds no position in {instrument_key}")
+        instrument = self.instruments[instrument_key]
+        now = self.clock.now()
+        signal = Signal(
+            id=make_signal_id(f"{bot}#operator-close", instrument_key, now, 0),
+            bot=bot,
+            instrument=instrument,
+            side=side.opposite,
+            intent=SignalIntent.CLOSE,
+            confidence=1.0,
+            edge=0.0,
+            stop=None,
+            reason=reason,
+            time=now,
+            evidence={"exit_kind": "operator"},
+            close_quantity=abs(position.quantity),
+        )
+        async with self._tracked():
+            return await self.process_signal(signal)
+
     def record_broker_health(self) -> None:
         """Leave the health where `status`, the dashboard and Telegram read it (also when we are down)."""
         payload = {"at": self.clock.now().isoformat(), "brokers": self.broker_health()}

@@ -482,3 +482,32 @@ def test_a_target_exit_filled_in_part_sells_its_rest_at_the_next_check(tmp_path:
         await orchestrator.stop()
 
     asyncio.run(go())
+
+
+def test_an_operator_closes_a_whole_position_and_reads_each_accounts_balance(tmp_path: Path) -> None:
+    bots = [bot("buyer", "AlwaysBuyBot", ["BTC/USD"], "sim-crypto")]
+    run = build_simulated(configured(tmp_path, bots), START)
+
+    async def scenario() -> None:
+        orchestrator = run.orchestrator
+        await orchestrator.start()
+        await run.scheduler.run_until(run.clock.now() + timedelta(seconds=15))
+        [position] = orchestrator.book.open_positions()
+        order = await orchestrator.close_position("buyer", position.instrument_key, "closed from Telegram")
+        assert order is not None and order.status is OrderStatus.FILLED
+        assert order.intent.reduce_only and order.filled_quantity == abs(position.quantity)
+        assert orchestrator.book.position("buyer", position.instrument_key) is None
+        with pytest.raises(KeyError, match="holds no position"):
+            await orchestrator.close_position("buyer", position.instrument_key, "again")
+        balances = {(row["venue"], row["mode"]): row for row in await orchestrator.venue_balances()}
+        assert set(balances) == {(venue, "paper") for venue in run.config.settings.venues}
+        crypto = balances[("sim-crypto", "paper")]
+        [closed] = orchestrator.repository.closed_trades()
+        # flat again: the account holds its starting cash plus the round trip's net P&L
+        assert crypto["currency"] == "USD" and crypto["cash"] == Decimal(10_000) + closed.net_pnl
+        orchestrator.control.pause_bot("buyer")  # stop it re-entering before the end
+        await orchestrator.stop()
+
+    asyncio.run(scenario())
+    [trade] = open_storage(tmp_path / "trading.sqlite").closed_trades()
+    assert trade.bot == "buyer"
