@@ -103,6 +103,7 @@ class Orchestrator:
     _fill_cursor: dict[int, datetime] = field(default_factory=dict)
     _applied_fills: dict[tuple[str, str], datetime] = field(default_factory=dict)
     _unreconciled_venues: set[tuple[str, str]] = field(default_factory=set)  # (venue, mode)
+    _route_healthy: dict[tuple[str, str], bool] = field(default_factory=dict)  # last seen, for alerts
     _in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _day_start_equity: Decimal = Decimal(0)
@@ -413,7 +414,19 @@ class Orchestrator:
                 "fill",
                 fill.time,
                 f"{bot} {fill.side} {fill.quantity} {fill.instrument_key} @ {fill.price}",
-                {"bot": bot, "client_order_id": fill.client_order_id},
+                {
+                    "bot": bot,
+                    "client_order_id": fill.client_order_id,
+                    "instrument_key": fill.instrument_key,
+                    "venue": fill.venue,
+                    "mode": self.router.mode_of(bot),
+                    "side": fill.side.value,
+                    "quantity": str(fill.quantity),
+                    "price": str(fill.price),
+                    "fee": str(fill.fee),
+                    "exit": order.intent.reduce_only,  # an exit (or a stop) rather than an entry
+                    "position_quantity": str(position.quantity),
+                },
             )
         )
         if closed is not None:
@@ -422,7 +435,14 @@ class Orchestrator:
                     "trade_closed",
                     fill.time,
                     f"{bot} closed {closed.instrument_key}: net {closed.net_pnl:.2f}",
-                    {"bot": bot},
+                    {
+                        "bot": bot,
+                        "instrument_key": closed.instrument_key,
+                        "net_pnl": str(closed.net_pnl),
+                        "entry_price": str(closed.entry_price),
+                        "exit_price": str(closed.exit_price),
+                        "quantity": str(closed.quantity),
+                    },
                 )
             )
         self._forget_if_done(order)
@@ -799,9 +819,29 @@ class Orchestrator:
             return await self.process_signal(signal)
 
     def record_broker_health(self) -> None:
-        """Leave the health where `status`, the dashboard and Telegram read it (also when we are down)."""
-        payload = {"at": self.clock.now().isoformat(), "brokers": self.broker_health()}
-        self.repository.set_daemon_value("broker_health", json.dumps(payload))
+        """Leave the health where `status`, the dashboard and Telegram read it (also when we are down),
+        and announce a route that went down or came back on the event bus."""
+        now = self.clock.now()
+        rows = self.broker_health()
+        for row in rows:
+            route = (str(row["venue"]), str(row["mode"]))
+            healthy = bool(row["connected"]) and bool(row["reconciled"])
+            before = self._route_healthy.get(route)
+            self._route_healthy[route] = healthy
+            if before is not None and before != healthy:
+                state = "back" if healthy else "DOWN"
+                detail = "" if healthy else f": {row.get('last_error') or 'not reconciled'}"
+                self.bus.publish(
+                    Event(
+                        "broker_health",
+                        now,
+                        f"{route[0]} ({route[1]}) {state}{detail}",
+                        {"venue": route[0], "mode": route[1], "healthy": healthy},
+                    )
+                )
+        self.repository.set_daemon_value(
+            "broker_health", json.dumps({"at": now.isoformat(), "brokers": rows})
+        )
 
     def book_snapshot(self) -> BookSnapshot:
         """The risk engine's view: equity, positions, entries in flight, cooldowns."""
