@@ -90,6 +90,8 @@ class Orchestrator:
     bus: EventBus
     instruments: dict[str, Instrument]
     on_shutdown: list[Any] = field(default_factory=list)
+    # awaited at the end of start(), on the daemon's loop: operator surfaces (dashboard, Telegram)
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # (job id, interval seconds, callable): housekeeping of the wiring, e.g. saving the simulated world
     periodic_hooks: list[tuple[str, int, Callable[[], None]]] = field(default_factory=list)
 
@@ -178,6 +180,11 @@ class Orchestrator:
         self.scheduler.start()
         await self.snapshot_equity(now)
         self.record_broker_health()
+        for hook in self.on_start:
+            try:
+                await hook()
+            except Exception:
+                log.exception("start hook %r failed; the daemon trades on without it", hook)
         # Everything loaded so far (libraries, calibration, the books) lives as long as the daemon:
         # keep it out of the collector's full passes, which otherwise stall ticks for milliseconds.
         gc.freeze()
