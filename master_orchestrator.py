@@ -180,11 +180,11 @@ class Orchestrator:
         self.scheduler.start()
         await self.snapshot_equity(now)
         self.record_broker_health()
-        for hook in self.on_start:
+        for start_hook in self.on_start:
             try:
-                await hook()
+                await start_hook()
             except Exception:
-                log.exception("start hook %r failed; the daemon trades on without it", hook)
+                log.exception("start hook %r failed; the daemon trades on without it", start_hook)
         # Everything loaded so far (libraries, calibration, the books) lives as long as the daemon:
         # keep it out of the collector's full passes, which otherwise stall ticks for milliseconds.
         gc.freeze()
