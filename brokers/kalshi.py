@@ -1,7 +1,11 @@
 """Kalshi adapter (kind "kalshi"): one YES contract per instrument, priced in dollars.
 
-kalshi-python 2.1.4 is used for what it still does right: the RSA-PSS request
-signing and the HTTP transport (`param_serialize` + `call_api`). Its pydantic
+kalshi-python 2.1.4 is used for what it still does right: the request building and
+the HTTP transport (`param_serialize` + `call_api`) and its Kalshi header scheme.
+Its signing re-reads and re-validates the PEM key on every request (about 70 ms
+of CPU for a 2048-bit key, 50 times the signature itself), so `_KeyOnceKalshiClient`
+signs the same message the same way (RSA-PSS, SHA-256, MGF1, digest-length salt over
+`timestamp + METHOD + /trade-api/v2 + path`) with the key loaded once. Its pydantic
 models predate the 2026 `_dollars`/`_fp` wire format, so every answer is read
 as raw JSON by `brokers.kalshi_payloads` (see prediction-markets.md §0 and §1).
 
@@ -23,6 +27,7 @@ Venue rules this adapter enforces or works around:
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -31,9 +36,10 @@ from urllib.parse import quote as quote_path
 from urllib.parse import urlsplit
 
 import numpy as np
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from kalshi_python import KalshiClient
+from kalshi_python.api_client import ApiClient
 from kalshi_python.configuration import Configuration
 from kalshi_python.exceptions import ApiException
 
@@ -189,6 +195,44 @@ def _segment(value: str) -> str:
     return quote_path(value, safe="")
 
 
+class _KeyOnceKalshiClient(KalshiClient):
+    """KalshiClient whose signing key is loaded once instead of on every request."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        super().__init__(configuration)  # type: ignore[no-untyped-call]
+        pem: str | bytes = configuration.private_key_pem  # type: ignore[attr-defined]
+        key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("Kalshi signs with an RSA key")
+        self._signing_key: rsa.RSAPrivateKey = key
+        self._key_id: str = str(configuration.api_key_id)  # type: ignore[attr-defined]
+
+    def update_params_for_auth(
+        self,
+        headers: dict[str, str],
+        queries: Any,
+        auth_settings: Any,
+        resource_path: str,
+        method: str,
+        body: Any,
+        request_auth: Any = None,
+    ) -> None:
+        timestamp = str(int(WALL_CLOCK.now().timestamp() * 1000))
+        message = f"{timestamp}{method.upper()}/trade-api/v2{resource_path}".encode()
+        signature = self._signing_key.sign(
+            message,
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
+            hashes.SHA256(),
+        )
+        headers["KALSHI-ACCESS-KEY"] = self._key_id
+        headers["KALSHI-ACCESS-SIGNATURE"] = base64.b64encode(signature).decode()
+        headers["KALSHI-ACCESS-TIMESTAMP"] = timestamp
+        # the generated ApiClient's own auth (none configured) runs as in the SDK
+        ApiClient.update_params_for_auth(
+            self, headers, queries, auth_settings, resource_path, method, body, request_auth
+        )
+
+
 class KalshiAdapter(LiveAdapter):
     venue_label = "Kalshi"
     venue_rejects_duplicate_client_ids = True  # 409 order_already_exists, reproduced by tests/fakes/kalshi.py
@@ -200,7 +244,7 @@ class KalshiAdapter(LiveAdapter):
         configuration.api_key_id = connection.credentials["API_KEY_ID"]
         configuration.private_key_pem = private_key_pem
         configuration.retries = 0  # VenueCaller owns the retry policy; urllib3 must not retry underneath it
-        client_class: Any = KalshiClient  # untyped constructor
+        client_class: Any = _KeyOnceKalshiClient  # untyped constructor
         self._client: Any = client_class(configuration)
         self._timeout = connection.timeout_seconds
         self._health.details["host"] = self.base_url
