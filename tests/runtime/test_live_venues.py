@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bots.base import Bot, BotContext
+from brokers.base import BrokerError
 from config.loader import ConfigError
 from domain.orders import OrderStatus
 from domain.signals import Side, Signal, SignalIntent, make_signal_id
@@ -237,3 +238,39 @@ def test_a_live_account_brings_no_more_than_its_free_cash_to_the_book(tmp_path: 
         venue.stop()
     # the paper account of the venue (10,000), the simulated stock venue (10,000), the live 2,500
     assert capital == Decimal("22500")
+
+
+def test_a_venue_that_goes_down_and_comes_back_is_announced_on_the_bus(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    from runtime.events import Event
+    from tests.fakes.server import Fault
+
+    settings = write_config(tmp_path, fake)
+    heard: list[Event] = []
+
+    async def scenario() -> None:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        orchestrator.bus.subscribe(
+            lambda event: heard.append(event) if event.kind == "broker_health" else None
+        )
+        await orchestrator.start()
+        try:
+            live = orchestrator.router.routes[(VENUE, "live")]
+            fake.server.inject(Fault(status=503, times=10, path_contains="/v2/account", reason="maintenance"))
+            with pytest.raises(BrokerError):
+                await live.balance()
+            orchestrator.record_broker_health()
+            fake.server.clear_faults()
+            await live.balance()
+            orchestrator.record_broker_health()
+            orchestrator.record_broker_health()  # no change: no event
+        finally:
+            await orchestrator.stop()
+
+    asyncio.run(scenario())
+    assert [(e.payload["venue"], e.payload["mode"], e.payload["healthy"]) for e in heard] == [
+        (VENUE, "live", False),
+        (VENUE, "live", True),
+    ]
+    assert "maintenance" in heard[0].message
