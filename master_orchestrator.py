@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import inspect
 import json
 import logging
 import os
@@ -55,6 +56,7 @@ UNACKED_MAX_TRIES = 5
 # orders the venue acknowledged but has not finished (resting limits, IOC remainders) are asked
 # about at this slower pace, so a cancel or expiry at the venue reaches the journal
 OPEN_ORDER_REQUERY_SECONDS = 30.0
+SHUTDOWN_HOOK_SECONDS = 15.0  # the most an async shutdown hook may take
 BROKER_HEALTH_SECONDS = 15  # how often each broker's health is written for status/dashboard/Telegram
 
 
@@ -221,7 +223,9 @@ class Orchestrator:
             await self.snapshot_equity(self.clock.now())
         for hook in self.on_shutdown:
             try:
-                hook()
+                result = hook()
+                if inspect.isawaitable(result):  # an async teardown, e.g. Telegram's
+                    await asyncio.wait_for(result, timeout=SHUTDOWN_HOOK_SECONDS)
             except Exception:
                 log.exception("shutdown hook failed")
         self.repository.close()
@@ -1095,6 +1099,24 @@ def _stop(config_path: str, wait_seconds: float = 15.0) -> int:
     return 1
 
 
+def _dashboard_only(config_path: str) -> int:
+    """Serve the dashboard read-only from the configured journal while the daemon is down."""
+    from config.loader import load_config
+    from dashboard.server import serve_read_only
+
+    settings = load_config(config_path).settings
+    pid = _pid_alive(_pid_path(settings))
+    if pid is not None:
+        where = f"http://{settings.dashboard.host}:{settings.dashboard.port}/"
+        print(f"the daemon is running (pid {pid}) and serves the dashboard itself at {where}")
+        return 1
+    database = Path(settings.system.database)
+    if not database.exists():
+        print(f"no database at {database}: the daemon has not run with this configuration yet")
+        return 1
+    return serve_read_only(settings, announce=lambda line: print(line, flush=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     from dotenv import load_dotenv
 
@@ -1108,10 +1130,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--foreground", action="store_true", help="run: accepted for symmetry; run never forks"
     )
+    parser.add_argument(
+        "--dashboard-only",
+        action="store_true",
+        help="run: serve only the dashboard, read-only from the journal, while the daemon is down",
+    )
     args = parser.parse_args(argv)
     load_dotenv(override=False)  # secrets from a git-ignored .env; the environment wins
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     try:
+        if args.command == "run" and args.dashboard_only:
+            return _dashboard_only(args.config)
         if args.command == "run":
             return asyncio.run(_run_daemon(args.config))
         if args.command == "status":

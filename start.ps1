@@ -84,6 +84,9 @@ while ((Get-Date) -lt $deadline) {
     # Python's logging writes to stderr.
     if ((Test-Path $errLog) -and (Select-String -Path $errLog -Pattern "daemon running" -Quiet)) {
         Write-Host "daemon running (pid $($process.Id)); log: $errLog"
+        # the daemon logs where its dashboard listens (or why it does not)
+        $dashboard = Select-String -Path $errLog -Pattern 'dashboard (at http\S+|not started.*|disabled.*)' | Select-Object -Last 1
+        if ($dashboard) { Write-Host "  $($dashboard.Matches[0].Value)" }
         Write-Host "  status: .venv\Scripts\python.exe master_orchestrator.py status --config $Config"
         Write-Host "  stop:   .\stop.ps1"
         exit 0

@@ -43,6 +43,9 @@ deadline=$((SECONDS + startup_timeout))
 while [ "$SECONDS" -lt "$deadline" ]; do
   if tail -c +"$((offset + 1))" "$log" | grep -q "daemon running"; then
     echo "daemon running (pid $pid); log: $log"
+    # the daemon logs where its dashboard listens (or why it does not)
+    dashboard="$(tail -c +"$((offset + 1))" "$log" | grep -o -E 'dashboard (at http[^ ]*|not started.*|disabled.*)' | tail -n 1 || true)"
+    if [ -n "$dashboard" ]; then echo "  ${dashboard}"; fi
     echo "  status: .venv/bin/python master_orchestrator.py status --config $config"
     echo "  stop:   ./stop.sh"
     exit 0

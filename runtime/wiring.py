@@ -226,6 +226,18 @@ async def build_live(
         venues.close()
         raise
     orchestrator.on_shutdown.append(venues.close)  # adapters' connections, paper books' files
+    # the operator surfaces load only for the live daemon (Flask, waitress, python-telegram-bot)
+    from dashboard.server import attach_dashboard
+    from monitoring.telegram import attach_telegram
+
+    surroundings = os.environ if environ is None else environ
+    try:
+        attach_telegram(orchestrator, settings, surroundings)  # refuses a malformed chat-id list
+    except Exception:
+        venues.close()
+        orchestrator.repository.close()
+        raise
+    attach_dashboard(orchestrator, surroundings)
     return orchestrator
 
 

@@ -11,8 +11,9 @@ so a year of trades is grouped without loading it and without float rounding.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,9 +22,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.orders import Fill, OrderStatus
 from domain.positions import ClosedTrade, Position
 from domain.signals import Side
-from storage.records import EquitySnapshot
+from domain.trading_state import TradingState
+from storage.mapping import exit_plan_from
+from storage.records import ControlState, EquitySnapshot, OrderEvent, RiskEvent
 
 ZERO = Decimal(0)
 # trades, wins, gross and fees of the selected round trips, exactly
@@ -139,6 +143,136 @@ class TradeFilter:
         return (" where " + " and ".join(clauses)) if clauses else "", values
 
 
+@dataclass(frozen=True, slots=True)
+class BotActivity:
+    """One bot as the daemon registered it, and how it ran today (its P&L: `closed_trade_totals`)."""
+
+    name: str
+    bot_class: str
+    asset_class: str
+    venue: str
+    mode: str
+    schedule: str
+    last_run_at: datetime | None
+    last_run_ok: bool | None
+    last_error: str | None  # the latest failed tick since the day's start
+    last_error_at: datetime | None
+    signals_today: int
+    orders_today: int
+    fills_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsGroup:
+    """Closed round trips of one bot in one instrument on one local day."""
+
+    bot: str
+    instrument_key: str
+    day: date
+    trades: int
+    wins: int
+    gross_pnl: Decimal
+    fees: Decimal
+
+    @property
+    def net_pnl(self) -> Decimal:
+        return self.gross_pnl - self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class TradeTotals:
+    """The round trips journaled after row `after_id` up to row `last_id`, summed per group.
+
+    Closed trades are append-only, so totals read this way can be carried forward: add what
+    came after `last_id` next time (the dashboard's ledger does).
+    """
+
+    after_id: int
+    last_id: int
+    groups: list[TotalsGroup]
+
+
+@dataclass(frozen=True, slots=True)
+class PausedBot:
+    bot: str
+    reason: str
+    paused_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StageVerdict:
+    """One stage's decision on a signal, as journaled (codes as text: old rows stay readable)."""
+
+    seq: int
+    stage: str
+    verdict: str
+    reason_code: str
+    message: str
+    confidence: float | None
+    size_multiplier: float
+    details: Mapping[str, Any]
+    time: datetime
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalTrace:
+    """A signal with every stage's verdict and the order it produced, if any."""
+
+    id: str
+    bot: str
+    instrument_key: str
+    asset_class: str
+    side: str
+    intent: str
+    confidence: float
+    edge: float
+    stop: float | None
+    reason: str
+    time: datetime
+    evidence: Mapping[str, Any]
+    decisions: tuple[StageVerdict, ...]
+    client_order_id: str | None
+    order_status: str | None
+
+    @property
+    def final(self) -> StageVerdict | None:
+        """The last verdict on the road: the rejection that stopped it, or the router's answer."""
+        return self.decisions[-1] if self.decisions else None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    client_order_id: str
+    bot: str
+    instrument_key: str
+    side: str
+    quantity: Decimal
+    order_type: str
+    limit_price: Decimal | None
+    reduce_only: bool
+    status: str
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+    venue_order_id: str | None
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRoad:
+    """A signal's whole road: its verdicts, its order, the order's status history and its fills."""
+
+    signal: SignalTrace
+    order: OrderRecord | None
+    order_events: tuple[OrderEvent, ...]
+    fills: tuple[Fill, ...]
+
+
 class Reports:
     """Read-only queries over a journal file."""
 
@@ -249,26 +383,288 @@ class Reports:
         return TradePage([_trade(row) for row in rows], int(total))
 
     def equity_curve(self, since: datetime | None = None, max_points: int = 500) -> list[EquitySnapshot]:
-        """Equity snapshots (oldest first), thinned evenly to at most `max_points`, the last one kept."""
+        """Equity snapshots (oldest first), thinned evenly to at most `max_points`, the last one kept.
+
+        The ids come in time order from the time index alone; only the kept rows are read in full
+        (a year of 5-minute snapshots is 105,000 rows).
+        """
         if max_points < 2:
             raise ValueError("max_points must be at least 2")
         where, values = ("", []) if since is None else (" where time >= ?", [_stored_time(since)])
         with self._read() as db:
-            count = db.execute(f"select count(*) from equity_snapshots{where}", values).fetchone()[0]
-            step = max(1, -(-int(count) // max_points))
+            ids = [
+                row[0]
+                for row in db.execute(f"select id from equity_snapshots{where} order by time, id", values)
+            ]
+            step = max(1, -(-len(ids) // max_points))
+            kept = ids[::step]
+            if ids and kept[-1] != ids[-1]:
+                kept.append(ids[-1])
             rows = db.execute(
-                "select time, equity, cash, realized, unrealized, fees, open_positions, gross_exposure, rn "
-                "from (select *, row_number() over (order by time, id) - 1 as rn "
-                f"from equity_snapshots{where}) where rn % ? = 0 or rn = ? order by rn",
-                [*values, step, int(count) - 1],
+                f"select {_EQUITY_COLUMNS} from equity_snapshots where id in "
+                "(select value from json_each(?)) order by time, id",
+                (json.dumps(kept),),
+            ).fetchall()
+        return [_equity_snapshot(r) for r in rows]
+
+    def latest_equity(self) -> EquitySnapshot | None:
+        with self._read() as db:
+            row = db.execute(
+                f"select {_EQUITY_COLUMNS} from equity_snapshots order by time desc, id desc limit 1"
+            ).fetchone()
+        return None if row is None else _equity_snapshot(row)
+
+    def export_trades(self, where: TradeFilter | None = None) -> Iterator[ClosedTrade]:
+        """Every matching trade, newest first, streamed from one snapshot (a CSV export of a year)."""
+        clause, values = (where or TradeFilter()).where()
+        with self._read() as db:
+            cursor = db.execute(
+                "select bot, instrument_key, side, quantity, entry_price, exit_price, gross_pnl, fees, "
+                f"opened_at, closed_at from closed_trades{clause} order by closed_at desc, id desc",
+                values,
+            )
+            while rows := cursor.fetchmany(1000):
+                yield from (_trade(row) for row in rows)
+
+    def performance_by_asset_class(self, since: datetime | None = None) -> list[Performance]:
+        """Closed round trips per asset class, which the journal's orders record per instrument.
+
+        Grouped by instrument first (a few hundred groups), so each instrument's class is one
+        index lookup, not a join over every order.
+        """
+        where, values = TradeFilter(since=since).where()
+        with self._read() as db:
+            rows = db.execute(
+                "select coalesce((select o.asset_class from orders o where o.instrument_key = t.key "
+                "limit 1), 'unknown') as asset_class, sum(t.n), sum(t.w), decimal_sum(t.g), decimal_sum(t.f) "
+                "from (select instrument_key as key, count(*) as n, decimal_wins(gross_pnl, fees) as w, "
+                f"decimal_sum(gross_pnl) as g, decimal_sum(fees) as f from closed_trades{where} "
+                "group by instrument_key) t group by 1 order by 1",
+                values,
             ).fetchall()
         return [
-            EquitySnapshot(
-                _read_time(r[0]), Decimal(r[1]), Decimal(r[2]), Decimal(r[3]), Decimal(r[4]), Decimal(r[5]),
-                int(r[6]), Decimal(r[7]),
+            Performance(row[0], int(row[1]), int(row[2]), Decimal(row[3]) - Decimal(row[4])) for row in rows
+        ]
+
+    def closed_trade_totals(self, timezone: str, after_id: int = 0) -> TradeTotals:
+        """Round trips journaled after row `after_id`, summed per bot, instrument and local day.
+
+        Days are cut at local midnight in `timezone`. One query per day touched, each a range of
+        the `closed_at` index: a year of 100,000 trades sums in about a second, and a later call
+        with the last id seen reads only what was added since.
+        """
+        zone = ZoneInfo(timezone)
+        with self._read() as db:
+            first, last, last_id = db.execute(
+                "select min(closed_at), max(closed_at), max(id) from closed_trades where id > ?", (after_id,)
+            ).fetchone()
+            if last_id is None:
+                return TradeTotals(after_id, after_id, [])
+            groups: list[TotalsGroup] = []
+            for day in _days(
+                _read_time(first).astimezone(zone).date(), _read_time(last).astimezone(zone).date()
+            ):
+                start = datetime(day.year, day.month, day.day, tzinfo=zone)
+                following = day + timedelta(days=1)
+                end = datetime(following.year, following.month, following.day, tzinfo=zone)
+                # `+id`: filter on the id without letting the planner scan by it instead of by time
+                rows = db.execute(
+                    f"select bot, instrument_key, {_TOTALS} from closed_trades where closed_at >= ? "
+                    "and closed_at < ? and +id > ? and +id <= ? group by bot, instrument_key",
+                    (_stored_time(start), _stored_time(end), after_id, last_id),
+                )
+                groups.extend(
+                    TotalsGroup(bot, key, day, int(trades), int(wins), Decimal(gross), Decimal(fees))
+                    for bot, key, trades, wins, gross, fees in rows
+                )
+        return TradeTotals(after_id, int(last_id), groups)
+
+    # ------------------------------------------------------------------------------ bots and control
+    def bot_activity(self, day_start: datetime) -> list[BotActivity]:
+        """Every bot the daemon has registered, with its activity since `day_start`.
+
+        The last runs are an index lookup per bot (`bot_runs` holds a week of ticks: millions of
+        rows with 500 bots, which a GROUP BY would read in full).
+        """
+        start = _stored_time(day_start)
+        with self._read() as db:
+            bots = db.execute(
+                "select name, bot_class, asset_class, venue, mode, schedule, "
+                "(select finished_at from bot_runs r where r.bot = b.name order by finished_at desc "
+                "limit 1), "
+                "(select ok from bot_runs r where r.bot = b.name order by finished_at desc limit 1), "
+                "(select error || char(31) || finished_at from bot_runs r where r.bot = b.name "
+                "and r.finished_at >= ? and not r.ok order by finished_at desc limit 1) "
+                "from bots b order by name",
+                (start,),
+            ).fetchall()
+            signals = dict(
+                db.execute("select bot, count(*) from signals where time >= ? group by bot", (start,))
+            )
+            orders = dict(
+                db.execute("select bot, count(*) from orders where created_at >= ? group by bot", (start,))
+            )
+            fills = dict(db.execute("select bot, count(*) from fills where time >= ? group by bot", (start,)))
+        activity = []
+        for name, bot_class, asset_class, venue, mode, schedule, last_at, last_ok, failed in bots:
+            error, _, error_at = (failed or "").rpartition(chr(31))
+            activity.append(
+                BotActivity(
+                    name=name,
+                    bot_class=bot_class,
+                    asset_class=asset_class,
+                    venue=venue,
+                    mode=mode,
+                    schedule=schedule,
+                    last_run_at=_read_time(last_at) if last_at else None,
+                    last_run_ok=None if last_ok is None else bool(last_ok),
+                    last_error=error if failed else None,
+                    last_error_at=_read_time(error_at) if failed else None,
+                    signals_today=int(signals.get(name, 0)),
+                    orders_today=int(orders.get(name, 0)),
+                    fills_today=int(fills.get(name, 0)),
+                )
+            )
+        return activity
+
+    def control_state(self) -> ControlState:
+        """The operator's levers as the daemon last persisted them."""
+        with self._read() as db:
+            row = db.execute(
+                "select trading_state, trading_reason, all_paused, all_paused_reason from control "
+                "where id = 1"
+            ).fetchone()
+            paused = dict(db.execute("select bot, reason from paused_bots order by bot"))
+        if row is None:
+            return ControlState(paused_bots=paused)
+        return ControlState(TradingState(row[0]), row[1], bool(row[2]), row[3], paused)
+
+    def paused_bots(self) -> list[PausedBot]:
+        with self._read() as db:
+            rows = db.execute("select bot, reason, paused_at from paused_bots order by paused_at, bot")
+            return [PausedBot(bot, reason, _read_time(at)) for bot, reason, at in rows]
+
+    def daemon_value(self, key: str) -> str | None:
+        """A fact the daemon keeps across restarts (`broker_health`, `day_start_equity`, ...)."""
+        with self._read() as db:
+            row = db.execute("select value from daemon_kv where key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # ------------------------------------------------------------------------------ risk events
+    def risk_events(
+        self, limit: int = 50, kinds: Sequence[str] | None = None, since: datetime | None = None
+    ) -> list[RiskEvent]:
+        """Risk events, newest first."""
+        if not 1 <= limit <= 1000:
+            raise ValueError("limit must be 1..1000")
+        clauses, values = _risk_event_clauses(kinds, since)
+        with self._read() as db:
+            rows = db.execute(
+                f"select time, kind, severity, message, bot, details from risk_events{clauses} "
+                "order by time desc, id desc limit ?",
+                [*values, limit],
+            ).fetchall()
+        return [_risk_event(row) for row in rows]
+
+    def latest_risk_event_per_bot(self, kinds: Sequence[str]) -> dict[str, RiskEvent]:
+        """Each bot's latest event among `kinds` (e.g. its last size reduction or restoration)."""
+        marks = ", ".join("?" for _ in kinds)
+        with self._read() as db:
+            rows = db.execute(
+                "select time, kind, severity, message, bot, details from risk_events where id in "
+                f"(select max(id) from risk_events where kind in ({marks}) and bot is not null group by bot)",
+                list(kinds),
+            ).fetchall()
+        return {row[4]: _risk_event(row) for row in rows}
+
+    # ------------------------------------------------------------------------------ positions
+    def open_positions(self) -> list[Position]:
+        """Open positions with their exit plans, as the daemon last saved them."""
+        with self._read() as db:
+            rows = db.execute(
+                "select bot, instrument_key, quantity, average_entry_price, realized_pnl, fees, opened_at, "
+                "entry_quantity, exit_quantity, exit_value, exit_plan from positions where is_open "
+                "order by bot, instrument_key"
+            ).fetchall()
+        return [
+            Position(
+                bot=r[0], instrument_key=r[1], quantity=Decimal(r[2]), average_entry_price=Decimal(r[3]),
+                realized_pnl=Decimal(r[4]), fees=Decimal(r[5]), opened_at=_read_time(r[6]) if r[6] else None,
+                entry_quantity=Decimal(r[7]), exit_quantity=Decimal(r[8]), exit_value=Decimal(r[9]),
+                exit_plan=exit_plan_from(json.loads(r[10])) if r[10] else None,
             )
             for r in rows
         ]  # fmt: skip
+
+    def asset_classes(self, instrument_keys: Sequence[str]) -> dict[str, str]:
+        """The asset class the journal's orders record for each instrument (those it knows)."""
+        with self._read() as db:
+            found = {}
+            for key in set(instrument_keys):
+                row = db.execute(
+                    "select asset_class from orders where instrument_key = ? limit 1", (key,)
+                ).fetchone()
+                if row is not None:
+                    found[key] = str(row[0])
+        return found
+
+    # ------------------------------------------------------------------------------ the decision trace
+    def latest_signals(self, limit: int = 50, offset: int = 0, bot: str | None = None) -> list[SignalTrace]:
+        """The newest signals, each with every stage's verdict and its order's status."""
+        if not 1 <= limit <= 500 or offset < 0:
+            raise ValueError("limit must be 1..500 and offset not negative")
+        where, values = (" where bot = ?", [bot]) if bot is not None else ("", [])
+        with self._read() as db:
+            rows = db.execute(
+                f"select {_SIGNAL_COLUMNS} from (select * from signals{where} "
+                "order by time desc, id desc limit ? offset ?) s "
+                "left join orders o on o.signal_id = s.id order by s.time desc, s.id desc",
+                [*values, limit, offset],
+            ).fetchall()
+            verdicts = _verdicts(db, [row[0] for row in rows])
+        return [_signal_trace(row, verdicts.get(row[0], ())) for row in rows]
+
+    def signal_road(self, signal_id: str) -> SignalRoad | None:
+        """One signal's whole road, or None when the journal has no such signal."""
+        with self._read() as db:
+            row = db.execute(
+                f"select {_SIGNAL_COLUMNS} from signals s left join orders o on o.signal_id = s.id "
+                "where s.id = ?",
+                (signal_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            signal = _signal_trace(row, _verdicts(db, [signal_id]).get(signal_id, ()))
+            if signal.client_order_id is None:
+                return SignalRoad(signal, None, (), ())
+            order_id = signal.client_order_id
+            order = _order_record(
+                db.execute(
+                    f"select {_ORDER_COLUMNS} from orders where client_order_id = ?", (order_id,)
+                ).fetchone()
+            )
+            events = tuple(
+                OrderEvent(
+                    order_id,
+                    None if before is None else OrderStatus(before),
+                    OrderStatus(after),
+                    _read_time(time),
+                    reason,
+                )
+                for before, after, time, reason in db.execute(
+                    "select from_status, to_status, time, reason from order_events "
+                    "where client_order_id = ? order by id",
+                    (order_id,),
+                )
+            )
+            fills = tuple(
+                _fill(r)
+                for r in db.execute(
+                    f"select {_FILL_COLUMNS} from fills where client_order_id = ? order by time, id",
+                    (order_id,),
+                )
+            )
+        return SignalRoad(signal, order, events, fills)
 
 
 def drawdowns(equity: Sequence[Decimal]) -> list[Decimal]:
@@ -316,6 +712,92 @@ def _trade(row: Sequence[Any]) -> ClosedTrade:
         opened_at=_read_time(row[8]),
         closed_at=_read_time(row[9]),
     )
+
+
+_SIGNAL_COLUMNS = (
+    "s.id, s.bot, s.instrument_key, s.asset_class, s.side, s.intent, s.confidence, s.edge, s.stop, s.reason, "
+    "s.time, s.evidence, o.client_order_id, o.status"
+)
+
+
+def _signal_trace(row: Sequence[Any], decisions: Sequence[StageVerdict]) -> SignalTrace:
+    return SignalTrace(
+        id=row[0], bot=row[1], instrument_key=row[2], asset_class=row[3], side=row[4], intent=row[5],
+        confidence=float(row[6]), edge=float(row[7]), stop=None if row[8] is None else float(row[8]),
+        reason=row[9], time=_read_time(row[10]), evidence=json.loads(row[11]) if row[11] else {},
+        decisions=tuple(decisions), client_order_id=row[12], order_status=row[13],
+    )  # fmt: skip
+
+
+def _verdicts(db: sqlite3.Connection, signal_ids: Sequence[str]) -> dict[str, list[StageVerdict]]:
+    found: dict[str, list[StageVerdict]] = {}
+    for start in range(0, len(signal_ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = signal_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = db.execute(
+            "select signal_id, seq, stage, verdict, reason_code, message, confidence, size_multiplier, "
+            f"details, time from decisions where signal_id in ({marks}) order by signal_id, seq, id",
+            chunk,
+        )
+        for r in rows:
+            found.setdefault(r[0], []).append(
+                StageVerdict(
+                    seq=int(r[1]), stage=r[2], verdict=r[3], reason_code=r[4], message=r[5],
+                    confidence=r[6], size_multiplier=float(r[7]), details=json.loads(r[8]) if r[8] else {},
+                    time=_read_time(r[9]),
+                )
+            )  # fmt: skip
+    return found
+
+
+_ORDER_COLUMNS = (
+    "client_order_id, bot, instrument_key, side, quantity, order_type, limit_price, reduce_only, status, "
+    "filled_quantity, average_fill_price, venue_order_id, reason, created_at, updated_at"
+)
+_FILL_COLUMNS = "client_order_id, venue, venue_trade_id, instrument_key, side, quantity, price, fee, time"
+
+
+_EQUITY_COLUMNS = "time, equity, cash, realized, unrealized, fees, open_positions, gross_exposure"
+
+
+def _equity_snapshot(r: Sequence[Any]) -> EquitySnapshot:
+    return EquitySnapshot(
+        _read_time(r[0]), Decimal(r[1]), Decimal(r[2]), Decimal(r[3]), Decimal(r[4]), Decimal(r[5]),
+        int(r[6]), Decimal(r[7]),
+    )  # fmt: skip
+
+
+def _fill(r: Sequence[Any]) -> Fill:
+    return Fill(
+        client_order_id=r[0], venue=r[1], venue_trade_id=r[2], instrument_key=r[3], side=Side(r[4]),
+        quantity=Decimal(r[5]), price=Decimal(r[6]), fee=Decimal(r[7]), time=_read_time(r[8]),
+    )  # fmt: skip
+
+
+def _order_record(row: Sequence[Any]) -> OrderRecord:
+    return OrderRecord(
+        client_order_id=row[0], bot=row[1], instrument_key=row[2], side=row[3], quantity=Decimal(row[4]),
+        order_type=row[5], limit_price=None if row[6] is None else Decimal(row[6]), reduce_only=bool(row[7]),
+        status=row[8], filled_quantity=Decimal(row[9]),
+        average_fill_price=None if row[10] is None else Decimal(row[10]), venue_order_id=row[11],
+        reason=row[12], created_at=_read_time(row[13]), updated_at=_read_time(row[14]),
+    )  # fmt: skip
+
+
+def _risk_event_clauses(kinds: Sequence[str] | None, since: datetime | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    values: list[Any] = []
+    if kinds:
+        clauses.append(f"kind in ({', '.join('?' for _ in kinds)})")
+        values.extend(kinds)
+    if since is not None:
+        clauses.append("time >= ?")
+        values.append(_stored_time(since))
+    return (" where " + " and ".join(clauses)) if clauses else "", values
+
+
+def _risk_event(row: Sequence[Any]) -> RiskEvent:
+    return RiskEvent(_read_time(row[0]), row[1], row[2], row[3], row[4], json.loads(row[5]) if row[5] else {})
 
 
 def open_positions_of(positions: Sequence[Position]) -> list[Position]:

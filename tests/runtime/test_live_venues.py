@@ -91,6 +91,9 @@ registry = "bots.toml"
 [risk]
 reentry_cooldown_minutes = 0.0
 
+[dashboard]
+enabled = false
+
 [venues.sim-stocks]
 asset_class = "stock"
 
@@ -274,3 +277,59 @@ def test_a_venue_that_goes_down_and_comes_back_is_announced_on_the_bus(
         (VENUE, "live", True),
     ]
     assert "maintenance" in heard[0].message
+
+
+def test_the_live_daemon_answers_telegram_and_serves_its_dashboard(tmp_path: Path, fake: FakeAlpaca) -> None:
+    """`build_live` wires both operator surfaces: a /status from the allowed chat is answered,
+    the dashboard answers on its port, and both stop with the daemon."""
+    import time
+    import urllib.request
+
+    from tests.fakes.telegram import TOKEN, FakeTelegram
+
+    telegram = FakeTelegram().start()
+    try:
+        settings = write_config(tmp_path, fake)
+        text = settings.read_text().replace("[dashboard]\nenabled = false\n", "[dashboard]\nport = 0\n")
+        text += f'\n[telegram]\nbase_url = "{telegram.url}"\nallowed_chat_ids = [42]\n'
+        settings.write_text(text)
+        environ = {**ENVIRON, "TELEGRAM_BOT_TOKEN": TOKEN, "DASHBOARD_TOKEN": "a-long-dashboard-token-0123"}
+
+        def first_reply() -> str:
+            deadline = time.monotonic() + 15
+            # commands sent before polling starts are dropped on purpose (no stale /halt): wait for it
+            while not telegram.calls("getUpdates") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            telegram.enqueue_message(42, "/status")
+            while not telegram.messages_to(42) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            return telegram.messages_to(42)[0].visible
+
+        def overview_status(url: str) -> int:
+            with urllib.request.urlopen(f"{url.rstrip('/')}/api/overview", timeout=10) as answer:
+                return int(answer.status)
+
+        async def scenario() -> str:
+            orchestrator = await build_live(settings, environ=environ)
+            await orchestrator.start()
+            try:
+                # off the loop: both surfaces need the daemon's loop free to answer
+                reply = await asyncio.to_thread(first_reply)
+                assert await asyncio.to_thread(overview_status, _dashboard_url(orchestrator)) == 200
+                return reply
+            finally:
+                await orchestrator.stop()
+
+        reply = asyncio.run(scenario())
+    finally:
+        telegram.stop()
+    assert "active" in reply.lower()
+
+
+def _dashboard_url(orchestrator: Orchestrator) -> str:
+    """The running dashboard's address, from the service its start hook belongs to."""
+    for hook in orchestrator.on_start:
+        url = getattr(getattr(hook, "__self__", None), "url", None)
+        if isinstance(url, str):
+            return url
+    raise AssertionError("no dashboard was attached to the daemon")

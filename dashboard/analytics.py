@@ -1,0 +1,197 @@
+"""The dashboard's arithmetic: the validation gate and the book's tail risk (pure, no I/O).
+
+The gate is the bar a bot must clear before it trades real money: 100 or more
+closed trades, a win rate of 45 % or more and an annualised Sharpe ratio of 1.0
+or more. Sharpe is taken on the bot's *daily net P&L*, every calendar day from
+its first trade's day to today (days without a closed trade count as 0), as
+mean / standard deviation × √365. Daily rather than per-trade: a per-trade
+ratio depends on how often a bot trades and has no agreed annualisation. The
+P&L is in dollars, not returns: a bot has no capital of its own to divide by,
+and a constant divisor would cancel out of the ratio anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from domain.market import BarSeries
+from domain.positions import ExitPlan
+from risk_management.correlation import log_returns
+from risk_management.tail_risk import book_pnl_samples, sample_cvar, sample_var
+
+MIN_TRADES = 100
+MIN_WIN_RATE = 0.45
+MIN_SHARPE = 1.0
+DAYS_PER_YEAR = 365  # crypto and prediction markets trade every day; a stock bot's weekends count as 0
+MIN_SCENARIOS = 20  # bar returns the held markets must share before their VaR means anything
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """One bot against the validation gate; `failures` says which criteria it misses, and why."""
+
+    bot: str
+    trades: int
+    win_rate: float | None
+    sharpe: float | None
+    days: int
+    failures: tuple[str, ...]
+
+    @property
+    def go(self) -> bool:
+        return not self.failures
+
+
+def calendar_series(days_with_trades: Mapping[date, Decimal], first: date, last: date) -> list[Decimal]:
+    """Daily net P&L for every day from `first` to `last` inclusive, 0 on days without a trade."""
+    series = []
+    day = first
+    while day <= last:
+        series.append(days_with_trades.get(day, Decimal(0)))
+        day += timedelta(days=1)
+    return series
+
+
+def annualised_sharpe(daily_pnl: Sequence[Decimal], periods_per_year: int = DAYS_PER_YEAR) -> float | None:
+    """mean / sample standard deviation × √periods; None with fewer than 2 days or no variation."""
+    if len(daily_pnl) < 2:
+        return None
+    values = np.array([float(v) for v in daily_pnl], dtype=np.float64)
+    std = float(values.std(ddof=1))
+    if std == 0.0:
+        return None
+    return float(values.mean()) / std * math.sqrt(periods_per_year)
+
+
+def validation_gate(bot: str, trades: int, wins: int, daily_pnl: Sequence[Decimal]) -> GateResult:
+    win_rate = wins / trades if trades else None
+    sharpe = annualised_sharpe(daily_pnl)
+    failures = []
+    if trades < MIN_TRADES:
+        failures.append(f"{trades} trades, needs {MIN_TRADES}+")
+    if win_rate is None or win_rate < MIN_WIN_RATE:
+        shown = "no trades" if win_rate is None else f"win rate {win_rate:.1%}"
+        failures.append(f"{shown}, needs {MIN_WIN_RATE:.0%}+")
+    if sharpe is None or sharpe < MIN_SHARPE:
+        shown = "Sharpe unknown (under 2 days or flat)" if sharpe is None else f"Sharpe {sharpe:.2f}"
+        failures.append(f"{shown}, needs {MIN_SHARPE:.1f}+")
+    return GateResult(bot, trades, win_rate, sharpe, len(daily_pnl), tuple(failures))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The book's VaR and CVaR
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TailRisk:
+    """The open book's VaR and CVaR (positive numbers are losses, in USD) over `horizon_seconds`.
+
+    Unavailable (None figures, `reason` says why) when a held market has no comparable bars:
+    a VaR that silently left a position out would understate the risk.
+    """
+
+    var: float | None
+    cvar: float | None
+    confidence: float
+    method: str
+    horizon_seconds: int
+    scenarios: int
+    markets: int
+    reason: str | None = None
+    missing: tuple[str, ...] = field(default_factory=tuple)
+
+
+def book_tail_risk(
+    exposures_usd: Mapping[str, float],
+    bars: Mapping[str, BarSeries | None],
+    *,
+    timeframe_seconds: int,
+    horizon_seconds: int,
+    method: str,
+    confidence: float,
+) -> TailRisk:
+    """VaR/CVaR of the book from its markets' bar returns, scaled to the horizon by √time.
+
+    The scenarios are the risk engine's (`risk_management.stage`): each market's simple return
+    from one bar to the next, times √(horizon / timeframe), applied to the signed notional held
+    there. Markets are aligned on the bar times they share (a stock's closed hours drop out),
+    so every scenario is one moment for the whole book.
+    """
+
+    def unavailable(reason: str, missing: Sequence[str] = ()) -> TailRisk:
+        return TailRisk(
+            None, None, confidence, method, horizon_seconds, 0, len(exposures_usd), reason, tuple(missing)
+        )
+
+    if not exposures_usd:
+        return unavailable("no open positions")
+    keys = sorted(exposures_usd)
+    missing = [key for key in keys if not bars.get(key)]
+    if missing:
+        return unavailable("no bar history for " + ", ".join(missing), missing)
+    series = {key: bars[key] for key in keys}
+    common = functools.reduce(np.intersect1d, [s.times for s in series.values() if s is not None])
+    if len(common) < MIN_SCENARIOS + 1:
+        return unavailable(f"the held markets share {len(common)} bars; {MIN_SCENARIOS + 1} are needed")
+    try:
+        columns = [log_returns(s.close[np.isin(s.times, common)]) for s in series.values() if s is not None]
+    except ValueError as exc:
+        return unavailable(f"bad bar history: {exc}")
+    scale = math.sqrt(horizon_seconds / timeframe_seconds)
+    returns = np.column_stack([np.expm1(c) * scale for c in columns])
+    pnl = book_pnl_samples([exposures_usd[key] for key in keys], returns)
+    return TailRisk(
+        var=sample_var(pnl, method, confidence),
+        cvar=sample_cvar(pnl, method, confidence),
+        confidence=confidence,
+        method=method,
+        horizon_seconds=horizon_seconds,
+        scenarios=len(pnl),
+        markets=len(keys),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# A position's exit plan, as far as it has come
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ExitProgress:
+    stage: str  # a sentence: which step of the plan the position is at
+    stop_price: Decimal
+    first_target: Decimal
+    second_target: Decimal
+    first_target_done: bool
+    second_target_done: bool
+    trailing: bool
+    remaining_fraction: Decimal  # of the quantity the plan was set for
+    r_multiple: Decimal | None  # how far the mark is from entry, in units of the initial risk
+
+
+def exit_progress(plan: ExitPlan, quantity: Decimal, mark: Decimal | None) -> ExitProgress:
+    if plan.second_target_done:
+        stage = "second target taken; the rest rides a trailing stop"
+    elif plan.first_target_done:
+        stage = "first target taken; stop moved to break-even"
+    else:
+        stage = "waiting for the first target (1R) with the initial stop"
+    r_multiple = None
+    if mark is not None and plan.risk_per_unit > 0:
+        r_multiple = (mark - plan.entry_price) * plan.side.sign / plan.risk_per_unit
+    remaining = abs(quantity) / plan.initial_quantity if plan.initial_quantity > 0 else Decimal(0)
+    return ExitProgress(
+        stage=stage,
+        stop_price=plan.stop_price,
+        first_target=plan.first_target,
+        second_target=plan.second_target,
+        first_target_done=plan.first_target_done,
+        second_target_done=plan.second_target_done,
+        trailing=plan.second_target_done,
+        remaining_fraction=remaining,
+        r_multiple=r_multiple,
+    )

@@ -1,0 +1,186 @@
+"""End to end in headless Chromium: the pages a trader opens, against a daemon that is running.
+
+The journal was filled by a simulated run; the daemon then keeps running on its own thread with
+the dashboard attached as `build_live` attaches it. Screenshots of every page are kept under
+the test's tmp dir (`screenshots/`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from config.loader import LoadedConfig
+from dashboard.app import create_app
+from dashboard.context import Dashboard
+from dashboard.server import DashboardServer
+from runtime.events import Event
+from storage.reports import Reports
+from tests.dashboard.daemon import TOKEN, dashboard_config, fill_journal
+from tests.dashboard.test_live import start_daemon
+from utils.clock import WallClock
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no browser at {CHROMIUM}: install Debian's chromium (scripts/bootstrap.sh dev does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Browser, problems: list[str]) -> Page:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    return page
+
+
+def wait_until(page: Page, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression from here: `wait_for_function` evaluates strings in the page,
+    which the dashboard's Content-Security-Policy (no eval) rightly refuses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.1)
+
+
+def filled(config: LoadedConfig, minutes: int) -> None:
+    """`fill_journal` on a thread of its own: Playwright's sync API holds an event loop on this one."""
+    with ThreadPoolExecutor(1) as worker:
+        worker.submit(fill_journal, config, minutes).result()
+
+
+def money(text: str, signed: bool = False) -> str:
+    """As the page writes money: two decimals, thousands separated, gains with a + when signed."""
+    return f"{Decimal(text):{'+' if signed else ''},.2f}"
+
+
+def test_a_trader_reads_the_figures_pulls_a_lever_and_sees_events_arrive(
+    browser: Browser, tmp_path: Path
+) -> None:
+    config = dashboard_config(tmp_path / "run")
+    filled(config, minutes=30)
+    daemon, services = start_daemon(config, {"DASHBOARD_TOKEN": TOKEN}, minutes_in=31)
+    shots = tmp_path / "screenshots"
+    problems: list[str] = []
+    with daemon:
+        [service] = services
+        assert service is not None and service.url is not None
+        url = service.url
+        control = daemon.orchestrator.control
+        page = open_page(browser, problems)
+
+        # the overview shows the journal's real numbers (the clock stands still while we compare)
+        daemon.freeze()
+        expected = httpx.get(url + "api/overview").json()
+        page.goto(url)
+        wait_until(page, "document.getElementById('equity').textContent.includes(',')")
+        assert page.text_content("#equity") == money(expected["equity"]["value"])
+        assert page.text_content("#pnl-today") == money(expected["pnl"]["today"], signed=True)
+        assert page.text_content("#open-positions") == f"{expected['positions']['open']} / 25"
+        assert page.text_content("#trading-state") == "active"
+        assert page.locator("#brokers tr").count() == 3
+        assert page.locator("#breakers").inner_text().count("bot auto-paused") == 1
+        daemon.thaw()
+
+        # a live event appears without a reload
+        wait_until(page, "document.getElementById('live-status').textContent === 'live'")
+        page.evaluate("window.notReloaded = 'still here'")
+        now = daemon.call(daemon.run.clock.now)
+        event = Event("risk", now, "browser test event", {"kind": "test", "severity": "info"})
+        daemon.call(lambda: daemon.orchestrator.bus.publish(event))
+        wait_until(page, "document.getElementById('live-events').textContent.includes('browser test event')")
+        assert page.evaluate("window.notReloaded") == "still here"
+        page.screenshot(path=str(shots / "overview.png"), full_page=True)
+
+        # the equity chart is drawn from the analytics endpoint
+        daemon.freeze()
+        page.goto(url + "analytics")
+        wait_until(
+            page,
+            "() => { const c = Chart.getChart('equity-chart'); return c && c.data.datasets[0].data.length }",
+        )
+        points = page.evaluate("Chart.getChart('equity-chart').data.datasets[0].data.length")
+        assert points == len(httpx.get(url + "api/analytics").json()["equity_curve"]) > 1
+        assert page.evaluate("document.getElementById('equity-chart').width") > 0
+        daemon.thaw()
+        page.screenshot(path=str(shots / "analytics.png"), full_page=True)
+
+        # a pause without the token is refused; with it, the bot pauses in the running daemon
+        page.goto(url + "bots")
+        pause = page.locator('tr[data-bot="buyer-stocks"] button', has_text="Pause")
+        pause.click()
+        page.wait_for_selector("#flash .alert-danger")
+        assert "refused (401)" in page.text_content("#flash")
+        assert not daemon.call(lambda: control.is_bot_paused("buyer-stocks"))
+        page.click("#token-button")
+        page.fill("#token-input", TOKEN)
+        page.click("#token-save")
+        page.wait_for_selector("#token-modal", state="hidden")
+        page.locator('tr[data-bot="buyer-stocks"] button', has_text="Pause").click()
+        page.wait_for_selector("#flash .alert-success")
+        assert "buyer-stocks paused" in page.text_content("#flash")
+        assert daemon.call(lambda: control.is_bot_paused("buyer-stocks"))
+        page.wait_for_selector('tr[data-bot="buyer-stocks"] .bot-state >> text=paused')
+        page.screenshot(path=str(shots / "bots.png"), full_page=True)
+
+        for name, ready in (
+            ("positions", "#positions-table tr td"),
+            ("signals", "#signals-table tr td a"),
+            ("risk", "#tail-risk .stat-value"),
+        ):
+            page.goto(url + name)
+            page.wait_for_selector(ready)
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        page.goto(url + "signals")
+        page.locator("#signals-table tr td a").first.click()
+        page.wait_for_selector("#road-decisions tr td")
+        assert page.locator("#road-decisions tr").count() >= 2
+        page.screenshot(path=str(shots / "signal.png"), full_page=True)
+        page.close()
+    refused = [p for p in problems if "status of 401" in p]
+    assert len(refused) == 1 and [p for p in problems if p not in refused] == []  # only the refused pause
+    assert {p.name for p in shots.iterdir()} == {
+        f"{name}.png" for name in ("overview", "analytics", "bots", "positions", "signals", "risk", "signal")
+    }
+
+
+def test_read_only_pages_show_no_lever(browser: Browser, tmp_path: Path) -> None:
+    config = dashboard_config(tmp_path)
+    filled(config, minutes=5)
+    settings = config.settings
+    dashboard = Dashboard(settings, Reports(settings.system.database), WallClock())
+    server = DashboardServer(create_app(dashboard), "127.0.0.1", 0)
+    server.start()
+    problems: list[str] = []
+    try:
+        page = open_page(browser, problems)
+        page.goto(server.url + "bots")
+        page.wait_for_selector('#bots-table tr[data-bot="buyer-stocks"]')
+        assert page.locator("[data-lever]").count() == 0 and page.locator("#token-button").count() == 0
+        assert "Read-only" in page.text_content("#mode-banner")
+        assert page.text_content("#live-status") == "read-only"
+        page.goto(server.url)
+        wait_until(page, "document.getElementById('equity').textContent.includes(',')")
+        assert "No live feed" in page.text_content("#live-events")
+        page.close()
+    finally:
+        server.stop()
+    assert problems == []
