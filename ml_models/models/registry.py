@@ -20,7 +20,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,6 +31,7 @@ import xgboost
 from ml_models.features import FeatureSpec
 from ml_models.training.metrics import FloatArray
 from ml_models.training.train import TrainingResult
+from utils.clock import WALL_CLOCK
 
 METADATA_FILE = "metadata.json"
 MODEL_FILE = "model.json"
@@ -95,7 +96,7 @@ class ModelRegistry:
                 break
             except FileExistsError:
                 version += 1
-        metadata = _metadata(result, version, created_at or datetime.now(UTC))
+        metadata = _metadata(result, version, created_at or WALL_CLOCK.now())
         result.model.save_model(str(folder / MODEL_FILE))
         staging = folder / f".{METADATA_FILE}.tmp"
         staging.write_text(json.dumps(metadata, indent=2, sort_keys=True, allow_nan=False))
