@@ -15,18 +15,14 @@ Market orders answer with their `fills` (newOrderRespType FULL, ccxt's default f
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import itertools
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from tests.fakes.exchange import DuplicateOrder, FakeExchange, FakeFill, FakeOrder, OrderRefused, UnknownOrder
 from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
@@ -52,21 +48,6 @@ class Listing:
     step_size: str
     min_qty: str
     min_notional: str
-
-
-def stop_promptly(server: FakeVenueServer) -> None:
-    """Stop `server` without waiting out serve_forever's half-second poll: a connection wakes it."""
-    host, port = server.url.removeprefix("http://").split(":")
-    address = (host, int(port))
-
-    def wake() -> None:
-        with contextlib.suppress(OSError):
-            socket.create_connection(address, timeout=0.5).close()
-
-    waker = threading.Timer(0.01, wake)
-    waker.start()
-    server.stop()
-    waker.join()
 
 
 def error_body(status: int, reason: str) -> dict[str, Any]:
@@ -122,7 +103,7 @@ class FakeBinance:
         return self
 
     def stop(self) -> None:
-        stop_promptly(self.server)
+        self.server.stop()
 
     @property
     def url(self) -> str:
@@ -142,9 +123,8 @@ class FakeBinance:
             payload = request.raw_body
             params = dict(request.body) if isinstance(request.body, dict) else {}
         else:
-            # the server keeps the parsed query only; ccxt sent it urlencoded in this order
             params = dict(request.query)
-            payload = urlencode(list(params.items()))
+            payload = request.raw_query  # the signature covers the query exactly as sent
         signed_text, _, signature = payload.rpartition("&signature=")
         expected = hmac.new(secret.encode(), signed_text.encode(), hashlib.sha256).hexdigest()
         if not signature or not hmac.compare_digest(signature, expected):

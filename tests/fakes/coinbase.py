@@ -33,7 +33,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from tests.fakes.binance import stop_promptly
 from tests.fakes.exchange import DuplicateOrder, FakeExchange, FakeFill, FakeOrder, OrderRefused, UnknownOrder
 from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
 
@@ -122,7 +121,7 @@ class FakeCoinbase:
         return self
 
     def stop(self) -> None:
-        stop_promptly(self.server)
+        self.server.stop()
 
     @property
     def url(self) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import math
 import re
-import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -126,9 +125,7 @@ class FakeKalshi:
         return self
 
     def stop(self) -> None:
-        # FakeVenueServer.stop waits out serve_forever's 0.5 s poll; nothing waits for the port,
-        # so let it close in the background instead of adding half a second to every test
-        threading.Thread(target=self.server.stop, name="fake-kalshi-stop", daemon=True).start()
+        self.server.stop()
 
     @property
     def base_url(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ class Request:
     headers: dict[str, str]
     body: Any  # parsed JSON, a form dict, or the raw text
     raw_body: str
+    raw_query: str = ""  # the query string exactly as sent (what a venue's signature covers)
 
 
 @dataclass(slots=True)
@@ -72,6 +74,15 @@ class Fault:
         return self.path_contains is None or self.path_contains in path
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-answer (a stopped bot's long poll, a dropped fault) is normal
+    for a fake venue: no traceback for it; anything else is still reported."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 Handler = Callable[[Request, "re.Match[str]"], Response | Any]
 ErrorBody = Callable[[int, str], Any]
 
@@ -90,7 +101,7 @@ class FakeVenueServer:
         self.error_body = error_body
         # headers the venue adds to every answer (e.g. its rate-limit headroom), from the request
         self.extra_headers: Callable[[Request], dict[str, str]] | None = None
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _QuietServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ set-up
@@ -122,7 +133,7 @@ class FakeVenueServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> FakeVenueServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
@@ -195,6 +206,7 @@ class FakeVenueServer:
                     headers={k: v for k, v in self.headers.items()},
                     body=body,
                     raw_body=raw,
+                    raw_query=parts.query,
                 )
                 with venue._lock:
                     venue.requests.append(request)
