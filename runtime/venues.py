@@ -179,7 +179,11 @@ async def connect_real_venues(
 
 
 def venues_in_use(config: LoadedConfig) -> set[str]:
-    return {bot.venue for bot in config.registry.bots if bot.enabled}
+    """Venues enabled bots trade on, and the venues those fall back to for prices."""
+    traded = {bot.venue for bot in config.registry.bots if bot.enabled}
+    venues = config.settings.venues
+    fallbacks = {venues[name].fallback_price_venue for name in traded if name in venues}
+    return traded | {name for name in fallbacks if name is not None}
 
 
 def accounts_in_use(config: LoadedConfig) -> set[tuple[str, str]]:

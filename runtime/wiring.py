@@ -217,7 +217,7 @@ async def build_live(
         os.environ if environ is None else environ,
         venues,
         adapter_factory=adapter_factory,
-        needed=venues_in_use(config) | fallback_venues(settings, venues_in_use(config)),
+        needed=venues_in_use(config),
         accounts=accounts_in_use(config),
     )
     try:
@@ -253,12 +253,3 @@ def build_simulated(config: LoadedConfig, start: datetime) -> SimulatedRun:
     return SimulatedRun(
         config, orchestrator, scheduler, clock, market, venues.paper, dict(venues.instruments)
     )
-
-
-def fallback_venues(settings: Settings, used: set[str]) -> set[str]:
-    """Venues that only serve as another venue's second price source."""
-    return {
-        fallback
-        for name in used
-        if (fallback := settings.venues[name].fallback_price_venue if name in settings.venues else None)
-    }

@@ -333,3 +333,31 @@ def _dashboard_url(orchestrator: Orchestrator) -> str:
         if isinstance(url, str):
             return url
     raise AssertionError("no dashboard was attached to the daemon")
+
+
+def test_a_venue_that_only_lends_its_prices_is_connected_too(tmp_path: Path, fake: FakeAlpaca) -> None:
+    """A bot's venue falls back to another for quotes: both are in use, and the chain asks its own
+    venue first, then the fallback."""
+    from config.loader import load_config
+    from runtime.venues import venues_in_use
+
+    settings = write_config(tmp_path, fake)
+    text = settings.read_text().replace(
+        "max_attempts = 2\n", 'max_attempts = 2\nfallback_price_venue = "alpaca-backup"\n'
+    )
+    text += (
+        text[text.index(f"[venues.{VENUE}]") :]
+        .replace(f"[venues.{VENUE}]", "[venues.alpaca-backup]")
+        .replace('fallback_price_venue = "alpaca-backup"\n', "")
+    )
+    settings.write_text(text)
+    config = load_config(settings)
+    assert venues_in_use(config) == {VENUE, "alpaca-backup"}
+
+    async def chain() -> list[str]:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        await orchestrator.start()
+        await orchestrator.stop()
+        return [source.venue for source in orchestrator.prices._sources[VENUE]]  # type: ignore[attr-defined]
+
+    assert asyncio.run(chain()) == [VENUE, "alpaca-backup"]
