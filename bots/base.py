@@ -18,6 +18,7 @@ from domain.market import BarSeries, Quote
 from domain.positions import Position
 from domain.regimes import Regime
 from domain.signals import Side, Signal, SignalIntent, make_signal_id
+from strategies.decision import StrategyDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,4 +97,27 @@ class Bot(ABC):
             reason=reason,
             time=ctx.now,
             evidence=evidence or {},
+        )
+
+    def signal_for(
+        self,
+        ctx: BotContext,
+        instrument: Instrument,
+        side: Side,
+        intent: SignalIntent,
+        decision: StrategyDecision,
+        sequence: int = 0,
+    ) -> Signal:
+        """The signal that carries a strategy's decision (its confidence, edge, stop, reason, evidence)."""
+        return self.signal(
+            ctx,
+            instrument,
+            side,
+            intent,
+            confidence=decision.confidence,
+            edge=decision.edge,
+            stop=decision.stop,
+            reason=decision.reason,
+            evidence=decision.evidence,
+            sequence=sequence,
         )

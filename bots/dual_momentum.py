@@ -50,17 +50,6 @@ class DualMomentumBot(Bot):
                 continue
             side, intent = order
             signals.append(
-                self.signal(
-                    ctx,
-                    self.instruments[member],
-                    side,
-                    intent,
-                    confidence=decision.confidence,
-                    edge=decision.edge,
-                    stop=decision.stop,
-                    reason=decision.reason,
-                    evidence=decision.evidence,
-                    sequence=member,
-                )
+                self.signal_for(ctx, self.instruments[member], side, intent, decision, sequence=member)
             )
         return signals

@@ -37,18 +37,5 @@ class PerInstrumentRuleBot(Bot):
             if order is None:
                 continue
             side, intent = order
-            signals.append(
-                self.signal(
-                    ctx,
-                    instrument,
-                    side,
-                    intent,
-                    confidence=decision.confidence,
-                    edge=decision.edge,
-                    stop=decision.stop,
-                    reason=decision.reason,
-                    evidence=decision.evidence,
-                    sequence=index,
-                )
-            )
+            signals.append(self.signal_for(ctx, instrument, side, intent, decision, sequence=index))
         return signals
