@@ -570,26 +570,16 @@ class Orchestrator:
                     self.repository.save_position(self.book.set_exit_plan(position.bot, instrument.key, plan))
                 if step is None:
                     continue
-                side = position.side
-                assert side is not None
-                now = self.clock.now()
-                signal = Signal(
-                    id=make_signal_id(f"{position.bot}#exit", instrument.key, now, 0),
-                    bot=position.bot,
-                    instrument=instrument,
-                    side=side.opposite,
-                    intent=SignalIntent.CLOSE,
-                    confidence=1.0,
-                    edge=0.0,
-                    stop=None,
-                    reason=step.reason,
-                    time=now,
-                    evidence={
+                signal = self._close_signal(
+                    position,
+                    "exit",
+                    step.quantity,
+                    step.reason,
+                    {
                         "exit_kind": step.kind.value,
                         "trigger_price": str(step.trigger_price),
                         "mark": str(quote.mid),
                     },
-                    close_quantity=step.quantity,
                 )
                 order = await self.process_signal(signal)
                 if order is None or (order.status.is_terminal and order.filled_quantity == 0):
@@ -807,14 +797,25 @@ class Orchestrator:
         because trading is halted, no price) is in the returned order and the decision trace.
         """
         position = self.book.position(bot, instrument_key)
-        side = position.side if position is not None else None
-        if position is None or side is None or position.quantity == 0:
+        if position is None or position.side is None or position.quantity == 0:
             raise KeyError(f"{bot} holds no position in {instrument_key}")
-        instrument = self.instruments[instrument_key]
+        signal = self._close_signal(
+            position, "operator-close", abs(position.quantity), reason, {"exit_kind": "operator"}
+        )
+        async with self._tracked():
+            return await self.process_signal(signal)
+
+    def _close_signal(
+        self, position: Position, tag: str, quantity: Decimal, reason: str, evidence: dict[str, Any]
+    ) -> Signal:
+        """A signal that takes `quantity` off an open position, with an id of its own kind (`tag`)."""
+        side = position.side
+        assert side is not None, "only an open position can be closed"
+        instrument = self.instruments[position.instrument_key]
         now = self.clock.now()
-        signal = Signal(
-            id=make_signal_id(f"{bot}#operator-close", instrument_key, now, 0),
-            bot=bot,
+        return Signal(
+            id=make_signal_id(f"{position.bot}#{tag}", instrument.key, now, 0),
+            bot=position.bot,
             instrument=instrument,
             side=side.opposite,
             intent=SignalIntent.CLOSE,
@@ -823,11 +824,9 @@ class Orchestrator:
             stop=None,
             reason=reason,
             time=now,
-            evidence={"exit_kind": "operator"},
-            close_quantity=abs(position.quantity),
+            evidence=evidence,
+            close_quantity=quantity,
         )
-        async with self._tracked():
-            return await self.process_signal(signal)
 
     def record_broker_health(self) -> None:
         """Leave the health where `status`, the dashboard and Telegram read it (also when we are down),
