@@ -35,8 +35,10 @@ from domain.instruments import Instrument
 from domain.orders import Fill, InvalidOrderTransition, Order, OrderStatus
 from domain.pipeline import SignalContext, Stage
 from domain.positions import ClosedTrade, ExitPlan, Position
+from domain.regimes import Regime, RegimeFit, RegimeReading
 from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
+from filters.market_regimes import MarketRegimes
 from risk_management.book import Book, EquityBreakdown
 from risk_management.engine import BookSnapshot, Exposure, stance_of
 from risk_management.exits import ExitKind, ExitStep, build_exit_plan, evaluate_exit
@@ -44,6 +46,7 @@ from risk_management.streaks import StreakRule, StreakTracker
 from runtime.control import Control
 from runtime.events import Event, EventBus
 from runtime.registry import RegisteredBot
+from runtime.retraining import ModelRetraining
 from runtime.scheduling import Scheduler, cron_trigger, interval_trigger
 from runtime.tick_context import TickContext
 from storage.repository import Repository
@@ -96,6 +99,14 @@ class Orchestrator:
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # (job id, interval seconds, callable): housekeeping of the wiring, e.g. saving the simulated world
     periodic_hooks: list[tuple[str, int, Callable[[], None]]] = field(default_factory=list)
+    # the markets' regime models (the RegimeFilter reads them); fitted at start and on a schedule
+    regimes: MarketRegimes | None = None
+    # the weekly retraining of the ML models (None: [ml] disabled)
+    retraining: ModelRetraining | None = None
+    # True (live): start-up work runs while the daemon already ticks: the first regime fits (entries
+    # wait for their market's model) and the training of assets without a model. False (simulated
+    # runs): start() returns once every market has been fitted, and nothing is trained at start.
+    background_startup_work: bool = True
 
     _runtimes: dict[str, BotRuntime] = field(default_factory=dict)
     _orders: dict[str, Order] = field(default_factory=dict)
@@ -113,6 +124,8 @@ class Orchestrator:
     _day_start_equity: Decimal = Decimal(0)
     _trading_day: str = ""
     _stopping: bool = False
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _regimes_seen: dict[str, Regime] = field(default_factory=dict)
 
     # ==========================================================================================
     # Lifecycle
@@ -174,11 +187,42 @@ class Orchestrator:
             self.scheduler.add_job(
                 job_id, interval_trigger(seconds, self.clock, timezone), self._hook_job(hook)
             )
+        if self.regimes is not None:
+            regime_settings = self.settings.regimes
+            self.scheduler.add_job(
+                "regime-fits",
+                interval_trigger(int(regime_settings.check_minutes * 60), self.clock, timezone),
+                self._regime_fit_job,
+            )
+            self.scheduler.add_job(
+                "regime-readings",
+                interval_trigger(regime_settings.timeframe_seconds, self.clock, timezone, "regimes"),
+                self._regime_reading_job,
+            )
         self.scheduler.add_job(
             "broker-health",
             interval_trigger(BROKER_HEALTH_SECONDS, self.clock, timezone),
             self._hook_job(self.record_broker_health),
         )
+        if self.retraining is not None:
+            self.scheduler.add_job(
+                "ml-retrain", cron_trigger(self.settings.ml.retrain_cron, timezone), self._retrain_job
+            )
+        if self.regimes is not None:
+            if self.background_startup_work:
+                self._in_background(lambda: self._regime_fit_job(now), "first regime fits")
+            else:
+                await self._regime_fit_job(now)
+        retraining = self.retraining
+        if (
+            retraining is not None
+            and self.background_startup_work
+            and self.settings.ml.train_missing_on_start
+        ):
+            missing = retraining.assets_without_model()
+            if missing:
+                why = f"no model yet for {', '.join(missing)}"
+                self._in_background(lambda: retraining.run(why), "first model training")
         self.scheduler.start()
         await self.snapshot_equity(now)
         self.record_broker_health()
@@ -212,6 +256,8 @@ class Orchestrator:
             return
         self._stopping = True
         await self.scheduler.shutdown()
+        for task in list(self._background):
+            task.cancel()
         limit = grace_seconds
         if limit is None:
             limit = self.settings.orchestrator.shutdown_timeout_seconds
@@ -651,6 +697,81 @@ class Orchestrator:
     async def _reconcile_job(self, fire_time: datetime) -> None:
         async with self._tracked():
             await self.reconcile()
+
+    async def started_work_done(self) -> None:
+        """Wait for the work start() left running (the first regime fits); for tests and tools."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _in_background(self, work: Callable[[], Awaitable[object]], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed", what)
+
+        task = asyncio.create_task(run(), name=what)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ==========================================================================================
+    # Regimes
+    # ==========================================================================================
+    def regime_markets(self) -> list[Instrument]:
+        """The markets the enabled bots trade, once each, in a stable order."""
+        seen: dict[str, Instrument] = {}
+        for registered in self.bots:
+            for instrument in registered.bot.instruments:
+                seen.setdefault(instrument.key, instrument)
+        return [seen[key] for key in sorted(seen)]
+
+    async def _regime_fit_job(self, fire_time: datetime) -> None:
+        """Fit the regime models that are due (never fitted, older than refit_hours, or retrying)."""
+        if self.regimes is not None and not self._stopping:
+            await self.regimes.refit_due(self.regime_markets())
+
+    async def _regime_reading_job(self, fire_time: datetime) -> None:
+        """Filter each market's new bars, so its stored regime is current even when no bot asks."""
+        if self.regimes is None:
+            return
+        for instrument in self.regime_markets():
+            if self._stopping:
+                return
+            if self.regimes.watches(instrument):
+                await self.regimes.reading(instrument)
+
+    def record_regime_reading(self, reading: RegimeReading) -> None:
+        """Store the market's current regime; a change of regime is published as an event."""
+        if self._stopping:
+            return
+        previous = self._regimes_seen.get(reading.instrument_key)
+        self._regimes_seen[reading.instrument_key] = reading.regime
+        self.repository.save_market_regime(reading, self.clock.now())
+        if previous is not None and previous is not reading.regime:
+            self.bus.publish(
+                Event(
+                    "regime_change",
+                    self.clock.now(),
+                    f"{reading.instrument_key}: {previous.value} -> {reading.regime.value} "
+                    f"(p {reading.probability:.2f})",
+                    {
+                        "instrument_key": reading.instrument_key,
+                        "from": previous.value,
+                        "to": reading.regime.value,
+                        "probabilities": {r.value: p for r, p in reading.probabilities.items()},
+                    },
+                )
+            )
+
+    async def _retrain_job(self, fire_time: datetime) -> None:
+        if self.retraining is not None and not self._stopping:
+            await self.retraining.run("weekly schedule")
+
+    def record_regime_fit(self, fit: RegimeFit) -> None:
+        if not self._stopping:
+            self.repository.record_regime_fit(fit)
 
     async def _midnight_job(self, fire_time: datetime) -> None:
         self._start_trading_day(force=True)

@@ -24,8 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domain.regimes import Regime
 from filters.hmm_regimes import (
+    RegimeFitError,
+    advance_filter,
     current_regime,
     filtered_probabilities,
+    fit_best_regime_model,
     fit_regime_model,
     regimes_from_probabilities,
 )
@@ -98,6 +101,40 @@ def sp500() -> None:
         )
 
 
+def daemon_costs() -> None:
+    """What the daemon pays: a fit with its EM starts (in a worker), and one filter step per new bar."""
+    closes, _ = two_state_closes(0)
+    window = closes[:1000]
+    print("\ndaemon costs (3 states, fit window 1000 bars)")
+    for seed in range(4):
+        started = time.perf_counter()
+        try:
+            fitted = fit_best_regime_model(window, seeds=(seed,), n_states=3, window=1000)
+            outcome = f"converged in {fitted.iterations} iterations"
+        except RegimeFitError:
+            outcome = "did not converge (200 iterations)"
+        print(f"  EM start {seed}: {time.perf_counter() - started:.3f} s, {outcome}")
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        fit_best_regime_model(window, seeds=(0, 1, 2, 3), n_states=3, window=1000)
+        runs.append(time.perf_counter() - started)
+    print(f"  a daemon fit (4 EM starts, best kept): median {statistics.median(runs):.3f} s")
+    model = fit_best_regime_model(window, seeds=(0, 1, 2, 3), n_states=3, window=1000)
+    log_alpha = advance_filter(model, None, window, len(window) - model.windows.warmup_bars)
+    recent = closes[1000 - 141 : 1001]  # what a step fetches: warm-up + 1 + 120 catch-up bars
+    steps = []
+    for _ in range(200):
+        started = time.perf_counter()
+        advance_filter(model, log_alpha, recent, 1)
+        steps.append(time.perf_counter() - started)
+    print(
+        f"  one filter step for a new bar: median {statistics.median(steps) * 1e6:.0f} us, "
+        f"p99 {np.percentile(steps, 99) * 1e6:.0f} us"
+    )
+
+
 if __name__ == "__main__":
     simulated()
     sp500()
+    daemon_costs()

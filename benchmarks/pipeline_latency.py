@@ -158,6 +158,7 @@ async def scheduler_wall(base: Path, bots: int, seconds: float) -> tuple[list[fl
     wall clock and APScheduler: how late ticks start and how much CPU the process burns."""
     from runtime.venues import simulated_venues
     from runtime.wiring import build_market, build_orchestrator
+    from utils.offload import ProcessOffloader
 
     config = many_bots_config(base, bots)
     settings = config.settings
@@ -165,7 +166,7 @@ async def scheduler_wall(base: Path, bots: int, seconds: float) -> tuple[list[fl
     scheduler = LiveScheduler(settings.system.timezone, clock=clock)
     market = build_market(settings, clock)
     venues = simulated_venues(settings, market, clock)
-    orchestrator = build_orchestrator(config, clock, scheduler, market, venues)
+    orchestrator = build_orchestrator(config, clock, scheduler, market, venues, ProcessOffloader())
     await orchestrator.start()
     await asyncio.sleep(10)  # let the staggered first round settle before measuring
     scheduler.lateness_seconds.clear()

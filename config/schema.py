@@ -98,21 +98,76 @@ class RiskSettings(Strict):
 
 
 class RegimeSettings(Strict):
+    """The HMM regime models (filters/market_regimes.py) and what each regime does to sizes."""
+
     multipliers: dict[RegimeName, Annotated[float, Field(ge=0, le=2)]] = Field(
         default_factory=_default_regime_multipliers
     )
-    timeframe_seconds: Annotated[int, Field(ge=1)] = 60
-    fast_window: Annotated[int, Field(ge=2)] = 20
-    slow_window: Annotated[int, Field(ge=3)] = 60
-    sideways_band: Annotated[float, Field(gt=0)] = 0.5
+    timeframe_seconds: Annotated[int, Field(ge=60)] = 60  # bars the models are fitted and filtered on
+    fit_window_bars: Annotated[int, Field(ge=150, le=20_000)] = 1000  # the rolling fit window
+    states: Literal[2, 3] = 3  # 3: bull / sideways / bear; 2: bull / bear
+    fit_seeds: Annotated[int, Field(ge=1, le=16)] = 4  # EM starts per fit; the best converged one wins
+    volatility_window: Annotated[int, Field(ge=2, le=500)] = 20
+    trend_window: Annotated[int, Field(ge=1, le=500)] = 20
+    refit_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 24.0
+    retry_minutes: Annotated[float, Field(gt=0)] = 15.0  # after a failed fit
+    check_minutes: Annotated[float, Field(gt=0, le=1440)] = 5.0  # how often fits that are due are run
+    asset_classes: list[AssetClassName] = ["stock", "crypto", "forex"]  # markets that get a model
 
     @model_validator(mode="after")
-    def _windows_ordered(self) -> RegimeSettings:
-        if self.fast_window >= self.slow_window:
-            raise ValueError("fast_window must be smaller than slow_window")
+    def _consistent(self) -> RegimeSettings:
+        if self.timeframe_seconds % 60:
+            raise ValueError("timeframe_seconds must be a whole number of minutes")
         missing = {"bull", "bear", "sideways"} - set(self.multipliers)
         if missing:
             raise ValueError(f"multipliers needs a value for every regime; missing {sorted(missing)}")
+        needed = max(self.volatility_window, self.trend_window) + 100
+        if self.fit_window_bars < needed:
+            raise ValueError(
+                f"fit_window_bars must be at least {needed} (the feature windows plus 100 bars to fit on)"
+            )
+        return self
+
+
+def _check_crontab(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"not a crontab expression (minute hour day month weekday): {exc}") from exc
+    return value
+
+
+class MlSettings(Strict):
+    """Per-asset XGBoost models (ml_models/): the weekly retraining the daemon runs in a worker process."""
+
+    enabled: bool = True
+    assets: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]], Field(min_length=1)
+    ] = [
+        "BTC",
+        "ETH",
+        "SOL",
+    ]
+    # "simulated": the ML command line's reproducible simulated world; "shipped": daily data that ships
+    # with packages (SPX, NDX); "venue": the daemon's own bars of `instruments`
+    source: Literal["simulated", "shipped", "venue"] = "simulated"
+    instruments: dict[
+        str, str
+    ] = {}  # source "venue": asset -> instrument key, e.g. BTC = "sim-crypto:BTC/USD"
+    horizon: Annotated[int, Field(ge=1, le=100)] = 1  # predict the sign of the return over this many bars
+    bars: Annotated[int, Field(ge=500, le=200_000)] = 3000
+    timeframe_seconds: Annotated[int, Field(ge=60)] = 300
+    retrain_cron: Annotated[str, AfterValidator(_check_crontab)] = "0 3 * * sat"  # system.timezone
+    train_missing_on_start: bool = True  # an asset with no model at all is trained when the daemon starts
+
+    @model_validator(mode="after")
+    def _venue_instruments(self) -> MlSettings:
+        if self.source == "venue":
+            missing = [asset for asset in self.assets if asset not in self.instruments]
+            if missing:
+                raise ValueError(f"source 'venue' needs instruments for {', '.join(missing)}")
         return self
 
 
@@ -217,6 +272,7 @@ class Settings(Strict):
     simulation: SimulationSettings = SimulationSettings()
     risk: RiskSettings = RiskSettings()
     regimes: RegimeSettings = RegimeSettings()
+    ml: MlSettings = MlSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 

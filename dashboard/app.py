@@ -25,6 +25,7 @@ PAGES = {
     "signals": ("/signals", "Decision trace"),
     "analytics": ("/analytics", "Analytics"),
     "risk": ("/risk", "Risk"),
+    "models": ("/models", "Regimes & models"),
 }
 
 pages = Blueprint("pages", __name__)
@@ -130,3 +131,8 @@ def analytics() -> Response:
 @pages.get("/risk")
 def risk() -> Response:
     return _page("risk")
+
+
+@pages.get("/models")
+def models() -> Response:
+    return _page("models")

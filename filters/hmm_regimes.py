@@ -36,13 +36,14 @@ decide the regime at t.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from hmmlearn.hmm import GaussianHMM
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.optimize import linear_sum_assignment
-from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from domain.regimes import Regime
@@ -286,6 +287,32 @@ def fit_regime_model(
     )
 
 
+def fit_best_regime_model(
+    closes: np.ndarray | list[float], *, seeds: Sequence[int] = (0, 1, 2, 3), **settings: Any
+) -> RegimeModel:
+    """`fit_regime_model` from each seed; the converged fit with the highest log-likelihood.
+
+    EM finds a local optimum that depends on its start, and on a quiet market many starts
+    never converge: several starts make a usable fit far more likely and the best of them
+    the one kept. RegimeFitError only when no seed gives a model (naming each failure).
+    """
+    if not seeds:
+        raise ValueError("fit_best_regime_model needs at least one seed")
+    best: RegimeModel | None = None
+    failures = []
+    for seed in seeds:
+        try:
+            model = fit_regime_model(closes, seed=seed, **settings)
+        except RegimeFitError as failure:
+            failures.append(f"seed {seed}: {failure}")
+            continue
+        if best is None or model.log_likelihood > best.log_likelihood:
+            best = model
+    if best is None:
+        raise RegimeFitError("; ".join(failures))
+    return best
+
+
 def _emission_log_likelihoods(model: RegimeModel, features: np.ndarray) -> np.ndarray:
     return np.column_stack(
         [
@@ -308,17 +335,51 @@ def filtered_probabilities(model: RegimeModel, closes: np.ndarray | list[float])
     first = model.windows.warmup_bars
     if count <= first:
         return probabilities
-    log_emissions = _emission_log_likelihoods(model, features[first:])
-    with np.errstate(divide="ignore"):
-        log_transitions = np.log(model.transitions)
-        log_alpha = np.log(model.start_probabilities) + log_emissions[0]
-    log_alpha -= logsumexp(log_alpha)
-    probabilities[first] = np.exp(log_alpha)
-    for row in range(1, len(log_emissions)):
-        log_alpha = _log_sum_exp_over_rows(log_alpha[:, None] + log_transitions) + log_emissions[row]
-        log_alpha -= _log_sum_exp_over_rows(log_alpha[:, None])[0]
+    for row, log_alpha in enumerate(_forward(model, None, features[first:])):
         probabilities[first + row] = np.exp(log_alpha)
     return probabilities
+
+
+def advance_filter(
+    model: RegimeModel, log_alpha: np.ndarray | None, closes: np.ndarray | list[float], new_bars: int
+) -> np.ndarray:
+    """The filter's log state after the last `new_bars` of `closes`, from `log_alpha` before them.
+
+    `closes` must reach back far enough for those bars' features (`windows.warmup_bars`
+    more); `log_alpha` None starts from the model's start probabilities. This is the
+    live daemon's step: one bar costs one emission and one transition, and stepping
+    bar by bar gives exactly `filtered_probabilities` of the whole series.
+    """
+    values = _validated_closes(closes, model.windows.warmup_bars + 1, "advance filter")
+    if not 1 <= new_bars <= len(values) - model.windows.warmup_bars:
+        raise ValueError(
+            f"advance filter: {new_bars} new bars need {new_bars + model.windows.warmup_bars} closes, "
+            f"got {len(values)}"
+        )
+    # each feature row depends on its own window only, so the closes those rows need suffice
+    features = standardised_features(model, values[-(new_bars + model.windows.warmup_bars) :])[-new_bars:]
+    *_, last = _forward(model, log_alpha, features)
+    return last
+
+
+def _forward(model: RegimeModel, log_alpha: np.ndarray | None, features: np.ndarray) -> Iterator[np.ndarray]:
+    """Normalised log forward variables after each row of standardised `features`."""
+    log_emissions = _emission_log_likelihoods(model, features)
+    with np.errstate(divide="ignore"):
+        log_transitions = np.log(model.transitions)
+        log_start = np.log(model.start_probabilities)
+    for emission in log_emissions:
+        if log_alpha is None:
+            log_alpha = log_start + emission
+        else:
+            log_alpha = _log_sum_exp_over_rows(log_alpha[:, None] + log_transitions) + emission
+        log_alpha = log_alpha - _log_sum_exp_over_rows(log_alpha[:, None])[0]
+        yield log_alpha
+
+
+def regime_probabilities(model: RegimeModel, log_alpha: np.ndarray) -> dict[Regime, float]:
+    """Probability of each regime (states sharing a label summed) from the filter's log state."""
+    return {regime: float(p) for regime, p in _probabilities_by_regime(model, np.exp(log_alpha)).items()}
 
 
 def _log_sum_exp_over_rows(values: np.ndarray) -> np.ndarray:

@@ -32,9 +32,11 @@ from ml_models.data import (
     SimulationSettings,
     assets_of,
     check_assets,
+    describe_source,
     load_bars,
 )
 from ml_models.features import DEFAULT_PARAMS
+from ml_models.locations import models_directory
 from ml_models.models.registry import MODEL_FILE, LoadedModel, ModelRecord, ModelRegistry
 from ml_models.report import (
     POSITION_MODES,
@@ -106,7 +108,7 @@ def train_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> list
             xgb_params=XgbParams(n_estimators=options.trees, max_depth=options.depth),
             progress=_say(err),
         )
-        record = registry.save(result)
+        record = registry.save(result, data_source=describe_source(source, asset, training, settings))
         results.append(result)
         rows.append(_training_row(record, result))
         sections.append(_training_section(record, result, frame, options.mode))
@@ -410,7 +412,7 @@ def _training_part(frame: pd.DataFrame, holdout: float) -> pd.DataFrame:
 def _registry_dir(options: argparse.Namespace) -> Path:
     if options.registry is not None:
         return Path(options.registry)
-    return Path(load_config(options.config).settings.system.var_dir) / "models"
+    return models_directory(load_config(options.config).settings.system.var_dir)
 
 
 def _report_dir(options: argparse.Namespace) -> Path:

@@ -104,6 +104,21 @@ def load_bars(
     return frames
 
 
+def describe_source(source: str, asset: str, frame: pd.DataFrame, simulation: SimulationSettings) -> str:
+    """What a model's registry record says about its bars: where from, how many, which span."""
+    if source == "simulated":
+        origin = (
+            f"simulated world {SIMULATED_SYMBOLS[asset]}, seed {simulation.seed}, "
+            f"{simulation.timeframe_seconds} s bars"
+        )
+    elif source == "shipped":
+        origin = f"shipped data {SHIPPED_DATASETS[asset][0]}"
+    else:
+        origin = source
+    span = f"{frame.index[0].isoformat()} .. {frame.index[-1].isoformat()}" if len(frame) else "empty"
+    return f"{origin}; {len(frame)} bars, {span}"
+
+
 def validate_bars(asset: str, frame: pd.DataFrame) -> None:
     """BarDataError unless prices are finite and positive, volumes finite, times strictly increasing."""
     try:

@@ -22,6 +22,8 @@ from config.schema import Settings
 from domain.instruments import Instrument
 from domain.pipeline import Stage
 from domain.regimes import Regime
+from filters.hmm_regimes import FeatureWindows
+from filters.market_regimes import MarketRegimes, RegimeModelSettings
 from filters.regime_filter import RegimeFilter
 from master_orchestrator import Orchestrator
 from risk_management.book import Book
@@ -30,6 +32,7 @@ from risk_management.stage import MarketHistory, RiskStage
 from runtime.control import Control
 from runtime.events import EventBus
 from runtime.registry import build_bots
+from runtime.retraining import ModelRetraining, check_ml_settings
 from runtime.scheduling import LiveScheduler, Scheduler, SimulatedScheduler
 from runtime.venues import (
     AdapterFactory,
@@ -44,6 +47,7 @@ from runtime.venues import (
 from simulation.market import SimulatedMarket
 from storage.database import open_storage
 from utils.clock import Clock, SimulatedClock, WallClock
+from utils.offload import InlineOffloader, Offloader, ProcessOffloader
 
 
 @dataclass(slots=True)
@@ -96,6 +100,20 @@ def risk_limits(settings: Settings) -> RiskLimits:
     )
 
 
+def regime_model_settings(settings: Settings) -> RegimeModelSettings:
+    regimes = settings.regimes
+    return RegimeModelSettings(
+        timeframe_seconds=regimes.timeframe_seconds,
+        fit_window_bars=regimes.fit_window_bars,
+        n_states=regimes.states,
+        seeds=tuple(range(regimes.fit_seeds)),
+        windows=FeatureWindows(regimes.volatility_window, regimes.trend_window),
+        refit_after=timedelta(hours=regimes.refit_hours),
+        retry_after=timedelta(minutes=regimes.retry_minutes),
+        asset_classes=frozenset(regimes.asset_classes),
+    )
+
+
 def build_market(settings: Settings, clock: Clock) -> SimulatedMarket:
     simulation = settings.simulation
     market = SimulatedMarket(
@@ -117,9 +135,12 @@ def build_orchestrator(
     scheduler: Scheduler,
     market: SimulatedMarket,
     venues: Venues,
+    offloader: Offloader,
 ) -> Orchestrator:
+    """The daemon; `offloader` runs its model fits (a worker process live, inline when simulated)."""
     settings = config.settings
     refuse_untradeable_bots(config, venues)
+    check_ml_settings(config, dict(venues.instruments))
     repository = open_storage(Path(settings.system.database))
     instruments = dict(venues.instruments)
     bots = build_bots(config, venues.by_venue())
@@ -133,17 +154,20 @@ def build_orchestrator(
     starting_capital = sum(venues.capital.values(), Decimal(0))
     book = Book(starting_capital, instruments)
     router = BrokerRouter(venues.routes, {b.name: b.entry.mode for b in bots})
-    regimes = settings.regimes
-    regime_filter = RegimeFilter(
-        prices.bars,
-        {b.name: b.bot.spec.regimes for b in bots},
-        {Regime(name): value for name, value in regimes.multipliers.items()},
-        timeframe_seconds=regimes.timeframe_seconds,
-        fast_window=regimes.fast_window,
-        slow_window=regimes.slow_window,
-        sideways_band=regimes.sideways_band,
-    )
     orchestrator: Orchestrator
+    market_regimes = MarketRegimes(
+        prices.bars,
+        regime_model_settings(settings),
+        clock,
+        offloader,
+        on_reading=lambda reading: orchestrator.record_regime_reading(reading),
+        on_fit=lambda fit: orchestrator.record_regime_fit(fit),
+    )
+    regime_filter = RegimeFilter(
+        market_regimes,
+        {b.name: b.bot.spec.regimes for b in bots},
+        {Regime(name): value for name, value in settings.regimes.multipliers.items()},
+    )
 
     def position(bot: str, instrument: Instrument):  # type: ignore[no-untyped-def]
         return book.position(bot, instrument.key)
@@ -177,7 +201,24 @@ def build_orchestrator(
         control=control,
         bus=bus,
         instruments=instruments,
+        regimes=market_regimes,
+        retraining=ModelRetraining(
+            settings.ml,
+            Path(settings.system.var_dir),
+            settings.simulation.seed,
+            settings.simulation.day_seconds,
+            clock,
+            prices,
+            instruments,
+            offloader,
+            repository,
+            bus,
+        )
+        if settings.ml.enabled
+        else None,
+        background_startup_work=not isinstance(offloader, InlineOffloader),
     )
+    orchestrator.on_shutdown.append(offloader.close)
     state_path = Path(settings.system.var_dir) / "simulated_market.json"
     orchestrator.on_shutdown.append(lambda: market.save_state(state_path))
     # a crash loses at most a minute of the world's path; positions then reprice continuously
@@ -221,7 +262,9 @@ async def build_live(
         accounts=accounts_in_use(config),
     )
     try:
-        orchestrator = build_orchestrator(config, clock, scheduler, market, venues)
+        orchestrator = build_orchestrator(
+            config, clock, scheduler, market, venues, ProcessOffloader(1, settings.system.log_level)
+        )
     except Exception:
         venues.close()
         raise
@@ -249,7 +292,7 @@ def build_simulated(config: LoadedConfig, start: datetime) -> SimulatedRun:
     scheduler = SimulatedScheduler(clock)
     market = build_market(settings, clock)
     venues = simulated_venues(settings, market, clock)
-    orchestrator = build_orchestrator(config, clock, scheduler, market, venues)
+    orchestrator = build_orchestrator(config, clock, scheduler, market, venues, InlineOffloader())
     return SimulatedRun(
         config, orchestrator, scheduler, clock, market, venues.paper, dict(venues.instruments)
     )

@@ -266,3 +266,34 @@ class DaemonValueRow(Base):
 
     key: Mapped[str] = mapped_column(primary_key=True)
     value: Mapped[str]
+
+
+class MarketRegimeRow(Base):
+    """The latest regime of each market the regime filter watches (one row per market, updated per bar)."""
+
+    __tablename__ = "market_regimes"
+
+    instrument_key: Mapped[str] = mapped_column(primary_key=True)
+    regime: Mapped[str]
+    probability: Mapped[float]
+    probabilities: Mapped[dict[str, Any]]  # regime name -> filtered probability at bar_time
+    bar_time: Mapped[datetime]  # open time of the last bar the filter has seen
+    fitted_at: Mapped[datetime]  # when the model in use was fitted
+    fit_bars: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class RegimeFitRow(Base):
+    """Every regime-model fit the daemon attempted: what it produced, or why it failed."""
+
+    __tablename__ = "regime_fits"
+    __table_args__ = (Index("ix_regime_fits_instrument_key_time", "instrument_key", "time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(index=True)
+    instrument_key: Mapped[str]
+    ok: Mapped[bool]
+    message: Mapped[str]
+    fit_bars: Mapped[int]
+    log_likelihood: Mapped[float | None]
+    states: Mapped[dict[str, Any]]  # per state: regime, mean return and volatility per bar

@@ -550,6 +550,43 @@ class Reports:
             row = db.execute("select value from daemon_kv where key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    # ------------------------------------------------------------------------------ regimes
+    def market_regimes(self) -> list[dict[str, Any]]:
+        """Each watched market's current regime with its probabilities, by market."""
+        with self._read() as db:
+            rows = db.execute(
+                "select instrument_key, regime, probability, probabilities, bar_time, fitted_at, fit_bars, "
+                "updated_at from market_regimes order by instrument_key"
+            ).fetchall()
+        return [
+            {
+                "instrument_key": r[0], "regime": r[1], "probability": r[2],
+                "probabilities": json.loads(r[3]), "bar_time": _read_time(r[4]).isoformat(),
+                "fitted_at": _read_time(r[5]).isoformat(), "fit_bars": r[6],
+                "updated_at": _read_time(r[7]).isoformat(),
+            }
+            for r in rows
+        ]  # fmt: skip
+
+    def regime_fits(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest regime-model fits (successes and failures), newest first."""
+        if not 1 <= limit <= 1000:
+            raise ValueError("limit must be 1..1000")
+        with self._read() as db:
+            rows = db.execute(
+                "select time, instrument_key, ok, message, fit_bars, log_likelihood, states from regime_fits "
+                "order by time desc, id desc limit ?",
+                (limit,),
+            ).fetchall()
+        return [
+            {
+                "time": _read_time(r[0]).isoformat(), "instrument_key": r[1], "ok": bool(r[2]),
+                "message": r[3], "fit_bars": r[4], "log_likelihood": r[5],
+                "states": json.loads(r[6]).get("states", []),
+            }
+            for r in rows
+        ]  # fmt: skip
+
     # ------------------------------------------------------------------------------ risk events
     def risk_events(
         self, limit: int = 50, kinds: Sequence[str] | None = None, since: datetime | None = None

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from domain.orders import Fill, Order, OrderStatus
 from domain.positions import ClosedTrade, Position
+from domain.regimes import RegimeFit, RegimeReading
 from domain.signals import Decision, Signal
 from domain.trading_state import TradingState
 from storage import mapping, order_history, statements
@@ -41,10 +42,12 @@ from storage.models import (
     DecisionRow,
     EquitySnapshotRow,
     FillRow,
+    MarketRegimeRow,
     OrderEventRow,
     OrderRow,
     PausedBotRow,
     PositionRow,
+    RegimeFitRow,
     RiskEventRow,
     SignalRow,
 )
@@ -449,6 +452,39 @@ class Repository:
             statement = statement.where(RiskEventRow.time >= since)
         with self._transaction(write=False):
             return [mapping.risk_event_from(row) for row in self._rows(statement)]
+
+    # ==========================================================================================
+    # Market regimes
+    # ==========================================================================================
+    def save_market_regime(self, reading: RegimeReading, now: datetime) -> None:
+        """The market's current regime (one row per market, replaced at each new bar)."""
+        values = {
+            "regime": reading.regime.value,
+            "probability": reading.probability,
+            "probabilities": {r.value: p for r, p in reading.probabilities.items()},
+            "bar_time": reading.bar_time,
+            "fitted_at": reading.fitted_at,
+            "fit_bars": reading.fit_bars,
+            "updated_at": now,
+        }
+        statement = sqlite_insert(MarketRegimeRow).values(instrument_key=reading.instrument_key, **values)
+        with self._transaction(write=True):
+            self._connection.execute(
+                statement.on_conflict_do_update(index_elements=["instrument_key"], set_=values)
+            )
+
+    def record_regime_fit(self, fit: RegimeFit) -> None:
+        statement = sqlite_insert(RegimeFitRow).values(
+            time=fit.time,
+            instrument_key=fit.instrument_key,
+            ok=fit.ok,
+            message=fit.message,
+            fit_bars=fit.fit_bars,
+            log_likelihood=fit.log_likelihood,
+            states={"states": [dict(state) for state in fit.states]},
+        )
+        with self._transaction(write=True):
+            self._connection.execute(statement)
 
     # ==========================================================================================
     # Control and daemon state

@@ -422,10 +422,81 @@
       : [el('li', { class: 'list-group-item text-body-secondary', text: 'every bot trades at full size' })]));
   }
 
+  // ------------------------------------------------------------------------------ regimes and models
+  const REGIMES = ['bull', 'sideways', 'bear'];
+  const regimeTone = { bull: 'success', sideways: 'secondary', bear: 'danger' };
+  const decimal = (value, digits) => (value === null || value === undefined ? '–' : Number(value).toFixed(digits));
+
+  function probabilityCell(p, regime) {
+    if (p === null || p === undefined) return cell('–', 'text-body-secondary'); // a 2-state model has no sideways
+    const bar = el('div', { class: `progress-bar bg-${regimeTone[regime]}` });
+    bar.style.width = `${(p * 100).toFixed(1)}%`;
+    return cell(el('div', { class: 'd-flex align-items-center gap-2', title: `P(${regime}) = ${p}` },
+      el('span', { class: 'small text-end', text: percent(p, 0) }),
+      el('div', { class: 'progress flex-grow-1', role: 'progressbar' }, bar)));
+  }
+
+  function trainedOn(summary) {
+    const trainingWindow = summary.training_window;
+    return (trainingWindow ? `trained on ${trainingWindow.rows} rows, ${trainingWindow.start} to ${trainingWindow.end}` : 'training window not recorded') +
+      ` · ${summary.features ?? '?'} features · horizon ${summary.horizon ?? '?'} bars`;
+  }
+
+  function modelVersion(summary) {
+    return summary ? `v${summary.version}` : 'none promoted';
+  }
+
+  function retrainingLine(run) {
+    if (!run) return [el('span', { class: 'text-body-secondary', text: 'Retraining: no retraining run yet.' })];
+    const tone = run.state === 'done' ? 'success' : run.state === 'failed' ? 'danger' : 'info';
+    const line = el('div', {}, 'Retraining ', badge(run.state, tone),
+      ` started ${when(run.started_at)}` + (run.finished_at ? `, finished ${when(run.finished_at)}` : '') +
+      (run.source ? ` · ${run.source}` : '') + (run.message ? ` · ${run.message}` : ''));
+    const outcomes = run.outcomes.map((o) => el('li', {},
+      `${o.asset}: ${o.version === null || o.version === undefined ? 'no new version' : `v${o.version} ${o.promoted ? 'promoted' : 'not promoted'}`}` +
+      ` · in use ${o.in_use_version === null || o.in_use_version === undefined ? 'none' : `v${o.in_use_version}`}` +
+      (o.reason ? ` · ${o.reason}` : '')));
+    return outcomes.length ? [line, el('ul', { class: 'mb-0 ps-3', id: 'retraining-outcomes' }, ...outcomes)] : [line];
+  }
+
+  async function loadModels() {
+    const [regimes, models] = await Promise.all([getJson('/api/regimes'), getJson('/api/models')]);
+    const multipliers = REGIMES.filter((r) => r in regimes.multipliers).map((r) => `${r} ×${regimes.multipliers[r]}`).join(', ');
+    setText('regimes-basis', `${regimes.timeframe_seconds / 60}-minute bars, refit every ${regimes.refit_hours} h · size ${multipliers}`);
+    fill('regimes-table', regimes.markets.map((m) => el('tr', { 'data-market': m.instrument_key },
+      cell(m.instrument_key), cell(badge(m.regime, regimeTone[m.regime] || 'secondary'), 'regime'),
+      ...REGIMES.map((r) => probabilityCell(m.probabilities[r], r)),
+      cell(m.multiplier === null || m.multiplier === undefined ? '–' : `×${m.multiplier}`, 'text-end'),
+      cell(when(m.bar_time), 'small'), cell(`${when(m.fitted_at)} (${m.fit_bars} bars)`, 'small'))),
+    'no regime model fitted yet', 8);
+    fill('fits-table', regimes.fits.map((f) => el('tr', { class: f.ok ? '' : 'table-warning' },
+      cell(when(f.time), 'small'), cell(f.instrument_key), cell(f.ok ? badge('ok', 'success') : badge('failed', 'danger')),
+      cell(f.message, 'small'))), 'no regime fit recorded yet', 4);
+    setText('models-registry', models.registry);
+    $('retraining').replaceChildren(...retrainingLine(models.retraining));
+    fill('models-table', models.assets.map((a) => {
+      const latest = a.latest;
+      const model = latest.mean_metrics || {};
+      const baseline = latest.baseline_metrics || {};
+      const inUse = a.in_use ? badge(modelVersion(a.in_use), 'success') : badge('none promoted', 'warning');
+      const beaten = model.log_loss !== null && model.log_loss !== undefined && baseline.log_loss !== null && baseline.log_loss !== undefined;
+      return el('tr', { 'data-asset': a.asset },
+        cell(el('strong', { text: a.asset })), cell(inUse, 'in-use'),
+        cell(el('span', { title: latest.promotion_reason || '' }, `v${latest.version} of ${a.versions} · `,
+          latest.promoted ? badge('promoted', 'success') : badge('not promoted', 'secondary'),
+          latest.comparison_reason ? el('div', { class: 'small text-body-secondary', text: latest.comparison_reason }) : null), 'latest'),
+        cell(`${decimal(model.log_loss, 4)} (${decimal(baseline.log_loss, 4)})`,
+          `text-end ${beaten ? (model.log_loss < baseline.log_loss ? 'gain' : 'loss') : ''}`),
+        cell(decimal(model.auc, 3), 'text-end'), cell(percent(model.accuracy, 1), 'text-end'), cell(decimal(model.brier, 4), 'text-end'),
+        cell(latest.data_source || '—', 'small data-source'),
+        cell(el('span', { title: trainedOn(latest) }, when(latest.created_at)), 'small'));
+    }), models.problem || 'no models trained yet: python -m ml_models.cli train', 9);
+  }
+
   // ------------------------------------------------------------------------------ live updates
   const loaders = {
     overview: loadOverview, bots: loadBots, positions: loadPositions, signals: loadSignals, signal: loadSignal,
-    analytics: loadAnalytics, risk: loadRisk,
+    analytics: loadAnalytics, risk: loadRisk, models: loadModels,
   };
 
   let refreshTimer = null;

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,8 +85,21 @@ class ModelRegistry:
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
 
-    def save(self, result: TrainingResult, *, created_at: datetime | None = None) -> ModelRecord:
-        """Write `result` as the asset's next version; returns its record."""
+    def save(
+        self,
+        result: TrainingResult,
+        *,
+        data_source: str,
+        created_at: datetime | None = None,
+        comparison: Mapping[str, Any] | None = None,
+    ) -> ModelRecord:
+        """Write `result` as the asset's next version; returns its record.
+
+        `data_source` says where the bars came from (e.g. "simulated: seed 7, 3000 bars of
+        300 s"); `comparison` records how a retrained model fared against the one in use.
+        """
+        if not data_source.strip():
+            raise ValueError("data_source must say where the training bars came from")
         asset_dir = self.directory / _checked_asset(result.asset)
         asset_dir.mkdir(parents=True, exist_ok=True)
         version = max((v for v, _ in _version_folders(asset_dir)), default=0) + 1
@@ -97,6 +111,9 @@ class ModelRegistry:
             except FileExistsError:
                 version += 1
         metadata = _metadata(result, version, created_at or WALL_CLOCK.now())
+        metadata["data_source"] = data_source
+        if comparison is not None:
+            metadata["comparison"] = dict(comparison)
         result.model.save_model(str(folder / MODEL_FILE))
         staging = folder / f".{METADATA_FILE}.tmp"
         staging.write_text(json.dumps(metadata, indent=2, sort_keys=True, allow_nan=False))

@@ -142,6 +142,15 @@ def immediate_text(event: Event) -> str | None:
         if payload.get("healthy"):
             return f"🔌 {escape(route)} is back"
         return f"🔌 {bold(f'{route} DOWN')}\n{escape(event.message)}"
+    if event.kind == "models_retrained":
+        outcomes = payload.get("outcomes")
+        lines = [
+            f"{o.get('asset', '?')}: {o.get('reason', '')}"
+            for o in (outcomes if isinstance(outcomes, list) else [])
+            if isinstance(o, dict)
+        ]
+        body = "\n".join(escape(line) for line in lines)
+        return f"🧠 {bold('Models retrained')}: {escape(event.message)}" + (f"\n{body}" if body else "")
     return None
 
 

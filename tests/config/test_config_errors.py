@@ -141,3 +141,50 @@ def test_misspelt_bot_parameter_is_refused_when_the_registry_is_built(tmp_path: 
         build_bots(config, by_venue)  # type: ignore[arg-type]
     assert caught.value.key == "bots[0].params"
     assert caught.value.file == str(path.with_name("bots.toml"))
+
+
+def settings_with(tmp_path: Path, old: str, new: str) -> Path:
+    settings = DEFAULT_CONFIG.read_text()
+    assert old in settings
+    (tmp_path / "s.toml").write_text(
+        settings.replace(old, new).replace('registry = "bots.toml"', f'registry = "{DEFAULT_REGISTRY}"')
+    )
+    return tmp_path / "s.toml"
+
+
+def test_a_regime_fit_window_shorter_than_the_features_need_is_refused(tmp_path: Path) -> None:
+    path = settings_with(tmp_path, "fit_window_bars = 1000", "fit_window_bars = 150\nvolatility_window = 60")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "regimes"
+    assert "fit_window_bars must be at least 160" in caught.value.problem
+
+
+def test_an_unreadable_retraining_schedule_is_refused(tmp_path: Path) -> None:
+    path = settings_with(tmp_path, 'retrain_cron = "0 3 * * sat"', 'retrain_cron = "every saturday"')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "ml.retrain_cron" and "crontab" in caught.value.problem
+
+
+def test_training_on_venue_bars_needs_an_instrument_for_each_asset(tmp_path: Path) -> None:
+    path = settings_with(
+        tmp_path, 'source = "simulated"', 'source = "venue"\ninstruments = { BTC = "sim-crypto:BTC/USD" }'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "ml" and "needs instruments for ETH, SOL" in caught.value.problem
+
+
+def test_an_asset_the_training_source_cannot_serve_is_refused_when_the_daemon_is_built(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from runtime.wiring import build_simulated, with_paths
+
+    path = settings_with(tmp_path, 'assets = ["BTC", "ETH", "SOL"]', 'assets = ["BTC", "DOGE"]')
+    config = with_paths(load_config(path), database=tmp_path / "t.sqlite", var_dir=tmp_path / "var")
+    with pytest.raises(ConfigError) as caught:
+        build_simulated(config, datetime(2026, 3, 2, tzinfo=UTC))
+    assert caught.value.key == "ml.assets" and "DOGE" in caught.value.problem

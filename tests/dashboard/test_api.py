@@ -312,7 +312,7 @@ def test_read_only_mode_refuses_every_lever_and_changes_nothing(
 
 
 def test_pages_load_only_assets_of_their_own(client: FlaskClient) -> None:
-    for path in ("/", "/bots", "/positions", "/signals", "/analytics", "/risk", "/signals/sig-x"):
+    for path in ("/", "/bots", "/positions", "/signals", "/analytics", "/risk", "/models", "/signals/sig-x"):
         response = client.get(path)
         assert response.status_code == 200, path
         html = response.get_data(as_text=True)
@@ -345,6 +345,8 @@ def test_a_journal_the_daemon_never_wrote_to_answers_every_endpoint(tmp_path: Pa
         "/api/signals",
         "/api/analytics",
         "/api/risk",
+        "/api/regimes",
+        "/api/models",
     ):
         assert client.get(endpoint).status_code == 200, endpoint
     overview = get(client, "/api/overview")

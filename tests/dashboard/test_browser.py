@@ -7,9 +7,11 @@ the test's tmp dir (`screenshots/`).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,10 +23,15 @@ from config.loader import LoadedConfig
 from dashboard.app import create_app
 from dashboard.context import Dashboard
 from dashboard.server import DashboardServer
+from domain.regimes import Regime, RegimeFit, RegimeReading
+from ml_models.models import ModelRegistry
+from ml_models.training.train import XgbParams, train_asset
 from runtime.events import Event
+from storage.database import open_storage
 from storage.reports import Reports
 from tests.dashboard.daemon import TOKEN, dashboard_config, fill_journal
 from tests.dashboard.test_live import start_daemon
+from tests.ml_models.synthetic_bars import SMALL_SPLIT, planted_signal_bars
 from utils.clock import WallClock
 
 pytestmark = pytest.mark.slow
@@ -183,4 +190,72 @@ def test_read_only_pages_show_no_lever(browser: Browser, tmp_path: Path) -> None
         page.close()
     finally:
         server.stop()
+    assert problems == []
+
+
+def test_the_models_page_shows_each_markets_regime_and_each_assets_model(
+    browser: Browser, tmp_path: Path
+) -> None:
+    settings = dashboard_config(tmp_path).settings
+    repository = open_storage(settings.system.database)
+    dashboard = Dashboard(settings, Reports(settings.system.database), WallClock())
+    server = DashboardServer(create_app(dashboard), "127.0.0.1", 0)
+    server.start()
+    problems: list[str] = []
+    try:
+        # nothing fitted or trained yet: the page says what is missing
+        page = open_page(browser, problems)
+        page.goto(server.url + "models")
+        page.wait_for_selector("#models-table tr td")
+        assert (
+            "no models trained yet: python -m ml_models.cli train"
+            in page.locator("#models-table").inner_text()
+        )
+        assert "no regime model fitted yet" in page.locator("#regimes-table").inner_text()
+        assert "no retraining run yet" in page.locator("#retraining").inner_text()
+
+        fitted = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+        probabilities = {Regime.BULL: 0.1, Regime.SIDEWAYS: 0.2, Regime.BEAR: 0.7}
+        reading = RegimeReading("sim-crypto:BTC/USD", Regime.BEAR, probabilities, fitted, fitted, 1000)
+        repository.save_market_regime(reading, fitted)
+        repository.record_regime_fit(
+            RegimeFit("sim-crypto:BTC/USD", fitted, False, "only 90 bars; needs 150", 90)
+        )
+        tiny = XgbParams(n_estimators=5, max_depth=2)
+        trained = train_asset(planted_signal_bars(), asset="BTC", split=SMALL_SPLIT, xgb_params=tiny)
+        ModelRegistry(Path(settings.system.var_dir) / "models").save(
+            trained, data_source="planted-signal bars"
+        )
+        outcome = {
+            "asset": "BTC",
+            "version": 1,
+            "promoted": True,
+            "in_use_version": 1,
+            "reason": "beats baseline",
+        }
+        status = {
+            "state": "done",
+            "started_at": fitted.isoformat(),
+            "finished_at": None,
+            "source": "test bars",
+            "message": "one asset retrained",
+            "outcomes": [outcome],
+        }
+        repository.set_daemon_value("ml_retraining", json.dumps(status))
+
+        page.reload()
+        page.wait_for_selector('#models-table tr[data-asset="BTC"]')
+        regime = page.locator('#regimes-table tr[data-market="sim-crypto:BTC/USD"]')
+        assert regime.locator(".regime .badge").inner_text() == "bear"
+        assert "70 %" in regime.inner_text() and "×0.5" in regime.inner_text()
+        model = page.locator('#models-table tr[data-asset="BTC"]')
+        assert model.locator(".in-use").inner_text() == "v1"
+        assert model.locator(".data-source").inner_text() == "planted-signal bars"
+        assert "only 90 bars" in page.locator("#fits-table").inner_text()
+        assert "BTC: v1 promoted" in page.locator("#retraining-outcomes").inner_text()
+        page.screenshot(path=str(tmp_path / "screenshots" / "models.png"), full_page=True)
+        page.close()
+    finally:
+        server.stop()
+        repository.close()
     assert problems == []

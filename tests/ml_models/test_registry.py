@@ -18,6 +18,7 @@ from tests.ml_models.synthetic_bars import SMALL_SPLIT, SMALL_TREES, planted_sig
 
 SPEC = feature_spec()
 CREATED = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+SOURCE = "planted-signal bars from the test's own generator"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def registry(tmp_path: Path) -> ModelRegistry:
 def test_saved_json_model_predicts_exactly_like_the_in_memory_one(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    registry.save(promoted, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
     features = drop_warm_up(compute_features(planted_signal_bars()))
 
     loaded = registry.latest_promoted("BTC", SPEC)
@@ -56,7 +57,7 @@ def test_saved_json_model_predicts_exactly_like_the_in_memory_one(
 def test_registry_writes_xgboost_json_and_no_pickle(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    record = registry.save(promoted, created_at=CREATED)
+    record = registry.save(promoted, data_source=SOURCE, created_at=CREATED)
 
     assert record.path == registry.directory / "BTC" / "v000001"
     assert sorted(p.name for p in record.path.iterdir()) == ["metadata.json", "model.json"]
@@ -67,7 +68,7 @@ def test_registry_writes_xgboost_json_and_no_pickle(
 def test_metadata_records_features_window_metrics_and_provenance(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    record = registry.save(promoted, created_at=CREATED)
+    record = registry.save(promoted, data_source=SOURCE, created_at=CREATED)
     metadata = json.loads((record.path / "metadata.json").read_text())
 
     assert metadata["asset"] == "BTC"
@@ -90,6 +91,7 @@ def test_metadata_records_features_window_metrics_and_provenance(
     assert metadata["xgboost_version"] == "3.2.0"
     assert metadata["created_at"] == "2026-03-02T14:30:00+00:00"
     assert metadata["data_hash"] == promoted.data_hash
+    assert metadata["data_source"] == SOURCE
     assert len(metadata["data_hash"]) == 64
     assert metadata["xgb_params"]["seed"] == SMALL_TREES.seed
 
@@ -97,11 +99,11 @@ def test_metadata_records_features_window_metrics_and_provenance(
 def test_versions_count_up_and_earlier_files_are_never_rewritten(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    first = registry.save(promoted, created_at=CREATED)
+    first = registry.save(promoted, data_source=SOURCE, created_at=CREATED)
     before = (first.path / "model.json").read_bytes(), (first.path / "metadata.json").read_bytes()
 
-    second = registry.save(promoted)
-    third = registry.save(promoted)
+    second = registry.save(promoted, data_source=SOURCE)
+    third = registry.save(promoted, data_source=SOURCE)
 
     assert [r.version for r in registry.list("BTC")] == [1, 2, 3]
     assert (second.version, third.version) == (2, 3)
@@ -111,8 +113,8 @@ def test_versions_count_up_and_earlier_files_are_never_rewritten(
 def test_a_worse_new_model_is_kept_but_does_not_replace_the_promoted_one(
     registry: ModelRegistry, promoted: TrainingResult, rejected: TrainingResult
 ) -> None:
-    registry.save(promoted, created_at=CREATED)
-    newer = registry.save(rejected, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
+    newer = registry.save(rejected, data_source=SOURCE, created_at=CREATED)
 
     loaded = registry.latest_promoted("BTC", SPEC)
 
@@ -125,9 +127,9 @@ def test_a_worse_new_model_is_kept_but_does_not_replace_the_promoted_one(
 def test_latest_promoted_takes_the_newest_promoted_version(
     registry: ModelRegistry, promoted: TrainingResult, rejected: TrainingResult
 ) -> None:
-    registry.save(promoted, created_at=CREATED)
-    registry.save(rejected, created_at=CREATED)
-    registry.save(promoted, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
+    registry.save(rejected, data_source=SOURCE, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
 
     loaded = registry.latest_promoted("BTC", SPEC)
 
@@ -136,7 +138,7 @@ def test_latest_promoted_takes_the_newest_promoted_version(
 
 def test_no_promoted_model_gives_none(registry: ModelRegistry, rejected: TrainingResult) -> None:
     assert registry.latest_promoted("BTC", SPEC) is None
-    registry.save(rejected, created_at=CREATED)
+    registry.save(rejected, data_source=SOURCE, created_at=CREATED)
     assert registry.latest_promoted("BTC", SPEC) is None
     assert registry.latest_promoted("ETH", SPEC) is None
 
@@ -144,7 +146,7 @@ def test_no_promoted_model_gives_none(registry: ModelRegistry, rejected: Trainin
 def test_a_model_trained_on_other_features_is_refused(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    registry.save(promoted, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
     other = feature_spec(FeatureParams(rsi_period=21))
 
     with pytest.raises(FeatureSpecMismatch, match=r"refusing BTC model v1 .*rsi_21"):
@@ -154,7 +156,7 @@ def test_a_model_trained_on_other_features_is_refused(
 def test_a_model_from_an_older_feature_formula_version_is_refused(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    registry.save(promoted, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
     newer_formulas = replace(SPEC, version="bar-features-2")
 
     with pytest.raises(FeatureSpecMismatch, match="version"):
@@ -164,7 +166,7 @@ def test_a_model_from_an_older_feature_formula_version_is_refused(
 def test_prediction_refuses_reordered_columns_and_warm_up_rows(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    registry.save(promoted, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
     loaded = registry.latest_promoted("BTC", SPEC)
     assert loaded is not None
     features = compute_features(planted_signal_bars())
@@ -178,17 +180,17 @@ def test_prediction_refuses_reordered_columns_and_warm_up_rows(
 def test_an_interrupted_save_without_metadata_is_ignored(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
-    registry.save(promoted, created_at=CREATED)
+    registry.save(promoted, data_source=SOURCE, created_at=CREATED)
     (registry.directory / "BTC" / "v000002").mkdir()
 
     assert [r.version for r in registry.list()] == [1]
-    assert registry.save(promoted, created_at=CREATED).version == 3
+    assert registry.save(promoted, data_source=SOURCE, created_at=CREATED).version == 3
 
 
 def test_asset_names_cannot_escape_the_registry_folder(
     registry: ModelRegistry, promoted: TrainingResult
 ) -> None:
     with pytest.raises(ValueError, match="asset name"):
-        registry.save(replace(promoted, asset="../BTC"))
+        registry.save(replace(promoted, asset="../BTC"), data_source=SOURCE)
     with pytest.raises(ValueError, match="asset name"):
         registry.latest_promoted(".hidden", SPEC)

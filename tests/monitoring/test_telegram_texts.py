@@ -129,6 +129,23 @@ def test_immediate_alerts_for_halts_risk_and_broker_health_and_silence_for_the_r
     assert back == "🔌 kalshi (live) is back"
     assert immediate_text(Event("risk", T, "cooldown", {"kind": "x", "severity": "warning"})) is None
     assert immediate_text(Event("order", T, "whatever")) is None
+    assert immediate_text(Event("regime_change", T, "BTC/USD: bull -> bear")) is None  # dashboard only
+
+
+def test_a_retraining_run_is_announced_with_each_assets_outcome() -> None:
+    outcomes = [
+        {"asset": "BTC", "reason": "v3 promoted, now in use: log loss <0.68>"},
+        {"asset": "ETH", "reason": "v2 saved, not promoted: baseline not beaten"},
+    ]
+    text = immediate_text(
+        Event("models_retrained", T, "2 assets retrained; new models in use: BTC", {"outcomes": outcomes})
+    )
+    assert text is not None and "&lt;0.68&gt;" in text  # escaped for Telegram's HTML
+    assert visible_text(text) == (
+        "🧠 Models retrained: 2 assets retrained; new models in use: BTC\n"
+        "BTC: v3 promoted, now in use: log loss <0.68>\n"
+        "ETH: v2 saved, not promoted: baseline not beaten"
+    )
 
 
 def test_the_allow_list_joins_the_settings_and_the_environment() -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bots.base import Bot, BotContext
@@ -47,12 +48,13 @@ def fake() -> Iterator[FakeAlpaca]:
     venue.add_asset(stock_asset("QQQ"))
     venue.exchange.set_quote("SPY", "99.99", "100.01")
     venue.exchange.set_quote("QQQ", "399.90", "400.10")
-    # an hour of rising one-minute bars, so the regime filter sees a bull market
+    # four hours of one-minute bars (a seeded random walk), enough for the regime model's first fit
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    closes = 100 * np.exp(np.cumsum(np.random.default_rng(3).normal(0, 0.001, 240)))
     venue.bars[("SPY", "1Min")] = [
-        {"t": (minute - timedelta(minutes=90 - i)).strftime("%Y-%m-%dT%H:%M:%SZ"), "o": 90 + i * 0.1,
-         "h": 90.5 + i * 0.1, "l": 89.5 + i * 0.1, "c": 90 + i * 0.1, "v": 1000, "n": 10, "vw": 90 + i * 0.1}
-        for i in range(91)
+        {"t": (minute - timedelta(minutes=240 - i)).strftime("%Y-%m-%dT%H:%M:%SZ"), "o": c, "h": c * 1.0005,
+         "l": c * 0.9995, "c": c, "v": 1000, "n": 10, "vw": c}
+        for i, c in enumerate(closes)
     ]  # fmt: skip
     yield venue
     venue.stop()
@@ -137,6 +139,7 @@ def test_a_live_bot_trades_at_the_venue_and_a_paper_bot_beside_it_does_not(
     async def scenario() -> None:
         orchestrator = await build_live(settings, environ=ENVIRON)
         await orchestrator.start()
+        await orchestrator.started_work_done()  # the regime model's first fit
         try:
             instrument = orchestrator.instruments[f"{VENUE}:SPY"]
             # the venue's own increments, read from Alpaca at start
@@ -172,6 +175,7 @@ def test_a_restart_reconciles_with_the_venue_and_reports_a_position_the_journal_
     async def first_run() -> None:
         orchestrator = await build_live(settings, environ=ENVIRON)
         await orchestrator.start()
+        await orchestrator.started_work_done()  # the regime model's first fit
         try:
             order = await orchestrator.process_signal(entry(orchestrator, "live-spy", 0))
             assert order is not None and order.status is OrderStatus.FILLED
@@ -258,6 +262,7 @@ def test_a_venue_that_goes_down_and_comes_back_is_announced_on_the_bus(
             lambda event: heard.append(event) if event.kind == "broker_health" else None
         )
         await orchestrator.start()
+        await orchestrator.started_work_done()  # the regime model's first fit
         try:
             live = orchestrator.router.routes[(VENUE, "live")]
             fake.server.inject(Fault(status=503, times=10, path_contains="/v2/account", reason="maintenance"))
@@ -357,6 +362,7 @@ def test_a_venue_that_only_lends_its_prices_is_connected_too(tmp_path: Path, fak
     async def chain() -> list[str]:
         orchestrator = await build_live(settings, environ=ENVIRON)
         await orchestrator.start()
+        await orchestrator.started_work_done()  # the regime model's first fit
         await orchestrator.stop()
         return [source.venue for source in orchestrator.prices._sources[VENUE]]  # type: ignore[attr-defined]
 

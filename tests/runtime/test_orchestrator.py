@@ -117,6 +117,11 @@ async def send_manual(
     quote = await run.market.quote(instrument)
     assert quote is not None
     price = float(quote.mid)
+    regimes = run.orchestrator.regimes
+    if intent is SignalIntent.OPEN and regimes is not None and regimes.model(instrument.key) is None:
+        # the daemon fits only the markets its registered bots trade; a hand-made entry elsewhere
+        # needs its market's regime model first, as an entry without a regime is refused
+        assert (await regimes.refit(instrument)).ok
     return await run.orchestrator.process_signal(
         Signal(
             id=signal_id,
