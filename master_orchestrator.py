@@ -126,6 +126,7 @@ class Orchestrator:
     _stopping: bool = False
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _regimes_seen: dict[str, Regime] = field(default_factory=dict)
+    _unsaved_regimes: list[RegimeReading] | None = None  # collected by the reading job, saved at its end
 
     # ==========================================================================================
     # Lifecycle
@@ -736,11 +737,22 @@ class Orchestrator:
         """Filter each market's new bars, so its stored regime is current even when no bot asks."""
         if self.regimes is None:
             return
-        for instrument in self.regime_markets():
-            if self._stopping:
-                return
-            if self.regimes.watches(instrument):
-                await self.regimes.reading(instrument)
+        # the readings are written together at the end, one commit instead of one per market (a
+        # transaction must not stay open across the awaits for bars)
+        self._unsaved_regimes = []
+        try:
+            for instrument in self.regime_markets():
+                if self._stopping:
+                    break
+                if self.regimes.watches(instrument):
+                    await self.regimes.reading(instrument)
+        finally:
+            unsaved, self._unsaved_regimes = self._unsaved_regimes, None
+            if unsaved and not self._stopping:
+                now = self.clock.now()
+                with self.repository.batch():
+                    for reading in unsaved:
+                        self.repository.save_market_regime(reading, now)
 
     def record_regime_reading(self, reading: RegimeReading) -> None:
         """Store the market's current regime; a change of regime is published as an event."""
@@ -748,7 +760,10 @@ class Orchestrator:
             return
         previous = self._regimes_seen.get(reading.instrument_key)
         self._regimes_seen[reading.instrument_key] = reading.regime
-        self.repository.save_market_regime(reading, self.clock.now())
+        if self._unsaved_regimes is not None:
+            self._unsaved_regimes.append(reading)
+        else:
+            self.repository.save_market_regime(reading, self.clock.now())
         if previous is not None and previous is not reading.regime:
             self.bus.publish(
                 Event(

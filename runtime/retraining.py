@@ -29,6 +29,7 @@ from utils.offload import Offloader
 
 log = logging.getLogger("ml.retraining")
 
+
 def check_ml_settings(config: LoadedConfig, instruments: dict[str, Instrument]) -> None:
     """ConfigError naming the key when `[ml]` asks for assets its source cannot serve."""
     ml = config.settings.ml

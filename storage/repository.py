@@ -42,12 +42,10 @@ from storage.models import (
     DecisionRow,
     EquitySnapshotRow,
     FillRow,
-    MarketRegimeRow,
     OrderEventRow,
     OrderRow,
     PausedBotRow,
     PositionRow,
-    RegimeFitRow,
     RiskEventRow,
     SignalRow,
 )
@@ -458,7 +456,8 @@ class Repository:
     # ==========================================================================================
     def save_market_regime(self, reading: RegimeReading, now: datetime) -> None:
         """The market's current regime (one row per market, replaced at each new bar)."""
-        values = {
+        row = {
+            "instrument_key": reading.instrument_key,
             "regime": reading.regime.value,
             "probability": reading.probability,
             "probabilities": {r.value: p for r, p in reading.probabilities.items()},
@@ -467,24 +466,21 @@ class Repository:
             "fit_bars": reading.fit_bars,
             "updated_at": now,
         }
-        statement = sqlite_insert(MarketRegimeRow).values(instrument_key=reading.instrument_key, **values)
         with self._transaction(write=True):
-            self._connection.execute(
-                statement.on_conflict_do_update(index_elements=["instrument_key"], set_=values)
-            )
+            statements.UPSERT_MARKET_REGIME.execute(self._driver, row)
 
     def record_regime_fit(self, fit: RegimeFit) -> None:
-        statement = sqlite_insert(RegimeFitRow).values(
-            time=fit.time,
-            instrument_key=fit.instrument_key,
-            ok=fit.ok,
-            message=fit.message,
-            fit_bars=fit.fit_bars,
-            log_likelihood=fit.log_likelihood,
-            states={"states": [dict(state) for state in fit.states]},
-        )
+        row = {
+            "time": fit.time,
+            "instrument_key": fit.instrument_key,
+            "ok": fit.ok,
+            "message": fit.message,
+            "fit_bars": fit.fit_bars,
+            "log_likelihood": fit.log_likelihood,
+            "states": {"states": [dict(state) for state in fit.states]},
+        }
         with self._transaction(write=True):
-            self._connection.execute(statement)
+            statements.INSERT_REGIME_FIT.execute(self._driver, row)
 
     # ==========================================================================================
     # Control and daemon state

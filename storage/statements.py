@@ -26,9 +26,11 @@ from storage.models import (
     DecisionRow,
     EquitySnapshotRow,
     FillRow,
+    MarketRegimeRow,
     OrderEventRow,
     OrderRow,
     PositionRow,
+    RegimeFitRow,
     RiskEventRow,
     SignalRow,
 )
@@ -106,3 +108,5 @@ INSERT_CLOSED_TRADE = Prepared(insert(table_of(ClosedTradeRow)))
 INSERT_EQUITY_SNAPSHOT = Prepared(insert(table_of(EquitySnapshotRow)))
 INSERT_RISK_EVENT = Prepared(insert(table_of(RiskEventRow)))
 INSERT_BOT_RUN = Prepared(insert(table_of(BotRunRow)))
+UPSERT_MARKET_REGIME = Prepared(_upsert(table_of(MarketRegimeRow), ["instrument_key"]))
+INSERT_REGIME_FIT = Prepared(insert(table_of(RegimeFitRow)))

@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 import pytest
 from hmmlearn.hmm import GaussianHMM
+from scipy.stats import multivariate_normal
 
 from domain.regimes import Regime
 from filters.hmm_regimes import (
@@ -23,6 +24,7 @@ from filters.hmm_regimes import (
     RegimeFitError,
     RegimeModel,
     current_regime,
+    emission_log_likelihoods,
     filtered_probabilities,
     fit_regime_model,
     regime_features,
@@ -258,3 +260,14 @@ def test_current_regime_rejects_a_series_too_short_for_features(
 def test_feature_windows_must_be_long_enough() -> None:
     with pytest.raises(ValueError, match="too short"):
         FeatureWindows(volatility_window=1)
+
+
+def test_emission_densities_equal_scipys_multivariate_normal(
+    simulated: tuple[np.ndarray, list[Regime], RegimeModel],
+) -> None:
+    closes, _, model = simulated
+    features = standardised_features(model, closes)[model.windows.warmup_bars :]
+    ours = emission_log_likelihoods(model, features)
+    for k in range(model.n_states):
+        scipys = multivariate_normal(mean=model.means[k], cov=model.covariances[k]).logpdf(features)
+        np.testing.assert_allclose(ours[:, k], scipys, rtol=1e-12, atol=1e-10)
