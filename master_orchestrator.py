@@ -211,6 +211,7 @@ class Orchestrator:
             )
         if self.regimes is not None:
             if self.background_startup_work:
+                # the fit job's own first run (a second in) shares the markets out with this one
                 self._in_background(lambda: self._regime_fit_job(now), "first regime fits")
             else:
                 await self._regime_fit_job(now)

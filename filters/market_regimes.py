@@ -98,6 +98,7 @@ class _Market:
     last_attempt: datetime | None = None
     last_failed: bool = False
     last_problem: str | None = None
+    fitting: bool = False  # a fit is under way (the scheduled job and a start-up fit may overlap)
     log_alpha: np.ndarray | None = None
     last_bar_time: float = 0.0
 
@@ -139,6 +140,8 @@ class MarketRegimes:
         market = self._markets.get(instrument.key)
         if market is None or market.last_attempt is None:
             return True
+        if market.fitting:
+            return False
         if market.last_failed:
             return now - market.last_attempt >= self.settings.retry_after
         assert market.fitted_at is not None
@@ -154,8 +157,15 @@ class MarketRegimes:
 
     async def refit(self, instrument: Instrument) -> RegimeFit:
         """Fit the market's model on its latest bars; on failure the previous model stays in use."""
-        settings = self.settings
         market = self._markets.setdefault(instrument.key, _Market())
+        market.fitting = True
+        try:
+            return await self._refit(instrument, market)
+        finally:
+            market.fitting = False
+
+    async def _refit(self, instrument: Instrument, market: _Market) -> RegimeFit:
+        settings = self.settings
         started = self.clock.now()
         market.last_attempt = started
         series = await self.bars(instrument, settings.timeframe_seconds, settings.fit_window_bars)

@@ -263,7 +263,7 @@ async def build_live(
     )
     try:
         orchestrator = build_orchestrator(
-            config, clock, scheduler, market, venues, ProcessOffloader(1, settings.system.log_level)
+            config, clock, scheduler, market, venues, ProcessOffloader(2, settings.system.log_level)
         )
     except Exception:
         venues.close()

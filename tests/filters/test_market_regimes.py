@@ -351,3 +351,29 @@ def test_exits_and_prediction_contracts_pass_without_a_regime(path: np.ndarray) 
 def test_settings_need_enough_bars_for_a_fit() -> None:
     settings = replace(SETTINGS, windows=FeatureWindows(volatility_window=50, trend_window=10))
     assert settings.min_fit_bars == 150
+
+
+def test_a_market_being_fitted_is_not_due_again_until_its_fit_ends(path: np.ndarray) -> None:
+    """The scheduled fit job and the start-up fits run side by side in the live daemon: a market
+    one of them is fitting is left alone by the other (it once crashed the job)."""
+    market = market_of(path, 1200)
+    gate = asyncio.Event()
+    seen: list[bool] = []
+
+    class SlowOffloader(InlineOffloader):
+        async def run(self, function, *args):  # type: ignore[no-untyped-def]
+            await gate.wait()
+            return function(*args)
+
+    service = MarketRegimes(market.bars, SETTINGS, SimulatedClock(T0), SlowOffloader())
+
+    async def scenario() -> list[RegimeFit]:
+        first = asyncio.create_task(service.refit_due([STOCK]))
+        await asyncio.sleep(0)  # the first fit is under way, waiting for its worker
+        seen.append(service.due(STOCK, T0))
+        second = await service.refit_due([STOCK])  # the overlapping job skips it
+        gate.set()
+        return [*(await first), *second]
+
+    fits = asyncio.run(scenario())
+    assert seen == [False] and len(fits) == 1 and fits[0].ok
