@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from config.loader import LoadedConfig
+from config.schema import Settings
 from dashboard.app import create_app
 from dashboard.context import Dashboard
 from dashboard.server import DashboardServer
@@ -169,15 +171,23 @@ def test_a_trader_reads_the_figures_pulls_a_lever_and_sees_events_arrive(
     }
 
 
-def test_read_only_pages_show_no_lever(browser: Browser, tmp_path: Path) -> None:
-    config = dashboard_config(tmp_path)
-    filled(config, minutes=5)
-    settings = config.settings
+@contextmanager
+def read_only_server(settings: Settings) -> Iterator[DashboardServer]:
+    """The dashboard over the journal alone (the daemon down), on a free port."""
     dashboard = Dashboard(settings, Reports(settings.system.database), WallClock())
     server = DashboardServer(create_app(dashboard), "127.0.0.1", 0)
     server.start()
-    problems: list[str] = []
     try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_read_only_pages_show_no_lever(browser: Browser, tmp_path: Path) -> None:
+    config = dashboard_config(tmp_path)
+    filled(config, minutes=5)
+    problems: list[str] = []
+    with read_only_server(config.settings) as server:
         page = open_page(browser, problems)
         page.goto(server.url + "bots")
         page.wait_for_selector('#bots-table tr[data-bot="buyer-stocks"]')
@@ -188,8 +198,6 @@ def test_read_only_pages_show_no_lever(browser: Browser, tmp_path: Path) -> None
         wait_until(page, "document.getElementById('equity').textContent.includes(',')")
         assert "No live feed" in page.text_content("#live-events")
         page.close()
-    finally:
-        server.stop()
     assert problems == []
 
 
@@ -198,11 +206,8 @@ def test_the_models_page_shows_each_markets_regime_and_each_assets_model(
 ) -> None:
     settings = dashboard_config(tmp_path).settings
     repository = open_storage(settings.system.database)
-    dashboard = Dashboard(settings, Reports(settings.system.database), WallClock())
-    server = DashboardServer(create_app(dashboard), "127.0.0.1", 0)
-    server.start()
     problems: list[str] = []
-    try:
+    with read_only_server(settings) as server:
         # nothing fitted or trained yet: the page says what is missing
         page = open_page(browser, problems)
         page.goto(server.url + "models")
@@ -255,7 +260,5 @@ def test_the_models_page_shows_each_markets_regime_and_each_assets_model(
         assert "BTC: v1 promoted" in page.locator("#retraining-outcomes").inner_text()
         page.screenshot(path=str(tmp_path / "screenshots" / "models.png"), full_page=True)
         page.close()
-    finally:
-        server.stop()
-        repository.close()
+    repository.close()
     assert problems == []

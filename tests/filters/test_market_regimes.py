@@ -24,6 +24,7 @@ from domain.signals import ReasonCode, Side, Signal, SignalIntent
 from filters.hmm_regimes import FeatureWindows, RegimeFitError, filtered_probabilities, fit_best_regime_model
 from filters.market_regimes import MarketRegimes, RegimeModelSettings
 from filters.regime_filter import RegimeFilter
+from tests.factories import signal as make_signal
 from tests.filters.test_hmm_regimes import two_state_closes
 from tests.strategies.bars import series_from_closes
 from utils.clock import SimulatedClock
@@ -282,18 +283,7 @@ MULTIPLIERS = {Regime.BULL: 1.0, Regime.SIDEWAYS: 0.75, Regime.BEAR: 0.5}
 
 
 def signal(instrument: Instrument, bot: str = "rsi2", intent: SignalIntent = SignalIntent.OPEN) -> Signal:
-    return Signal(
-        id=f"{bot}-1",
-        bot=bot,
-        instrument=instrument,
-        side=Side.BUY,
-        intent=intent,
-        confidence=0.6,
-        edge=0.01,
-        stop=None,
-        reason="test",
-        time=T0,
-    )
+    return make_signal(instrument, Side.BUY, intent, bot=bot, time=T0)
 
 
 def stage_over(
