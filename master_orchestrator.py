@@ -125,6 +125,7 @@ class Orchestrator:
     _trading_day: str = ""
     _stopping: bool = False
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _regime_fits: asyncio.Lock = field(default_factory=asyncio.Lock)
     _regimes_seen: dict[str, Regime] = field(default_factory=dict)
     _unsaved_regimes: list[RegimeReading] | None = None  # collected by the reading job, saved at its end
 
@@ -732,7 +733,10 @@ class Orchestrator:
     async def _regime_fit_job(self, fire_time: datetime) -> None:
         """Fit the regime models that are due (never fitted, older than refit_hours, or retrying)."""
         if self.regimes is not None and not self._stopping:
-            await self.regimes.refit_due(self.regime_markets())
+            # one fit round at a time: the scheduled job waits for the start-up round, then finds
+            # nothing due, and `started_work_done` returns only once every market has been tried
+            async with self._regime_fits:
+                await self.regimes.refit_due(self.regime_markets())
 
     async def _regime_reading_job(self, fire_time: datetime) -> None:
         """Filter each market's new bars, so its stored regime is current even when no bot asks."""

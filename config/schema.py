@@ -6,6 +6,7 @@ silently ignored (a typo in `daily_loss_limit_usd` must never mean "no limit").
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -171,6 +172,80 @@ class MlSettings(Strict):
         return self
 
 
+ENSEMBLE_SOURCES = (
+    "ml_model",
+    "market_analyst",
+    "multi_timeframe",
+    "bot_consensus",
+    "technical",
+    "crypto_derivatives",
+    "macro",
+    "news",
+)
+
+
+def _default_ensemble_weights() -> dict[str, float]:
+    return {
+        "ml_model": 0.20,
+        "market_analyst": 0.15,
+        "multi_timeframe": 0.15,
+        "bot_consensus": 0.10,
+        "technical": 0.10,
+        "crypto_derivatives": 0.10,
+        "macro": 0.10,
+        "news": 0.05,
+    }
+
+
+class EnsembleSettings(Strict):
+    """The signal ensemble (ai/ensemble.py): eight sources vote; weights renormalise over those that do."""
+
+    enabled: bool = True
+    weights: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=_default_ensemble_weights)
+    # an entry passes when the weighted vote leans its way by at least this much (0: not against it)
+    threshold: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    source_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    when_all_abstain: Literal["pass", "reject"] = "pass"
+    macro_references: list[str] = ["sim-stocks:SPY"]  # markets whose regime colours every vote
+    ml_assets: dict[str, str] = {"BTC/USD": "BTC", "ETH/USD": "ETH", "SOL/USD": "SOL"}  # symbol -> model asset
+    bot_consensus_minutes: Annotated[float, Field(gt=0, le=1440)] = 15.0
+
+    @field_validator("weights")
+    @classmethod
+    def _known_sources(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(ENSEMBLE_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source(s) {unknown}; the sources are {list(ENSEMBLE_SOURCES)}")
+        if not any(weights.values()):
+            raise ValueError("at least one source needs a weight above 0")
+        return weights
+
+
+class ScheduledEventSettings(Strict):
+    name: str
+    time: datetime  # with its offset, e.g. 2026-12-10T14:00:00-05:00
+    asset_classes: list[AssetClassName] = []  # empty: every class
+    symbols: list[str] = []  # empty: every symbol of those classes
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the event time with its UTC offset, e.g. 2026-12-10T14:00:00-05:00")
+        return value
+
+
+class VetoSettings(Strict):
+    """The rules veto (ai/veto_layer.py): deterministic reasons to refuse an entry."""
+
+    enabled: bool = True
+    max_evidence_age_seconds: Annotated[float, Field(gt=0)] = 180.0
+    event_window_minutes: Annotated[float, Field(ge=0)] = 30.0
+    closing_window_minutes: Annotated[float, Field(ge=0)] = 10.0
+    duplicate_window_seconds: Annotated[float, Field(ge=0)] = 60.0
+    events: list[ScheduledEventSettings] = []
+
+
 VenueKind = Literal["simulated", "alpaca", "oanda", "kalshi", "polymarket", "coinbase", "ccxt"]
 
 
@@ -273,6 +348,8 @@ class Settings(Strict):
     risk: RiskSettings = RiskSettings()
     regimes: RegimeSettings = RegimeSettings()
     ml: MlSettings = MlSettings()
+    ensemble: EnsembleSettings = EnsembleSettings()
+    veto: VetoSettings = VetoSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 

@@ -119,6 +119,9 @@ class ReasonCode(StrEnum):
     NO_ROUTE = "no_route"
     BROKER_ERROR = "broker_error"
     VENUE_REJECTED = "venue_rejected"
+    ENSEMBLE_DISAGREES = "ensemble_disagrees"
+    ENSEMBLE_NO_DATA = "ensemble_no_data"
+    VETOED = "vetoed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from master_orchestrator import Orchestrator
 from risk_management.book import Book
 from risk_management.engine import RiskEngine, RiskLimits
 from risk_management.stage import MarketHistory, RiskStage
+from runtime.ai_stages import ensemble_stage, veto_stage
 from runtime.control import Control
 from runtime.events import EventBus
 from runtime.registry import build_bots
@@ -187,7 +188,13 @@ def build_orchestrator(
         ),
         fees={name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"},
     )
-    stages: list[Stage] = [regime_filter, risk_stage]
+    stages: list[Stage] = [regime_filter]
+    if settings.ensemble.enabled:
+        stages.append(ensemble_stage(settings, prices, clock, market_regimes))
+    if settings.veto.enabled:
+        simulated = frozenset(name for name, venue in settings.venues.items() if venue.kind == "simulated")
+        stages.append(veto_stage(settings, simulated))
+    stages.append(risk_stage)
     orchestrator = Orchestrator(
         settings=settings,
         clock=clock,

@@ -342,6 +342,34 @@
       el('dt', { class: 'col-sm-4', text: term }), el('dd', { class: 'col-sm-8' }, value === null || value === undefined ? '–' : value)]));
   }
 
+  // The ensemble's per-source votes and the veto's rules as small tables; anything else as JSON.
+  function decisionDetails(details) {
+    const ensemble = details && details.ensemble;
+    const veto = details && details.veto;
+    if (ensemble && Array.isArray(ensemble.sources)) {
+      const weights = ensemble.weights || {};
+      const rows = ensemble.sources.map((v) => el('tr', { 'data-source': v.source }, cell(v.source),
+        ...(v.abstained !== undefined
+          ? [el('td', { colSpan: 3, class: 'text-body-secondary', text: 'abstained: ' + v.abstained })]
+          : [cell(signed(v.vote), 'text-end'), cell(String(v.confidence), 'text-end'),
+            cell(weights[v.source] === undefined ? '–' : percent(weights[v.source], 0), 'text-end')])));
+      const head = el('tr', {}, el('th', { text: 'source' }), el('th', { class: 'text-end', text: 'vote' }),
+        el('th', { class: 'text-end', text: 'conf.' }), el('th', { class: 'text-end', text: 'weight' }));
+      return el('table', { class: 'table table-sm small mb-0 ensemble-votes' }, el('thead', {}, head), el('tbody', {}, ...rows));
+    }
+    if (veto && Array.isArray(veto.fired)) {
+      const fired = veto.fired.map((f) => el('li', { text: `${f.rule}: ${f.message}` }));
+      const checked = el('div', { class: 'text-body-secondary', text: `checked: ${(veto.rules_checked || []).join(', ')}` });
+      return el('div', { class: 'small veto-rules' }, fired.length ? el('ul', { class: 'mb-1' }, ...fired) : el('div', { text: 'no rule fired' }), checked);
+    }
+    return el('code', { class: 'small', text: JSON.stringify(details) });
+  }
+
+  function signed(value) {
+    const number = Number(value);
+    return Number.isFinite(number) ? (number > 0 ? '+' : '') + number.toFixed(2) : '–';
+  }
+
   async function loadSignal() {
     const data = await getJson('/api/signals/' + encodeURIComponent(body.dataset.signalId));
     const s = data.signal;
@@ -350,7 +378,7 @@
       ['Final verdict', s.final ? `${s.final.stage}: ${s.final.reason_code} (${s.final.message})` : '–']]);
     fill('road-decisions', s.decisions.map((d) => el('tr', { class: d.verdict === 'pass' ? '' : 'table-danger' },
       cell(String(d.seq)), cell(d.stage), cell(verdictBadge(d)), cell(d.reason_code), cell(d.message, 'small'),
-      cell(String(d.size_multiplier)), cell(el('code', { class: 'small', text: JSON.stringify(d.details) })))), 'no decisions recorded', 7);
+      cell(String(d.size_multiplier)), cell(decisionDetails(d.details)))), 'no decisions recorded', 7);
     const order = data.order;
     describe('road-order', order ? [['Client id', el('code', { text: order.client_order_id })], ['Status', order.status],
       ['Side', order.side], ['Quantity', quantity(order.quantity)], ['Filled', quantity(order.filled_quantity)],

@@ -187,6 +187,7 @@ def _metadata(result: TrainingResult, version: int, created_at: datetime) -> dic
         "asset": result.asset,
         "version": version,
         "horizon": result.horizon,
+        "bar_seconds": result.bar_seconds,
         "feature_spec": result.spec.to_dict(),
         "feature_fingerprint": result.spec.fingerprint,
         "features": list(result.spec.names),

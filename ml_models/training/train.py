@@ -138,6 +138,7 @@ class TrainingResult:
     xgb_params: XgbParams
     split: SplitSettings
     rule: PromotionRule = field(default_factory=PromotionRule)
+    bar_seconds: int | None = None  # the median spacing of the training bars: what to feed the model
 
     def predict_proba_up(self, features: pd.DataFrame) -> FloatArray:
         """P(up) of the in-memory model for a feature frame with exactly this spec's columns."""
@@ -198,7 +199,15 @@ def train_asset(
         xgb_params=xgb_params,
         split=split,
         rule=rule,
+        bar_seconds=_median_spacing_seconds(features.index),
     )
+
+
+def _median_spacing_seconds(index: pd.Index) -> int | None:
+    if len(index) < 2:
+        return None
+    spacing = np.diff(pd.DatetimeIndex(index).asi8) / 1e9
+    return round(float(np.median(spacing)))
 
 
 def train_assets(

@@ -1,0 +1,1 @@
+"""The AI layer: the signal ensemble, the veto, and the sources they draw on."""
