@@ -38,7 +38,10 @@ class BotConsensusSource:
         if signal.intent is SignalIntent.OPEN:
             self._recent.append((now, underlying, signal.bot, signal.side))
         if not latest:
-            return Abstention(self.name, f"no other bot signalled {underlying} in the last {self.window}")
+            return Abstention(
+                self.name,
+                f"no other bot signalled {underlying} in the last {self.window.total_seconds() / 60:g} minutes",
+            )
         buys = sum(1 for _, side in latest.values() if side is Side.BUY)
         sells = len(latest) - buys
         return Vote(

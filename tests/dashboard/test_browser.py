@@ -162,6 +162,23 @@ def test_a_trader_reads_the_figures_pulls_a_lever_and_sees_events_arrive(
         page.locator("#signals-table tr td a").first.click()
         page.wait_for_selector("#road-decisions tr td")
         assert page.locator("#road-decisions tr").count() >= 2
+        # an entry's trace shows the ensemble's vote source by source (abstentions with their reason)
+        # and the veto's rules
+        journal = open_storage(config.settings.system.database)
+        entry = next(
+            s
+            for s in journal.decision_counts_by_signal()
+            if [(d.stage, "ensemble" in d.details or "veto" in d.details) for d in journal.decisions(s)][1:3]
+            == [("ensemble", True), ("veto", True)]
+        )
+        journal.close()
+        page.goto(url + "signals/" + entry)
+        page.wait_for_selector('.ensemble-votes tr[data-source="news"]')
+        assert (
+            "abstained: no news feed" in page.locator('.ensemble-votes tr[data-source="news"]').inner_text()
+        )
+        assert page.locator(".ensemble-votes tbody tr").count() == 8
+        assert page.locator(".veto-rules").count() == 1
         page.screenshot(path=str(shots / "signal.png"), full_page=True)
         page.close()
     refused = [p for p in problems if "status of 401" in p]
