@@ -38,9 +38,9 @@ class BotConsensusSource:
         if signal.intent is SignalIntent.OPEN:
             self._recent.append((now, underlying, signal.bot, signal.side))
         if not latest:
+            minutes = self.window.total_seconds() / 60
             return Abstention(
-                self.name,
-                f"no other bot signalled {underlying} in the last {self.window.total_seconds() / 60:g} minutes",
+                self.name, f"no other bot signalled {underlying} in the last {minutes:g} minutes"
             )
         buys = sum(1 for _, side in latest.values() if side is Side.BUY)
         sells = len(latest) - buys
