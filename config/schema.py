@@ -207,7 +207,8 @@ class EnsembleSettings(Strict):
     source_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     when_all_abstain: Literal["pass", "reject"] = "pass"
     macro_references: list[str] = ["sim-stocks:SPY"]  # markets whose regime colours every vote
-    ml_assets: dict[str, str] = {"BTC/USD": "BTC", "ETH/USD": "ETH", "SOL/USD": "SOL"}  # symbol -> model asset
+    # instrument symbol -> the asset whose model votes on it
+    ml_assets: dict[str, str] = {"BTC/USD": "BTC", "ETH/USD": "ETH", "SOL/USD": "SOL"}
     bot_consensus_minutes: Annotated[float, Field(gt=0, le=1440)] = 15.0
 
     @field_validator("weights")
