@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from ai import LLM_SPEND_KEY
 from brokers.base import Broker, BrokerError, VenueOrder
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
@@ -38,7 +39,6 @@ from domain.positions import ClosedTrade, ExitPlan, Position
 from domain.regimes import Regime, RegimeFit, RegimeReading
 from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
-from filters.market_regimes import MarketRegimes
 from risk_management.book import Book, EquityBreakdown
 from risk_management.engine import BookSnapshot, Exposure, stance_of
 from risk_management.exits import ExitKind, ExitStep, build_exit_plan, evaluate_exit
@@ -46,11 +46,14 @@ from risk_management.streaks import StreakRule, StreakTracker
 from runtime.control import Control
 from runtime.events import Event, EventBus
 from runtime.registry import RegisteredBot
-from runtime.retraining import ModelRetraining
 from runtime.scheduling import Scheduler, cron_trigger, interval_trigger
 from runtime.tick_context import TickContext
 from storage.repository import Repository
 from utils.clock import Clock
+
+if TYPE_CHECKING:  # heavy (hmmlearn, scikit-learn, XGBoost): `status` and `--dashboard-only` never need them
+    from filters.market_regimes import MarketRegimes
+    from runtime.retraining import ModelRetraining
 
 log = logging.getLogger("orchestrator")
 
@@ -788,6 +791,25 @@ class Orchestrator:
     async def _retrain_job(self, fire_time: datetime) -> None:
         if self.retraining is not None and not self._stopping:
             await self.retraining.run("weekly schedule")
+
+    def record_llm_spend(
+        self, now: datetime, model: str, tokens_in: int, tokens_out: int, cost: float
+    ) -> None:
+        """Add one LLM call to today's spend (local trading day), kept in the journal for the dashboard."""
+        day = now.astimezone(ZoneInfo(self.settings.system.timezone)).date().isoformat()
+        stored = self.repository.get_daemon_value(LLM_SPEND_KEY)
+        spend = json.loads(stored) if stored else {}
+        if spend.get("day") != day:
+            spend = {"day": day, "calls": 0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}
+        spend.update(
+            calls=spend["calls"] + 1,
+            tokens_in=spend["tokens_in"] + tokens_in,
+            tokens_out=spend["tokens_out"] + tokens_out,
+            cost_usd=round(spend["cost_usd"] + cost, 6),
+            model=model,
+            updated_at=now.isoformat(),
+        )
+        self.repository.set_daemon_value(LLM_SPEND_KEY, json.dumps(spend))
 
     def record_regime_fit(self, fit: RegimeFit) -> None:
         if not self._stopping:

@@ -236,6 +236,34 @@ class ScheduledEventSettings(Strict):
         return value
 
 
+def _default_llm_prices() -> dict[str, tuple[float, float]]:
+    # USD per million input and output tokens; set them to your own contract's prices
+    return {"claude-haiku-5-5": (1.0, 5.0), "gpt-4o-mini": (0.15, 0.60)}
+
+
+class LlmVetoSettings(Strict):
+    """The LLM veto (ai/llm/): used when its provider's key is in the environment, beside the rules."""
+
+    provider: Literal["auto", "anthropic", "openai", "off"] = (
+        "auto"  # auto: whichever key is set, Anthropic first
+    )
+    anthropic_model: str = "claude-haiku-5-5"
+    openai_model: str = "gpt-4o-mini"
+    anthropic_key_env: str = "ANTHROPIC_API_KEY"
+    openai_key_env: str = "OPENAI_API_KEY"
+    base_url: str | None = None  # another endpoint speaking the provider's API
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 20.0  # per request; the SDK retries within
+    total_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0  # the most a verdict may take
+    max_retries: Annotated[int, Field(ge=0, le=5)] = 2
+    max_tokens_per_day: Annotated[int, Field(ge=0)] = 200_000
+    max_cost_usd_per_day: Annotated[float, Field(ge=0)] = 2.0
+    prices: dict[str, tuple[float, float]] = Field(default_factory=_default_llm_prices)
+    on_failure: Literal["veto", "approve"] = (
+        "veto"  # a malformed, late or refused answer, or the budget spent
+    )
+    cache_minutes: Annotated[float, Field(ge=0)] = 10.0
+
+
 class VetoSettings(Strict):
     """The rules veto (ai/veto_layer.py): deterministic reasons to refuse an entry."""
 
@@ -245,6 +273,7 @@ class VetoSettings(Strict):
     closing_window_minutes: Annotated[float, Field(ge=0)] = 10.0
     duplicate_window_seconds: Annotated[float, Field(ge=0)] = 60.0
     events: list[ScheduledEventSettings] = []
+    llm: LlmVetoSettings = LlmVetoSettings()
 
 
 VenueKind = Literal["simulated", "alpaca", "oanda", "kalshi", "polymarket", "coinbase", "ccxt"]

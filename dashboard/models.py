@@ -12,7 +12,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from ai import LLM_SPEND_KEY
 from dashboard.context import Dashboard
 from ml_models.locations import RETRAINING_STATUS_KEY, models_directory
 
@@ -55,7 +57,21 @@ def models(board: Dashboard) -> dict[str, Any]:
         "assets": asset_rows(records),
         "problem": problem,
         "retraining": retraining_status(board.reports.daemon_value(RETRAINING_STATUS_KEY)),
+        "llm_spend": llm_spend_today(board),
     }
+
+
+def llm_spend_today(board: Dashboard) -> dict[str, Any] | None:
+    """Today's LLM veto calls, tokens and cost, as the daemon records them; None before the first call."""
+    stored = board.reports.daemon_value(LLM_SPEND_KEY)
+    try:
+        spend = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    if not isinstance(spend, dict):
+        return None
+    today = board.clock.now().astimezone(ZoneInfo(board.settings.system.timezone)).date().isoformat()
+    return spend if spend.get("day") == today else None
 
 
 def _records(directory: Path) -> list[ModelRecord]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ai.data_hub import DataHub
 from ai.ensemble import EnsembleSettings, EnsembleStage
+from ai.llm import AnthropicLlm, LlmBudget, LlmClient, LlmVeto, OpenAILlm, VerdictCache
 from ai.meta_signal import BotConsensusSource
 from ai.sources.macro import RegimeContextSource
 from ai.sources.ml_model import MlModelSource
@@ -68,10 +70,51 @@ def veto_stage(settings: Settings, sessionless_venues: frozenset[str]) -> RulesV
             event_window_minutes=config.event_window_minutes,
             closing_window_minutes=config.closing_window_minutes,
             duplicate_window_seconds=config.duplicate_window_seconds,
-            events=tuple(
-                ScheduledEvent(e.name, e.time, frozenset(e.asset_classes), frozenset(e.symbols))
-                for e in config.events
-            ),
+            events=_events(settings),
             sessionless_venues=sessionless_venues,
         )
+    )
+
+
+def llm_veto_stage(
+    settings: Settings,
+    environ: Mapping[str, str],
+    on_spend: Callable[[datetime, str, int, int, float], None],
+) -> LlmVeto | None:
+    """The LLM veto when its provider's key is in the environment (None otherwise: the rules alone)."""
+    config = settings.veto.llm
+    client: LlmClient
+    anthropic_key = environ.get(config.anthropic_key_env, "")
+    openai_key = environ.get(config.openai_key_env, "")
+    common = {
+        "base_url": config.base_url,
+        "timeout_seconds": config.timeout_seconds,
+        "max_retries": config.max_retries,
+    }
+    if config.provider in ("auto", "anthropic") and anthropic_key:
+        client = AnthropicLlm(anthropic_key, config.anthropic_model, **common)  # type: ignore[arg-type]
+    elif config.provider in ("auto", "openai") and openai_key:
+        client = OpenAILlm(openai_key, config.openai_model, **common)  # type: ignore[arg-type]
+    else:
+        return None
+    return LlmVeto(
+        client,
+        LlmBudget(
+            config.max_tokens_per_day,
+            config.max_cost_usd_per_day,
+            {model: (inp, out) for model, (inp, out) in config.prices.items()},
+            settings.system.timezone,
+        ),
+        VerdictCache(config.cache_minutes * 60),
+        total_timeout_seconds=config.total_timeout_seconds,
+        on_failure=config.on_failure,
+        events=_events(settings),
+        on_spend=on_spend,
+    )
+
+
+def _events(settings: Settings) -> tuple[ScheduledEvent, ...]:
+    return tuple(
+        ScheduledEvent(e.name, e.time, frozenset(e.asset_classes), frozenset(e.symbols))
+        for e in settings.veto.events
     )

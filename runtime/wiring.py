@@ -29,7 +29,7 @@ from master_orchestrator import Orchestrator
 from risk_management.book import Book
 from risk_management.engine import RiskEngine, RiskLimits
 from risk_management.stage import MarketHistory, RiskStage
-from runtime.ai_stages import ensemble_stage, veto_stage
+from runtime.ai_stages import ensemble_stage, llm_veto_stage, veto_stage
 from runtime.control import Control
 from runtime.events import EventBus
 from runtime.registry import build_bots
@@ -137,6 +137,7 @@ def build_orchestrator(
     market: SimulatedMarket,
     venues: Venues,
     offloader: Offloader,
+    environ: Mapping[str, str] | None = None,
 ) -> Orchestrator:
     """The daemon; `offloader` runs its model fits (a worker process live, inline when simulated)."""
     settings = config.settings
@@ -194,6 +195,15 @@ def build_orchestrator(
     if settings.veto.enabled:
         simulated = frozenset(name for name, venue in settings.venues.items() if venue.kind == "simulated")
         stages.append(veto_stage(settings, simulated))
+        llm = llm_veto_stage(
+            settings,
+            environ or {},
+            lambda now, model, tokens_in, tokens_out, cost: orchestrator.record_llm_spend(
+                now, model, tokens_in, tokens_out, cost
+            ),
+        )
+        if llm is not None:
+            stages.append(llm)
     stages.append(risk_stage)
     orchestrator = Orchestrator(
         settings=settings,
@@ -270,7 +280,13 @@ async def build_live(
     )
     try:
         orchestrator = build_orchestrator(
-            config, clock, scheduler, market, venues, ProcessOffloader(2, settings.system.log_level)
+            config,
+            clock,
+            scheduler,
+            market,
+            venues,
+            ProcessOffloader(2, settings.system.log_level),
+            os.environ if environ is None else environ,  # an LLM key switches the LLM veto on
         )
     except Exception:
         venues.close()
@@ -291,15 +307,20 @@ async def build_live(
     return orchestrator
 
 
-def build_simulated(config: LoadedConfig, start: datetime) -> SimulatedRun:
-    """The same daemon on a simulated clock starting at `start` (replays, tests, benchmarks)."""
+def build_simulated(
+    config: LoadedConfig, start: datetime, environ: Mapping[str, str] | None = None
+) -> SimulatedRun:
+    """The same daemon on a simulated clock starting at `start` (replays, tests, benchmarks).
+
+    `environ` is what the daemon reads keys from (an LLM key switches the LLM veto on); none by default.
+    """
     settings = config.settings
     Path(settings.system.var_dir).mkdir(parents=True, exist_ok=True)
     clock = SimulatedClock(start)
     scheduler = SimulatedScheduler(clock)
     market = build_market(settings, clock)
     venues = simulated_venues(settings, market, clock)
-    orchestrator = build_orchestrator(config, clock, scheduler, market, venues, InlineOffloader())
+    orchestrator = build_orchestrator(config, clock, scheduler, market, venues, InlineOffloader(), environ)
     return SimulatedRun(
         config, orchestrator, scheduler, clock, market, venues.paper, dict(venues.instruments)
     )

@@ -474,6 +474,12 @@
     return summary ? `v${summary.version}` : 'none promoted';
   }
 
+  function llmSpendLine(spend) {
+    if (!spend) return el('span', { class: 'text-body-secondary', text: 'LLM veto: no call today (without an API key the rules veto decides alone).' });
+    return el('span', { text: `LLM veto (${spend.model}), ${spend.day}: ${spend.calls} calls, ` +
+      `${spend.tokens_in} + ${spend.tokens_out} tokens, $${Number(spend.cost_usd).toFixed(4)}` });
+  }
+
   function retrainingLine(run) {
     if (!run) return [el('span', { class: 'text-body-secondary', text: 'Retraining: no retraining run yet.' })];
     const tone = run.state === 'done' ? 'success' : run.state === 'failed' ? 'danger' : 'info';
@@ -502,6 +508,7 @@
       cell(f.message, 'small'))), 'no regime fit recorded yet', 4);
     setText('models-registry', models.registry);
     $('retraining').replaceChildren(...retrainingLine(models.retraining));
+    $('llm-spend').replaceChildren(llmSpendLine(models.llm_spend));
     fill('models-table', models.assets.map((a) => {
       const latest = a.latest;
       const model = latest.mean_metrics || {};

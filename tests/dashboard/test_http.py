@@ -112,7 +112,9 @@ def test_dashboard_only_serves_the_journal_read_only_until_interrupted(
         )
         assert refused.status_code == 403 and "Read-only" in refused.json()["error"]
         process.send_signal(signal.SIGINT)
-        assert process.wait(20) == 0
+        # communicate, not wait: it drains the pipe, which a chatty exit could otherwise fill and block on
+        output, _ = process.communicate(timeout=20)
+        assert process.returncode == 0, output[-2000:]
     finally:
         if process.poll() is None:
             process.kill()

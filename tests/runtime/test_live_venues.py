@@ -96,6 +96,12 @@ reentry_cooldown_minutes = 0.0
 [dashboard]
 enabled = false
 
+[ensemble]  # these tests are about the venue; the AI stages are tested on their own
+enabled = false
+
+[veto]
+enabled = false
+
 [venues.sim-stocks]
 asset_class = "stock"
 

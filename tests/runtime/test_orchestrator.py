@@ -80,11 +80,15 @@ def bot(name: str, cls: str, instruments: list[str], venue: str, **extra: Any) -
     }
 
 
-def configured(tmp_path: Path, bots: list[dict[str, Any]], **risk: Any) -> LoadedConfig:
+def configured(tmp_path: Path, bots: list[dict[str, Any]], *, ai: bool = False, **risk: Any) -> LoadedConfig:
+    """The default settings with these bots; the ensemble and veto stages only with `ai` (they would
+    stand between these tests' hand-made entries and the orchestrator and risk engine under test)."""
     base = load_config()
     settings = base.settings.model_copy(
         update={
             "risk": base.settings.risk.model_copy(update={"reentry_cooldown_minutes": 0.0, **risk}),
+            "ensemble": base.settings.ensemble.model_copy(update={"enabled": ai}),
+            "veto": base.settings.veto.model_copy(update={"enabled": ai}),
         }
     )
     registry = Registry(bots=[BotEntry.model_validate(b) for b in bots])
