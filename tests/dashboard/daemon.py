@@ -29,6 +29,7 @@ def dashboard_config(tmp_path: Path, **risk: Any) -> LoadedConfig:
             bot("buyer-stocks", "AlwaysBuyBot", ["SPY"], "sim-stocks"),
             bot("broken", "FailingBot", ["QQQ"], "sim-stocks"),
         ],
+        ai=True,  # the default road, ensemble and veto included: the decision trace shows them
         **{"daily_loss_limit_usd": 1000.0, "losses_to_reduce": 2, **risk},
     )
     settings = config.settings

@@ -225,7 +225,8 @@ def test_a_signals_page_shows_its_whole_road(client: FlaskClient, journal: Journ
     data = get(client, f"/api/signals/{traded.id}")
     road = journal.reports.signal_road(traded.id)
     assert road is not None and road.order is not None
-    assert [d["stage"] for d in data["signal"]["decisions"]] == ["regime", "risk", "router"]
+    stages = [d["stage"] for d in data["signal"]["decisions"]]
+    assert stages == ["regime", "ensemble", "veto", "risk", "router"]
     assert data["order"]["status"] == "filled"
     assert Decimal(data["order"]["filled_quantity"]) == road.order.filled_quantity
     assert [(e["from_status"], e["to_status"]) for e in data["order_events"]] == [

@@ -93,7 +93,7 @@ def test_dashboard_only_serves_the_journal_read_only_until_interrupted(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "DASHBOARD_TOKEN": "a-token-that-must-not-matter"},
+        env={**os.environ, "DASHBOARD_TOKEN": "a-token-that-must-not-matter", "PYTHONFAULTHANDLER": "1"},
     )
     try:
         assert process.stdout is not None
@@ -113,7 +113,12 @@ def test_dashboard_only_serves_the_journal_read_only_until_interrupted(
         assert refused.status_code == 403 and "Read-only" in refused.json()["error"]
         process.send_signal(signal.SIGINT)
         # communicate, not wait: it drains the pipe, which a chatty exit could otherwise fill and block on
-        output, _ = process.communicate(timeout=20)
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # faulthandler prints where every thread is stuck
+            output, _ = process.communicate(timeout=10)
+            pytest.fail(f"no exit within 20 s of Ctrl-C; its threads:\n{output[-6000:]}")
         assert process.returncode == 0, output[-2000:]
     finally:
         if process.poll() is None:

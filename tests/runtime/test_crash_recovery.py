@@ -83,6 +83,14 @@ def write_config(tmp_path: Path) -> Path:
     settings = settings.replace("day_seconds = 3600", "day_seconds = 120")  # fast-moving prices
     settings = settings.replace("reentry_cooldown_minutes = 30.0", "reentry_cooldown_minutes = 0.0")
     settings = settings.replace("daily_loss_limit_usd = 30.0", "daily_loss_limit_usd = 100000.0")
+    # orders must flow for the crash to catch some in flight: no vote, no veto, no training run
+    for old, new in (
+        ("threshold = 0.0", "enabled = false\nthreshold = 0.0"),
+        ("max_evidence_age_seconds = 180", "enabled = false\nmax_evidence_age_seconds = 180"),
+        ("train_missing_on_start = true", "train_missing_on_start = false"),
+    ):
+        assert old in settings, old
+        settings = settings.replace(old, new)
     (tmp_path / "bots.toml").write_text(FAST_REGISTRY)
     path = tmp_path / "settings.toml"
     path.write_text(settings)

@@ -96,7 +96,10 @@ reentry_cooldown_minutes = 0.0
 [dashboard]
 enabled = false
 
-[ensemble]  # these tests are about the venue; the AI stages are tested on their own
+[ensemble]  # these tests are about the venue; the AI stages and the ML models are tested on their own
+enabled = false
+
+[ml]
 enabled = false
 
 [veto]
