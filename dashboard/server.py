@@ -169,7 +169,10 @@ def serve_read_only(
         return 1
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        # SIGINT too, explicitly: a process started in the background by a shell inherits SIGINT
+        # ignored, and Ctrl-C (or `kill -INT`) would then never reach it as KeyboardInterrupt
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda signum, frame: stop.set())
     dashboard.warm_up()
     server.start()
     announce(f"dashboard (read-only, the daemon is down) at {server.url} - Ctrl-C to stop")
