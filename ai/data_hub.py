@@ -63,7 +63,7 @@ class DataHub:
                 self._bars[key] = cached
         if cached.series is None:
             return None
-        return _tail(cached.series, count)
+        return cached.series.tail(count)
 
     async def quote(self, instrument: Instrument) -> Quote | None:
         """The instrument's quote as first fetched in this evaluation (None is remembered too)."""
@@ -79,19 +79,3 @@ class DataHub:
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         return lock
-
-
-def _tail(series: BarSeries, count: int) -> BarSeries:
-    if len(series) <= count:
-        return series
-    start = len(series) - count
-    return BarSeries(
-        series.instrument_key,
-        series.timeframe_seconds,
-        series.times[start:],
-        series.open[start:],
-        series.high[start:],
-        series.low[start:],
-        series.close[start:],
-        series.volume[start:],
-    )

@@ -89,6 +89,22 @@ class BarSeries:
     def __len__(self) -> int:
         return len(self.times)
 
+    def tail(self, count: int) -> BarSeries:
+        """The last `count` bars (all of them when there are fewer)."""
+        if len(self) <= count:
+            return self
+        start = len(self) - count
+        return BarSeries(
+            self.instrument_key,
+            self.timeframe_seconds,
+            self.times[start:],
+            self.open[start:],
+            self.high[start:],
+            self.low[start:],
+            self.close[start:],
+            self.volume[start:],
+        )
+
     def truncated(self, count: int) -> BarSeries:
         """The first `count` bars: the series as it was known `count` bars in."""
         return BarSeries(

@@ -37,20 +37,7 @@ class Hub:
     async def bars(self, instrument: Instrument, timeframe_seconds: int, count: int) -> BarSeries | None:
         if self.series is None or timeframe_seconds != self.series.timeframe_seconds:
             return None
-        return (
-            self.series.truncated(len(self.series))
-            if count >= len(self.series)
-            else _tail(self.series, count)
-        )
-
-
-def _tail(series: BarSeries, count: int) -> BarSeries:
-    start = len(series) - count
-    return BarSeries(
-        series.instrument_key,
-        series.timeframe_seconds,
-        *(getattr(series, c)[start:] for c in ("times", "open", "high", "low", "close", "volume")),
-    )
+        return self.series.tail(count)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -89,7 +76,7 @@ def test_the_ml_source_abstains_without_a_usable_model_or_bars(
     assert ask("BTC/USD", Hub(planted_signal_bars())) == Abstention("ml_model", "no promoted model for BTC")
     ModelRegistry(tmp_path).save(trained, data_source="planted")
     source.reload_seconds = 0
-    short = ask("BTC/USD", Hub(_tail(planted_signal_bars(), 10)))
+    short = ask("BTC/USD", Hub(planted_signal_bars().tail(10)))
     assert isinstance(short, Abstention) and short.reason == "10 bars of 60 s; the model needs 34"
     record = ModelRegistry(tmp_path).list("BTC")[0]
     metadata = json.loads((record.path / "metadata.json").read_text())

@@ -55,18 +55,7 @@ class PathMarket:
         self.asked.append(count)
         if instrument.key != STOCK.key or self.visible == 0:
             return None
-        seen = self.series.truncated(self.visible)
-        start = max(0, self.visible - count)
-        return BarSeries(
-            seen.instrument_key,
-            seen.timeframe_seconds,
-            seen.times[start:],
-            seen.open[start:],
-            seen.high[start:],
-            seen.low[start:],
-            seen.close[start:],
-            seen.volume[start:],
-        )
+        return self.series.truncated(self.visible).tail(count)
 
 
 @pytest.fixture(scope="module")
