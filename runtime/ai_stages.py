@@ -86,15 +86,14 @@ def llm_veto_stage(
     client: LlmClient
     anthropic_key = environ.get(config.anthropic_key_env, "")
     openai_key = environ.get(config.openai_key_env, "")
-    common = {
-        "base_url": config.base_url,
-        "timeout_seconds": config.timeout_seconds,
-        "max_retries": config.max_retries,
-    }
     if config.provider in ("auto", "anthropic") and anthropic_key:
-        client = AnthropicLlm(anthropic_key, config.anthropic_model, **common)  # type: ignore[arg-type]
+        client = AnthropicLlm(
+            anthropic_key, config.anthropic_model, config.base_url, config.timeout_seconds, config.max_retries
+        )
     elif config.provider in ("auto", "openai") and openai_key:
-        client = OpenAILlm(openai_key, config.openai_model, **common)  # type: ignore[arg-type]
+        client = OpenAILlm(
+            openai_key, config.openai_model, config.base_url, config.timeout_seconds, config.max_retries
+        )
     else:
         return None
     return LlmVeto(
