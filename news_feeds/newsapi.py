@@ -1,0 +1,256 @@
+"""NewsAPI.org `/v2/everything`: a pure parser, a daily request budget, a 429 backoff and the client.
+
+Wire format: `GET {base}/v2/everything?q=..&language=en&sortBy=publishedAt&pageSize=N&from=ISO`
+with the key in the `X-Api-Key` header. Success is
+`{"status": "ok", "totalResults": n, "articles": [{"source": {"id", "name"}, "author", "title",
+"description", "url", "urlToImage", "publishedAt": "2026-11-28T14:03:11Z", "content"}]}`;
+an error is `{"status": "error", "code": "rateLimited" | "apiKeyInvalid" | ..., "message"}`
+with HTTP 429 / 401 / 400.
+
+The free plan allows 100 requests a day, so `RequestBudget` counts every request
+that reached the network (an answer served from the HTTP cache is free) and the
+client stops asking once it is spent. The key lives only in the request header:
+it is kept out of reprs, log lines and exception texts (requests-cache also
+leaves `X-Api-Key` out of its cache keys and stored requests).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
+
+import requests
+import tenacity
+
+from news_feeds.http import from_cache
+from news_feeds.items import FeedError, NewsItem
+from news_feeds.rss import strip_html
+
+log = logging.getLogger(__name__)
+
+REMOVED_TITLE = "[Removed]"  # what NewsAPI puts in place of an article taken down by its publisher
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)  # Python 3.11 reads the trailing "Z"
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def parse_everything(payload: object) -> list[NewsItem]:
+    """The articles of an `/v2/everything` answer; `FeedError` (with the reason) for an error answer
+    or a malformed one. Removed articles and ones without a title or a readable time are dropped."""
+    if not isinstance(payload, dict):
+        raise FeedError(f"NewsAPI answer is not a JSON object but {type(payload).__name__}")
+    status = payload.get("status")
+    if status == "error":
+        raise FeedError(f"NewsAPI error {payload.get('code', 'unknown')}: {payload.get('message', '')}")
+    if status != "ok":
+        raise FeedError(f"NewsAPI answer has status {status!r}, expected 'ok'")
+    articles = payload.get("articles")
+    if not isinstance(articles, list):
+        raise FeedError("NewsAPI answer has no 'articles' list")
+    items: list[NewsItem] = []
+    dropped = 0
+    for index, article in enumerate(articles):
+        if not isinstance(article, dict):
+            raise FeedError(f"NewsAPI article {index} is not a JSON object")
+        title = article.get("title")
+        published = _parse_time(article.get("publishedAt"))
+        if not isinstance(title, str) or not title.strip() or title.strip() == REMOVED_TITLE:
+            dropped += 1
+            continue
+        if published is None:
+            dropped += 1
+            continue
+        outlet = article.get("source")
+        name = outlet.get("name") if isinstance(outlet, dict) else None
+        description = article.get("description")
+        url = article.get("url")
+        items.append(
+            NewsItem(
+                title=strip_html(title),
+                summary=strip_html(description) if isinstance(description, str) else "",
+                url=url if isinstance(url, str) else "",
+                source=name if isinstance(name, str) and name else "NewsAPI",
+                published_at=published,
+            )
+        )
+    if dropped:
+        log.info("NewsAPI: dropped %d removed, untitled or undated articles", dropped)
+    return items
+
+
+class RequestBudget:
+    """At most `per_day` network requests per local calendar day in `tz` (reset at local midnight)."""
+
+    def __init__(self, per_day: int = 100, tz: tzinfo = UTC) -> None:
+        if per_day < 1:
+            raise ValueError(f"request budget must be at least 1 a day, got {per_day}")
+        self.per_day = per_day
+        self.tz = tz
+        self._day: object = None
+        self._spent = 0
+
+    def _roll(self, now: datetime) -> None:
+        day = now.astimezone(self.tz).date()
+        if day != self._day:
+            self._day, self._spent = day, 0
+
+    def allow(self, now: datetime) -> bool:
+        self._roll(now)
+        return self._spent < self.per_day
+
+    def spend(self, now: datetime) -> None:
+        self._roll(now)
+        self._spent += 1
+
+    def spent(self, now: datetime) -> int:
+        self._roll(now)
+        return self._spent
+
+    def describe(self) -> str:
+        return f"daily budget of {self.per_day} requests spent"
+
+
+class EscalatingBackoff:
+    """The pause after HTTP 429s: `first_seconds`, times `factor` for each consecutive 429, at most
+    `max_seconds`, or the server's Retry-After when that is longer; a success resets it.
+
+    It is state, not a sleep: the client asks `paused(now)` before each request."""
+
+    def __init__(self, first_seconds: float = 60, factor: float = 2, max_seconds: float = 3600) -> None:
+        if first_seconds <= 0 or factor < 1 or max_seconds < first_seconds:
+            raise ValueError("backoff needs first_seconds > 0, factor >= 1 and max_seconds >= first_seconds")
+        self._wait = tenacity.wait_exponential(multiplier=first_seconds, exp_base=factor, max=max_seconds)
+        self.consecutive = 0
+        self.until: datetime | None = None
+
+    def wait_seconds(self, consecutive: int) -> float:
+        """The pause after the `consecutive`-th 429 in a row (1-based)."""
+        state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
+        state.attempt_number = consecutive
+        return float(self._wait(state))
+
+    def rate_limited(self, now: datetime, retry_after_seconds: float | None = None) -> datetime:
+        self.consecutive += 1
+        seconds = self.wait_seconds(self.consecutive)
+        if retry_after_seconds is not None and retry_after_seconds > seconds:
+            seconds = retry_after_seconds
+        self.until = now + timedelta(seconds=seconds)
+        return self.until
+
+    def succeeded(self) -> None:
+        self.consecutive = 0
+        self.until = None
+
+    def paused(self, now: datetime) -> bool:
+        return self.until is not None and now < self.until
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date Retry-After: the escalating pause applies instead
+
+
+class NewsApi:
+    """The `/v2/everything` client: one request per `fetch` for `query`, within budget and backoff."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str,
+        session: requests.Session,
+        budget: RequestBudget,
+        backoff: EscalatingBackoff,
+        *,
+        query: str = "bitcoin OR ethereum OR stocks OR forex",
+        page_size: int = 50,
+        lookback: timedelta = timedelta(hours=6),
+        timeout: float = 10.0,
+        name: str = "NewsAPI",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if not api_key:
+            raise ValueError("NewsAPI needs an API key")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self._session = session
+        self.budget = budget
+        self.backoff = backoff
+        self.query = query
+        self.page_size = page_size
+        self.lookback = lookback
+        self.timeout = timeout
+        self.name = name
+        self._clock = clock
+        self.status = "not fetched yet"
+
+    def __repr__(self) -> str:
+        return f"NewsApi(base_url={self.base_url!r}, query={self.query!r}, api_key='***')"
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "***")
+
+    def fetch(self, now: datetime | None = None) -> list[NewsItem]:
+        """Recent articles; [] without a request while paused or out of budget (see `status`)."""
+        now = now or self._clock()
+        if self.backoff.paused(now):
+            assert self.backoff.until is not None
+            self.status = f"429, paused until {self.backoff.until:%H:%M}"
+            return []
+        if not self.budget.allow(now):
+            self.status = f"budget spent: {self.budget.describe()}"
+            return []
+        params: dict[str, str | int] = {
+            "q": self.query,
+            "language": "en",
+            "sortBy": "publishedAt",
+            "pageSize": self.page_size,
+            "from": (now - self.lookback).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        try:
+            response = self._session.get(
+                f"{self.base_url}/v2/everything",
+                params=params,
+                headers={"X-Api-Key": self._api_key},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            self.budget.spend(now)  # it may well have reached the server
+            self.status = f"unreachable: {type(error).__name__}"
+            raise FeedError(f"{self.name}: unreachable ({type(error).__name__})") from None
+        if not from_cache(response):
+            self.budget.spend(now)
+        return self._answer(response, now)
+
+    def _answer(self, response: requests.Response, now: datetime) -> list[NewsItem]:
+        try:
+            payload: object = response.json()
+        except ValueError:
+            payload = None
+        code = payload.get("code", "") if isinstance(payload, dict) else ""
+        message = self._redact(str(payload.get("message", ""))) if isinstance(payload, dict) else ""
+        if response.status_code == 429:
+            until = self.backoff.rate_limited(now, _retry_after(response))
+            self.status = f"429, paused until {until:%H:%M}"
+            raise FeedError(f"{self.name}: HTTP 429 {code or 'rateLimited'}; paused until {until:%H:%M}")
+        if response.status_code != 200:
+            self.status = f"HTTP {response.status_code} {code}".strip()
+            raise FeedError(f"{self.name}: HTTP {response.status_code} {code}: {message}".strip())
+        try:
+            items = parse_everything(payload)
+        except FeedError as error:
+            self.status = "malformed answer"
+            raise FeedError(self._redact(f"{self.name}: {error}")) from None
+        self.backoff.succeeded()
+        self.status = f"ok, {len(items)} items"
+        return items

@@ -1,0 +1,1 @@
+"""Tests for the news_feeds package."""
