@@ -1,10 +1,13 @@
-"""Verdicts remembered for a while, so the same question is not paid for twice.
+"""Answers remembered for a while, so the same question is not paid for twice.
 
-The key is the model, the prompt version and the rendered user prompt: a new prompt
-version or different evidence is a different question. The rendered prompt carries
-`now`, so a hit needs the same evidence at the same moment (a re-evaluated signal in one
-tick, two bots sending the same entry); a question asked a tick later is a new one,
-because staleness is judged against `now`.
+`VerdictCache[T]` holds any kind of answer: the veto keeps `LlmVerdict`s, the market
+analyst its market views. The key is the model, the prompt version and what was asked:
+a new prompt version or different evidence is a different question.
+
+For the veto, what was asked is the rendered user prompt. It carries `now`, so a hit needs
+the same evidence at the same moment (a re-evaluated signal in one tick, two bots sending
+the same entry); a question asked a tick later is a new one, because staleness is judged
+against `now`. The analyst asks about a market, not a signal, so its key is the instrument.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
-from ai.llm.verdict import LlmVerdict
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    verdict: LlmVerdict
+class _Entry(Generic[T]):
+    value: T
     expires: datetime
 
 
@@ -28,21 +32,21 @@ def cache_key(model: str, prompt_version: str, user_prompt: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class VerdictCache:
+class VerdictCache(Generic[T]):
     def __init__(self, ttl_seconds: float) -> None:
         if not ttl_seconds >= 0:
             raise ValueError(f"verdict cache ttl_seconds must be >= 0, got {ttl_seconds!r}")
         self._ttl = timedelta(seconds=ttl_seconds)
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _Entry[T]] = {}
 
-    def get(self, key: str, now: datetime) -> LlmVerdict | None:
+    def get(self, key: str, now: datetime) -> T | None:
         self._drop_expired(now)
         entry = self._entries.get(key)
-        return None if entry is None else entry.verdict
+        return None if entry is None else entry.value
 
-    def put(self, key: str, verdict: LlmVerdict, now: datetime) -> None:
+    def put(self, key: str, value: T, now: datetime) -> None:
         self._drop_expired(now)
-        self._entries[key] = _Entry(verdict, now + self._ttl)
+        self._entries[key] = _Entry(value, now + self._ttl)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -11,6 +11,7 @@ not in a message, not in a log line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -119,6 +120,13 @@ class AnthropicLlm:
         await self._client.close()
 
 
+def schema_name(schema: dict[str, Any]) -> str:
+    """The answer's name for OpenAI's json_schema format, from the schema's title:
+    `LlmVerdict` -> `llm_verdict`, `AnalystView` -> `analyst_view`."""
+    title = str(schema.get("title") or "answer")
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", re.sub(r"[^A-Za-z0-9]", "", title)).lower() or "answer"
+
+
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` cut to what OpenAI's strict structured outputs accept: every object closed
     (`additionalProperties: false`) with every property required, and no string length
@@ -165,7 +173,11 @@ class OpenAILlm:
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                 response_format={
                     "type": "json_schema",
-                    "json_schema": {"name": "veto_verdict", "schema": strict_schema(schema), "strict": True},
+                    "json_schema": {
+                        "name": schema_name(schema),
+                        "schema": strict_schema(schema),
+                        "strict": True,
+                    },
                 },
                 max_completion_tokens=MAX_ANSWER_TOKENS,
             )

@@ -1,4 +1,5 @@
-"""The veto prompt: a versioned template in `ai/prompts/`, rendered for one signal.
+"""The LLM prompts: versioned templates in `ai/prompts/`, loaded by one function; the veto's is
+rendered here for one signal (the market analyst renders its own, `ai/market_analyst.py`).
 
 The template is read from the source tree, next to this package (`ai/prompts/veto_v1.md`),
 not through package data: the project runs from an editable install, and `*.md` is not in
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from string import Template
@@ -25,11 +27,23 @@ from ai.veto_layer import ScheduledEvent
 from domain.signals import Signal
 from domain.time import require_aware
 
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "prompts" / "veto_v1.md"
+PROMPTS_DIRECTORY = Path(__file__).resolve().parent.parent / "prompts"
+TEMPLATE_PATH = PROMPTS_DIRECTORY / "veto_v1.md"
 _VERSION_LINE = re.compile(r"\A\s*(?:<!--)?\s*version:\s*(?P<version>[\w.-]+)\s*(?:-->)?\s*\Z")
 
 
-def _load(path: Path) -> tuple[str, str, Template]:
+@dataclass(frozen=True, slots=True)
+class PromptTemplate:
+    """One prompt file: its version (journaled and part of every cache key), the fixed system
+    part, and the user part with its `$name` placeholders."""
+
+    version: str
+    system: str
+    user: Template
+
+
+def load_template(path: Path) -> PromptTemplate:
+    """The template at `path`; raises ValueError naming the file when its format is wrong."""
     lines = path.read_text(encoding="utf-8").splitlines()
     first = _VERSION_LINE.match(lines[0]) if lines else None
     if first is None:
@@ -40,10 +54,11 @@ def _load(path: Path) -> tuple[str, str, Template]:
     split = body.index("---")
     system = "\n".join(body[:split]).strip()
     user = "\n".join(body[split + 1 :]).strip()
-    return first.group("version"), system, Template(user)
+    return PromptTemplate(first.group("version"), system, Template(user))
 
 
-PROMPT_VERSION, _SYSTEM, _USER = _load(TEMPLATE_PATH)
+_VETO = load_template(TEMPLATE_PATH)
+PROMPT_VERSION, _SYSTEM, _USER = _VETO.version, _VETO.system, _VETO.user
 
 
 def _json(value: Any) -> str:

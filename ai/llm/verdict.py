@@ -42,8 +42,9 @@ class MalformedAnswer(ValueError):
 _FENCE = re.compile(r"\A```(?:json|JSON)?[ \t]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
 
 
-def parse_verdict(text: str) -> LlmVerdict:
-    """The verdict in `text`, or `MalformedAnswer` saying what is wrong with it."""
+def json_object(text: str) -> dict[str, Any]:
+    """The one JSON object that is the whole of `text` (a fence around all of it is unwrapped),
+    or `MalformedAnswer` saying why there is none. Every LLM answer parser starts here."""
     stripped = text.strip()
     if not stripped:
         raise MalformedAnswer("the answer is empty")
@@ -57,13 +58,11 @@ def parse_verdict(text: str) -> LlmVerdict:
         raise MalformedAnswer(f"the answer is not JSON ({where}): {_excerpt(stripped)}") from None
     if not isinstance(data, dict):
         raise MalformedAnswer(f"the answer is JSON but not an object: {_excerpt(stripped)}")
-    try:
-        return LlmVerdict.model_validate(data)
-    except ValidationError as error:
-        raise MalformedAnswer("the answer does not match the verdict schema: " + _problems(error)) from None
+    return data
 
 
-def _problems(error: ValidationError) -> str:
+def schema_problems(error: ValidationError) -> str:
+    """A pydantic validation error as one line: the fields missing, unexpected or out of range."""
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(answer)"
@@ -74,6 +73,17 @@ def _problems(error: ValidationError) -> str:
         else:
             problems.append(f"bad value for {field!r} ({item['msg']}, got {item.get('input')!r:.80})")
     return "; ".join(problems)
+
+
+def parse_verdict(text: str) -> LlmVerdict:
+    """The verdict in `text`, or `MalformedAnswer` saying what is wrong with it."""
+    data = json_object(text)
+    try:
+        return LlmVerdict.model_validate(data)
+    except ValidationError as error:
+        raise MalformedAnswer(
+            "the answer does not match the verdict schema: " + schema_problems(error)
+        ) from None
 
 
 def _excerpt(text: str, limit: int = 120) -> str:

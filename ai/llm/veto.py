@@ -41,7 +41,7 @@ class LlmVeto:
         self,
         client: LlmClient,
         budget: LlmBudget,
-        cache: VerdictCache,
+        cache: VerdictCache[LlmVerdict],
         *,
         total_timeout_seconds: float = 30.0,
         on_failure: Policy = "veto",

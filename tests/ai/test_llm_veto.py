@@ -135,7 +135,7 @@ def test_openai_approval_passes_with_the_models_confidence(gpt: FakeOpenAI) -> N
     assert llm(decision)["cost_usd"] == pytest.approx((850 * 0.15 + 60 * 0.60) / 1e6)
     sent = gpt.requests[0].body
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
-    assert sent["response_format"]["json_schema"]["name"] == "veto_verdict"
+    assert sent["response_format"]["json_schema"]["name"] == "llm_verdict"
     assert sent["response_format"]["json_schema"]["strict"] is True
 
 
