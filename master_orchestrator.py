@@ -54,6 +54,7 @@ from utils.clock import Clock
 if TYPE_CHECKING:  # heavy (hmmlearn, scikit-learn, XGBoost): `status` and `--dashboard-only` never need them
     from filters.market_regimes import MarketRegimes
     from runtime.retraining import ModelRetraining
+    from runtime.veto_followup import VetoFollowUp
 
 log = logging.getLogger("orchestrator")
 
@@ -101,11 +102,14 @@ class Orchestrator:
     # awaited at the end of start(), on the daemon's loop: operator surfaces (dashboard, Telegram)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # (job id, interval seconds, callable): housekeeping of the wiring, e.g. saving the simulated world
-    periodic_hooks: list[tuple[str, int, Callable[[], None]]] = field(default_factory=list)
+    # or refreshing the news; a callable may be a coroutine function
+    periodic_hooks: list[tuple[str, int, Callable[[], Awaitable[None] | None]]] = field(default_factory=list)
     # the markets' regime models (the RegimeFilter reads them); fitted at start and on a schedule
     regimes: MarketRegimes | None = None
     # the weekly retraining of the ML models (None: [ml] disabled)
     retraining: ModelRetraining | None = None
+    # every vetoed entry followed on paper (veto analytics; None: [veto.follow_up] disabled)
+    veto_followup: VetoFollowUp | None = None
     # True (live): start-up work runs while the daemon already ticks: the first regime fits (entries
     # wait for their market's model) and the training of assets without a model. False (simulated
     # runs): start() returns once every market has been fitted, and nothing is trained at start.
@@ -204,6 +208,13 @@ class Orchestrator:
                 interval_trigger(regime_settings.timeframe_seconds, self.clock, timezone, "regimes"),
                 self._regime_reading_job,
             )
+        followup = self.veto_followup
+        if followup is not None:
+            self.scheduler.add_job(
+                "veto-followup",
+                interval_trigger(self.settings.veto.follow_up.check_seconds, self.clock, timezone),
+                self._veto_followup_job,
+            )
         self.scheduler.add_job(
             "broker-health",
             interval_trigger(BROKER_HEALTH_SECONDS, self.clock, timezone),
@@ -247,10 +258,12 @@ class Orchestrator:
             self.control.trading_state.value,
         )
 
-    def _hook_job(self, hook: Callable[[], None]) -> Callable[[datetime], Awaitable[None]]:
+    def _hook_job(self, hook: Callable[[], Awaitable[None] | None]) -> Callable[[datetime], Awaitable[None]]:
         async def run(fire_time: datetime) -> None:
             try:
-                hook()
+                result = hook()
+                if result is not None:
+                    await result
             except Exception:
                 log.exception("periodic hook %r failed", hook)
 
@@ -359,6 +372,9 @@ class Orchestrator:
         intent = ctx.intent
         if not decisions or not decisions[-1].passed or intent is None:
             self._journal(signal, decisions, ctx.now)
+            followup = self.veto_followup
+            if decisions and followup is not None and followup.follows(signal, decisions[-1]):
+                await self._follow_veto(followup, signal, decisions[-1], ctx.now)
             return None
 
         order = Order(intent)
@@ -389,6 +405,22 @@ class Orchestrator:
                 self.repository.update_order(order)
         self._forget_if_done(order)
         return order
+
+    async def _veto_followup_job(self, fire_time: datetime) -> None:
+        if self.veto_followup is None:
+            return
+        try:
+            await self.veto_followup.follow(self.clock.now())
+        except Exception:
+            log.exception("veto follow-up failed")
+
+    async def _follow_veto(
+        self, followup: VetoFollowUp, signal: Signal, decision: Decision, now: datetime
+    ) -> None:
+        try:
+            await followup.record(signal, decision, now)
+        except Exception:  # analytics must never stop the road
+            log.exception("could not record vetoed signal %s for follow-up", signal.id)
 
     def _journal(
         self, signal: Signal, decisions: list[Decision], now: datetime, order: Order | None = None

@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -33,12 +34,16 @@ class EnsembleSettings:
 
     `threshold` is the agreement an entry needs; `when_all_abstain` says what happens
     to an entry when no source has a vote: "pass" it unjudged, or "reject" it.
+    `max_vote_age_seconds` maps a source to the oldest data it may vote on: a vote whose
+    `as_of` is older than that at the evaluation's time becomes an abstention (a source
+    missing from it has no limit here, only its own).
     """
 
     weights: Mapping[str, float]
     threshold: float = 0.1
     source_timeout_seconds: float = 2.0
     when_all_abstain: str = "pass"
+    max_vote_age_seconds: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, weight in self.weights.items():
@@ -52,7 +57,11 @@ class EnsembleSettings:
             raise ValueError(
                 f"ensemble when_all_abstain must be 'pass' or 'reject', got {self.when_all_abstain!r}"
             )
+        for name, limit in self.max_vote_age_seconds.items():
+            if not (math.isfinite(limit) and limit > 0):
+                raise ValueError(f"ensemble max_vote_age_seconds of {name!r} must be positive, got {limit!r}")
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        object.__setattr__(self, "max_vote_age_seconds", MappingProxyType(dict(self.max_vote_age_seconds)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +175,20 @@ class EnsembleStage:
         if not isinstance(result, Vote | Abstention) or result.source != source.name:
             log.error("ensemble source %s answered %r; counted as an abstention", source.name, result)
             return Abstention(source.name, "answered with something other than its own vote or abstention")
-        return result
+        return self._fresh(result, hub.now)
+
+    def _fresh(self, result: SourceResult, now: datetime) -> SourceResult:
+        """`result`, or an abstention when it is a vote on data older than its source's limit."""
+        limit = self._settings.max_vote_age_seconds.get(result.source)
+        if not isinstance(result, Vote) or result.as_of is None or limit is None:
+            return result
+        age = (now - result.as_of).total_seconds()
+        if age <= limit:
+            return result
+        return Abstention(
+            result.source,
+            f"its data is {age:.0f} s old (as of {result.as_of:%Y-%m-%d %H:%M:%S %Z}; at most {limit:.0f} s)",
+        )
 
     def _details(self, outcome: EnsembleOutcome, results: Sequence[SourceResult]) -> dict[str, Any]:
         def rounded(value: float) -> float | None:

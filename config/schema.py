@@ -197,6 +197,41 @@ def _default_ensemble_weights() -> dict[str, float]:
     }
 
 
+def _default_vote_ages() -> dict[str, float]:
+    # about twice each source's natural update interval (1-minute bars, 15-minute windows, 30-minute
+    # analyses of hourly bars, news over hours)
+    return {
+        "ml_model": 1800.0,
+        "market_analyst": 7200.0,
+        "multi_timeframe": 1800.0,
+        "bot_consensus": 900.0,
+        "technical": 900.0,
+        "crypto_derivatives": 900.0,
+        "macro": 900.0,
+        "news": 21600.0,
+    }
+
+
+class MarketAnalystSettings(Strict):
+    """The LLM market analyst (ai/market_analyst.py): a view per market, on [veto.llm]'s client and budget."""
+
+    enabled: bool = True  # used when an LLM key is in the environment
+    cache_minutes: Annotated[float, Field(gt=0, le=1440)] = 30.0  # one view per market for this long
+    failure_cache_minutes: Annotated[float, Field(ge=0, le=1440)] = 5.0  # a failed call is not retried sooner
+    wait_seconds: Annotated[float, Field(gt=0, le=60)] = 1.5  # then "pending"; the call goes on for the next
+
+
+class CryptoDerivativesSettings(Strict):
+    """Funding and open interest of crypto perpetuals through ccxt (ai/derivatives_feed.py)."""
+
+    exchange: str = ""  # a ccxt id with perpetuals, e.g. "binanceusdm"; empty: the source abstains
+    base_url: str | None = None  # another host speaking the exchange's API
+    quote: str = "USDT"  # the perpetual's quote and settle currency: BTC -> BTC/USDT:USDT
+    refresh_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    open_interest_lookback_hours: Annotated[int, Field(ge=1, le=499)] = 24
+
+
 class EnsembleSettings(Strict):
     """The signal ensemble (ai/ensemble.py): eight sources vote; weights renormalise over those that do."""
 
@@ -210,6 +245,19 @@ class EnsembleSettings(Strict):
     # instrument symbol -> the asset whose model votes on it
     ml_assets: dict[str, str] = {"BTC/USD": "BTC", "ETH/USD": "ETH", "SOL/USD": "SOL"}
     bot_consensus_minutes: Annotated[float, Field(gt=0, le=1440)] = 15.0
+    # the oldest data each source may vote on (seconds); an older vote counts as an abstention
+    max_vote_age_seconds: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=_default_vote_ages)
+
+    market_analyst: MarketAnalystSettings = MarketAnalystSettings()
+    crypto_derivatives: CryptoDerivativesSettings = CryptoDerivativesSettings()
+
+    @field_validator("max_vote_age_seconds")
+    @classmethod
+    def _known_aged_sources(cls, ages: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(ages) - set(ENSEMBLE_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source(s) {unknown}; the sources are {list(ENSEMBLE_SOURCES)}")
+        return ages
 
     @field_validator("weights")
     @classmethod
@@ -264,6 +312,19 @@ class LlmVetoSettings(Strict):
     cache_minutes: Annotated[float, Field(ge=0)] = 10.0
 
 
+class VetoFollowUpSettings(Strict):
+    """Veto analytics (ai/veto_followup.py): each vetoed entry followed on paper at these horizons."""
+
+    enabled: bool = True
+    horizons_minutes: Annotated[list[Annotated[int, Field(gt=0, le=43_200)]], Field(min_length=1)] = [
+        60,
+        240,
+        1440,
+    ]
+    check_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    grace_minutes: Annotated[float, Field(ge=0)] = 60.0  # a horizon without a price is given up after this
+
+
 class VetoSettings(Strict):
     """The rules veto (ai/veto_layer.py): deterministic reasons to refuse an entry."""
 
@@ -272,8 +333,12 @@ class VetoSettings(Strict):
     event_window_minutes: Annotated[float, Field(ge=0)] = 30.0
     closing_window_minutes: Annotated[float, Field(ge=0)] = 10.0
     duplicate_window_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # news against an entry vetoes it: mean sentiment at least this strong over at least min_news_items
+    strong_news: Annotated[float, Field(gt=0, le=1)] = 0.6
+    min_news_items: Annotated[int, Field(ge=1)] = 3
     events: list[ScheduledEventSettings] = []
     llm: LlmVetoSettings = LlmVetoSettings()
+    follow_up: VetoFollowUpSettings = VetoFollowUpSettings()
 
 
 VenueKind = Literal["simulated", "alpaca", "oanda", "kalshi", "polymarket", "coinbase", "ccxt"]
@@ -370,6 +435,35 @@ class TelegramSettings(Strict):
         return value
 
 
+class RssFeedSettings(Strict):
+    name: str
+    url: str
+
+
+class NewsSettings(Strict):
+    """News and sentiment (news_feeds/): RSS feeds and NewsAPI, scored by FinBERT or the lexicon."""
+
+    enabled: bool = True  # used when a feed is configured or the NewsAPI key is set
+    rss_feeds: list[RssFeedSettings] = []
+    newsapi_key_env: str = "NEWSAPI_KEY"
+    newsapi_base_url: str = "https://newsapi.org"
+    newsapi_query: str = 'bitcoin OR ethereum OR stocks OR "federal reserve" OR forex'
+    newsapi_requests_per_day: Annotated[int, Field(ge=1, le=100_000)] = 100
+    refresh_minutes: Annotated[float, Field(ge=1, le=1440)] = 15.0
+    window_hours: Annotated[float, Field(gt=0, le=168)] = 6.0  # stories older than this no longer count
+    min_items: Annotated[int, Field(ge=1)] = 2  # fewer stories about a market: no sentiment for it
+    duplicate_threshold: Annotated[float, Field(ge=50, le=100)] = 90.0  # rapidfuzz token-set ratio
+    # a saved FinBERT (transformers) directory; empty or unloadable: the Loughran-McDonald lexicon
+    finbert_model_dir: str = ""
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    def why_off(self) -> str:
+        """Why a daemon with these settings reads no news (when it has no feed)."""
+        if not self.enabled:
+            return "news is switched off ([news] enabled = false)"
+        return f"no news feed configured ([news] rss_feeds, or {self.newsapi_key_env} in the environment)"
+
+
 class Settings(Strict):
     system: SystemSettings = SystemSettings()
     dashboard: DashboardSettings = DashboardSettings()
@@ -380,6 +474,7 @@ class Settings(Strict):
     ml: MlSettings = MlSettings()
     ensemble: EnsembleSettings = EnsembleSettings()
     veto: VetoSettings = VetoSettings()
+    news: NewsSettings = NewsSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 

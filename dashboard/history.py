@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ai.veto_followup import scorecard
 from dashboard.analytics import (
     DAYS_PER_YEAR,
     MIN_SHARPE,
@@ -215,9 +216,11 @@ def signal_road(dashboard: Dashboard, signal_id: str) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------------------
 # Analytics
 # ---------------------------------------------------------------------------------------------------
-NOT_AVAILABLE_AI = (
-    "not available yet: the ensemble's AI sources and the LLM veto are not part of this daemon yet, "
-    "so there are no predictions to score"
+VETO_SCORECARD_BASIS = (
+    "Each vetoed entry is followed on paper: entered at the quote when it was vetoed (a buy at the ask, "
+    "a sell at the bid) and marked at each horizon on the exit side of the quote, or when its stop is hit; "
+    "returns before fees. A negative mean return means the vetoed entries would have lost money: "
+    "the veto saved it."
 )
 NOT_AVAILABLE_EDGE = (
     "not available yet: prediction-market bots and their consensus engine are not running yet, "
@@ -249,8 +252,36 @@ def analytics(dashboard: Dashboard) -> dict[str, Any]:
             for d in ledger.days(today - timedelta(days=29), today)
         ],
         "validation_gate": validation(dashboard, performance, today),
-        "ai_performance": {"available": False, "reason": NOT_AVAILABLE_AI},
+        "veto_scorecard": veto_scorecard(dashboard),
         "prediction_edge": {"available": False, "reason": NOT_AVAILABLE_EDGE},
+    }
+
+
+def veto_scorecard(dashboard: Dashboard, recent: int = 20) -> dict[str, Any]:
+    """Whether the veto earns its keep: the vetoed entries' paper outcomes, by cause."""
+    follow_up = dashboard.settings.veto.follow_up
+    horizons = sorted(set(follow_up.horizons_minutes))
+    shadows = dashboard.reports.shadow_trades(limit=10_000)
+    return {
+        "enabled": dashboard.settings.veto.enabled and follow_up.enabled,
+        "basis": VETO_SCORECARD_BASIS,
+        "horizons_minutes": horizons,
+        "rows": [row.to_dict() for row in scorecard(shadows, horizons)],
+        "recent": [
+            {
+                "signal_id": s.signal_id,
+                "vetoed_at": iso(s.vetoed_at),
+                "bot": s.bot,
+                "instrument_key": s.instrument_key,
+                "side": s.side.value,
+                "cause": s.cause,
+                "reason": s.reason,
+                "entry_price": s.entry_price,
+                "status": s.status,
+                "marks": {str(h): m.to_dict() for h, m in sorted(s.marks.items())},
+            }
+            for s in shadows[:recent]
+        ],
     }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ai import LLM_SPEND_KEY
+from ai import LLM_SPEND_KEY, NEWS_STATUS_KEY
 from dashboard.context import Dashboard
 from ml_models.locations import RETRAINING_STATUS_KEY, models_directory
 
@@ -58,17 +58,35 @@ def models(board: Dashboard) -> dict[str, Any]:
         "problem": problem,
         "retraining": retraining_status(board.reports.daemon_value(RETRAINING_STATUS_KEY)),
         "llm_spend": llm_spend_today(board),
+        "news": news_status(board),
     }
+
+
+def _stored_object(board: Dashboard, key: str) -> dict[str, Any] | None:
+    """A JSON object the daemon stored under `key`; None when absent or unreadable."""
+    stored = board.reports.daemon_value(key)
+    try:
+        value = json.loads(stored) if stored else None
+    except ValueError:
+        log.warning("the stored %s value is not JSON; showing none", key)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def news_status(board: Dashboard) -> dict[str, Any]:
+    """Which sentiment scorer is active and how each news feed is doing (as of the last refresh)."""
+    status = _stored_object(board, NEWS_STATUS_KEY)
+    if status is None:
+        config = board.settings.news
+        reason = "waiting for the first refresh" if config.enabled and config.rss_feeds else config.why_off()
+        return {"scorer": None, "reason": reason, "sources": {}, "stories": 0, "refreshed_at": None}
+    return {**status, "reason": None}
 
 
 def llm_spend_today(board: Dashboard) -> dict[str, Any] | None:
     """Today's LLM veto calls, tokens and cost, as the daemon records them; None before the first call."""
-    stored = board.reports.daemon_value(LLM_SPEND_KEY)
-    try:
-        spend = json.loads(stored) if stored else None
-    except ValueError:
-        return None
-    if not isinstance(spend, dict):
+    spend = _stored_object(board, LLM_SPEND_KEY)
+    if spend is None:
         return None
     today = board.clock.now().astimezone(ZoneInfo(board.settings.system.timezone)).date().isoformat()
     return spend if spend.get("day") == today else None

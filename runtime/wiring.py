@@ -7,12 +7,13 @@ up a run. Live and simulated runs share everything but the clock and scheduler.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from ai import NEWS_STATUS_KEY
 from brokers.factory import build_adapter
 from brokers.paper import PaperBroker
 from brokers.price_chain import PriceChain
@@ -29,9 +30,10 @@ from master_orchestrator import Orchestrator
 from risk_management.book import Book
 from risk_management.engine import RiskEngine, RiskLimits
 from risk_management.stage import MarketHistory, RiskStage
-from runtime.ai_stages import ensemble_stage, llm_veto_stage, veto_stage
+from runtime.ai_stages import ensemble_stage, llm_access, llm_veto_stage, veto_stage
 from runtime.control import Control
 from runtime.events import EventBus
+from runtime.news import build_news
 from runtime.registry import build_bots
 from runtime.retraining import ModelRetraining, check_ml_settings
 from runtime.scheduling import LiveScheduler, Scheduler, SimulatedScheduler
@@ -45,6 +47,7 @@ from runtime.venues import (
     simulated_venues,
     venues_in_use,
 )
+from runtime.veto_followup import VetoFollowUp
 from simulation.market import SimulatedMarket
 from storage.database import open_storage
 from utils.clock import Clock, SimulatedClock, WallClock
@@ -190,20 +193,36 @@ def build_orchestrator(
         fees={name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"},
     )
     stages: list[Stage] = [regime_filter]
+    surroundings = environ or {}
+    teardown: list[Callable[[], object]] = []
+    news = build_news(
+        settings, surroundings, clock, lambda status: repository.set_daemon_value(NEWS_STATUS_KEY, status)
+    )
+    aggregator = None if news is None else news.aggregator
+    llm = llm_access(settings, surroundings)
+
+    def on_spend(now: datetime, model: str, tokens_in: int, tokens_out: int, cost: float) -> None:
+        orchestrator.record_llm_spend(now, model, tokens_in, tokens_out, cost)
+
     if settings.ensemble.enabled:
-        stages.append(ensemble_stage(settings, prices, clock, market_regimes))
+        stages.append(
+            ensemble_stage(
+                settings,
+                prices,
+                clock,
+                market_regimes,
+                llm=llm,
+                news=aggregator,
+                on_spend=on_spend,
+                on_shutdown=teardown,
+            )
+        )
     if settings.veto.enabled:
         simulated = frozenset(name for name, venue in settings.venues.items() if venue.kind == "simulated")
-        stages.append(veto_stage(settings, simulated))
-        llm = llm_veto_stage(
-            settings,
-            environ or {},
-            lambda now, model, tokens_in, tokens_out, cost: orchestrator.record_llm_spend(
-                now, model, tokens_in, tokens_out, cost
-            ),
-        )
-        if llm is not None:
-            stages.append(llm)
+        stages.append(veto_stage(settings, simulated, aggregator))
+        llm_veto = llm_veto_stage(settings, llm, on_spend)
+        if llm_veto is not None:
+            stages.append(llm_veto)
     stages.append(risk_stage)
     orchestrator = Orchestrator(
         settings=settings,
@@ -233,9 +252,24 @@ def build_orchestrator(
         )
         if settings.ml.enabled
         else None,
+        veto_followup=VetoFollowUp(
+            repository,
+            prices.quote,
+            instruments,
+            settings.veto.follow_up.horizons_minutes,
+            timedelta(minutes=settings.veto.follow_up.grace_minutes),
+        )
+        if settings.veto.enabled and settings.veto.follow_up.enabled
+        else None,
         background_startup_work=not isinstance(offloader, InlineOffloader),
     )
     orchestrator.on_shutdown.append(offloader.close)
+    orchestrator.on_shutdown.extend(teardown)
+    if news is not None:
+        # the job's first run is a second after start; a simulated run reads the news before its first tick
+        orchestrator.periodic_hooks.append(("news", int(settings.news.refresh_minutes * 60), news.refresh))
+        if not orchestrator.background_startup_work:
+            orchestrator.on_start.append(news.refresh)
     state_path = Path(settings.system.var_dir) / "simulated_market.json"
     orchestrator.on_shutdown.append(lambda: market.save_state(state_path))
     # a crash loses at most a minute of the world's path; positions then reprice continuously

@@ -6,7 +6,7 @@ readers take the typed rows the ORM loads and rebuild frozen domain values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from domain.instruments import AssetClass, Instrument
 from domain.orders import Fill, Order, OrderIntent, OrderStatus, OrderType, TimeInForce
 from domain.positions import ClosedTrade, ExitPlan, Position
+from domain.shadow_trades import Mark, ShadowTrade, status_of
 from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent, Verdict
 from storage.models import (
     ClosedTradeRow,
@@ -334,4 +335,43 @@ def equity_snapshot_from(row: EquitySnapshotRow) -> EquitySnapshot:
         fees=row.fees,
         open_positions=row.open_positions,
         gross_exposure=row.gross_exposure,
+    )
+
+
+def shadow_trade_values(shadow: ShadowTrade, now: datetime) -> dict[str, Any]:
+    """A shadow trade's row (`vetoed_trades`)."""
+    return {
+        "signal_id": shadow.signal_id,
+        "vetoed_at": shadow.vetoed_at,
+        "bot": shadow.bot,
+        "instrument_key": shadow.instrument_key,
+        "side": shadow.side.value,
+        "stage": shadow.stage,
+        "cause": shadow.cause,
+        "reason": shadow.reason,
+        "entry_price": shadow.entry_price,
+        "stop": shadow.stop,
+        "horizons": {"minutes": list(shadow.horizons_minutes)},
+        "status": shadow.status,
+        "marks": {str(h): mark.to_dict() for h, mark in sorted(shadow.marks.items())},
+        "updated_at": now,
+    }
+
+
+def shadow_trade_from(values: Mapping[str, Any]) -> ShadowTrade:
+    """A shadow trade from its row's values (datetimes aware, JSON columns parsed)."""
+    return ShadowTrade(
+        signal_id=values["signal_id"],
+        bot=values["bot"],
+        instrument_key=values["instrument_key"],
+        side=Side(values["side"]),
+        stage=values["stage"],
+        cause=values["cause"],
+        reason=values["reason"],
+        vetoed_at=values["vetoed_at"],
+        entry_price=values["entry_price"],
+        stop=values["stop"],
+        horizons_minutes=tuple(int(h) for h in values["horizons"]["minutes"]),
+        status=status_of(values["status"]),
+        marks={int(h): Mark.from_dict(mark) for h, mark in values["marks"].items()},
     )

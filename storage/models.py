@@ -297,3 +297,26 @@ class RegimeFitRow(Base):
     fit_bars: Mapped[int]
     log_likelihood: Mapped[float | None]
     states: Mapped[dict[str, Any]]  # per state: regime, mean return and volatility per bar
+
+
+class VetoedTradeRow(Base):
+    """Every vetoed entry, followed on paper (`ai.veto_followup`): entry quote, stop and the
+    marks at each horizon, so the dashboard can show what the vetoes saved or cost."""
+
+    __tablename__ = "vetoed_trades"
+    __table_args__ = (Index("ix_vetoed_trades_status_vetoed_at", "status", "vetoed_at"),)
+
+    signal_id: Mapped[str] = mapped_column(primary_key=True)
+    vetoed_at: Mapped[datetime] = mapped_column(index=True)
+    bot: Mapped[str]
+    instrument_key: Mapped[str]
+    side: Mapped[str]
+    stage: Mapped[str]
+    cause: Mapped[str]  # rules:<rule>+<rule>, llm:<category> or llm:policy:<outcome>
+    reason: Mapped[str]
+    entry_price: Mapped[float | None]  # None: no usable quote when vetoed (never a guess)
+    stop: Mapped[float | None]
+    horizons: Mapped[dict[str, Any]]  # {"minutes": [60, 240, 1440]}
+    status: Mapped[str]  # following / done / unpriced
+    marks: Mapped[dict[str, Any]]  # horizon minutes (as text) -> {at, price, return, by}
+    updated_at: Mapped[datetime]

@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 
 from domain.orders import Fill, OrderStatus
 from domain.positions import ClosedTrade, Position
+from domain.shadow_trades import ShadowTrade
 from domain.signals import Side
 from domain.trading_state import TradingState
-from storage.mapping import exit_plan_from
+from storage.mapping import exit_plan_from, shadow_trade_from
 from storage.records import ControlState, EquitySnapshot, OrderEvent, RiskEvent
 
 ZERO = Decimal(0)
@@ -586,6 +587,28 @@ class Reports:
             }
             for r in rows
         ]  # fmt: skip
+
+    def shadow_trades(self, limit: int = 1000) -> list[ShadowTrade]:
+        """The latest vetoed entries followed on paper, newest first."""
+        if not 1 <= limit <= 100_000:
+            raise ValueError("limit must be 1..100000")
+        columns = (
+            "signal_id", "vetoed_at", "bot", "instrument_key", "side", "stage", "cause", "reason",
+            "entry_price", "stop", "horizons", "status", "marks",
+        )  # fmt: skip
+        with self._read() as db:
+            rows = db.execute(
+                f"select {', '.join(columns)} from vetoed_trades order by vetoed_at desc, signal_id limit ?",
+                (limit,),
+            ).fetchall()
+        shadows = []
+        for row in rows:
+            values = dict(zip(columns, row, strict=True))
+            values["vetoed_at"] = _read_time(values["vetoed_at"])
+            values["horizons"] = json.loads(values["horizons"])
+            values["marks"] = json.loads(values["marks"])
+            shadows.append(shadow_trade_from(values))
+        return shadows
 
     # ------------------------------------------------------------------------------ risk events
     def risk_events(

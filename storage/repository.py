@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from domain.orders import Fill, Order, OrderStatus
 from domain.positions import ClosedTrade, Position
 from domain.regimes import RegimeFit, RegimeReading
+from domain.shadow_trades import ShadowTrade
 from domain.signals import Decision, Signal
 from domain.trading_state import TradingState
 from storage import mapping, order_history, statements
@@ -48,6 +49,7 @@ from storage.models import (
     PositionRow,
     RiskEventRow,
     SignalRow,
+    VetoedTradeRow,
 )
 from storage.records import (
     BotRun,
@@ -481,6 +483,34 @@ class Repository:
         }
         with self._transaction(write=True):
             statements.INSERT_REGIME_FIT.execute(self._driver, row)
+
+    # ==========================================================================================
+    # Vetoed entries followed on paper (veto analytics)
+    # ==========================================================================================
+    def record_shadow_trade(self, shadow: ShadowTrade, now: datetime) -> None:
+        """A vetoed entry's shadow trade; recording the same signal again changes nothing."""
+        with self._transaction(write=True):
+            statements.INSERT_VETOED_TRADE.execute(self._driver, mapping.shadow_trade_values(shadow, now))
+
+    def update_shadow_trade(self, shadow: ShadowTrade, now: datetime) -> None:
+        values = mapping.shadow_trade_values(shadow, now)
+        changed = {key: values[key] for key in ("status", "marks", "updated_at")}
+        with self._transaction(write=True):
+            statements.UPDATE_VETOED_TRADE.execute(
+                self._driver, {"shadow_signal_id": shadow.signal_id, **changed}
+            )
+
+    def shadow_trades(self, status: str | None = None, since: datetime | None = None) -> list[ShadowTrade]:
+        """Shadow trades, oldest first; `status` "following" gives the ones still being followed."""
+        table = VetoedTradeRow.__table__
+        statement = select(table).order_by(table.c.vetoed_at, table.c.signal_id)
+        if status is not None:
+            statement = statement.where(table.c.status == status)
+        if since is not None:
+            statement = statement.where(table.c.vetoed_at >= since)
+        with self._transaction(write=False):
+            rows = self._session.execute(statement).mappings()
+            return [mapping.shadow_trade_from(dict(row)) for row in rows]
 
     # ==========================================================================================
     # Control and daemon state

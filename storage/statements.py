@@ -33,6 +33,7 @@ from storage.models import (
     RegimeFitRow,
     RiskEventRow,
     SignalRow,
+    VetoedTradeRow,
 )
 
 DIALECT = sqlite.dialect()
@@ -110,3 +111,11 @@ INSERT_RISK_EVENT = Prepared(insert(table_of(RiskEventRow)))
 INSERT_BOT_RUN = Prepared(insert(table_of(BotRunRow)))
 UPSERT_MARKET_REGIME = Prepared(_upsert(table_of(MarketRegimeRow), ["instrument_key"]))
 INSERT_REGIME_FIT = Prepared(insert(table_of(RegimeFitRow)))
+_VETOED_TRADES = table_of(VetoedTradeRow)
+# a vetoed signal seen again (the same id) is the same shadow trade
+INSERT_VETOED_TRADE = Prepared(
+    sqlite_insert(_VETOED_TRADES).on_conflict_do_nothing(index_elements=["signal_id"])
+)
+UPDATE_VETOED_TRADE = Prepared(
+    update(_VETOED_TRADES).where(_VETOED_TRADES.c.signal_id == bindparam("shadow_signal_id"))
+)

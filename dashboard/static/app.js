@@ -417,8 +417,39 @@
     fill('gate-table', gate.bots.map((b) => el('tr', {}, cell(b.bot), cell(String(b.trades), 'text-end'), cell(percent(b.win_rate, 1), 'text-end'),
       cell(b.sharpe === null ? '–' : b.sharpe.toFixed(2), 'text-end'), cell(String(b.days), 'text-end'),
       cell(b.go ? badge('GO', 'success') : badge('NO-GO', 'danger')), cell(b.failures.join('; ') || '–', 'small'))), 'no bot has closed a trade yet', 7);
-    setText('ai-panel', data.ai_performance.reason);
+    renderVetoScorecard(data.veto_scorecard);
     setText('edge-panel', data.prediction_edge.reason);
+  }
+
+  function horizonLabel(minutes) {
+    return minutes % 1440 === 0 ? `${minutes / 1440} d` : minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+  }
+
+  function signedPercent(value) {
+    return value === null || value === undefined ? '–' : (value > 0 ? '+' : '') + (value * 100).toFixed(2) + ' %';
+  }
+
+  function renderVetoScorecard(card) {
+    setText('veto-basis', card.enabled ? card.basis : 'Veto follow-up is off ([veto.follow_up] enabled = false, or the veto itself is off).');
+    const horizons = card.horizons_minutes;
+    const head = $('veto-head');
+    if (head) {
+      head.replaceChildren(el('tr', {}, el('th', { text: 'Cause' }), el('th', { class: 'text-end', text: 'Vetoed' }),
+        ...horizons.map((h) => el('th', { class: 'text-end', text: `${horizonLabel(h)}: mean · would win` }))));
+    }
+    fill('veto-rows', card.rows.map((row) => el('tr', { 'data-cause': row.cause }, cell(row.cause === 'all' ? el('strong', { text: 'all vetoes' }) : row.cause, 'small'),
+      cell(`${row.vetoed}${row.priced < row.vetoed ? ` (${row.vetoed - row.priced} unpriced)` : ''}`, 'text-end'),
+      ...horizons.map((h) => {
+        const stat = row.horizons[String(h)];
+        if (!stat || !stat.marked) return cell('–', 'text-end text-body-secondary');
+        return el('td', { class: `text-end ${signClass(stat.mean_return)}`, text: `${signedPercent(stat.mean_return)} · ${percent(stat.win_rate, 0)} (${stat.marked})` });
+      }))), 'no entry has been vetoed yet', horizons.length + 2);
+    fill('veto-recent', card.recent.map((v) => {
+      const marks = Object.entries(v.marks).map(([h, m]) => `${horizonLabel(Number(h))} ${signedPercent(m.return)}${m.by === 'stop' ? ' (stop)' : ''}`);
+      const outcome = v.status === 'unpriced' ? 'no quote when vetoed' : marks.join(' · ') || 'following';
+      return el('tr', { title: v.reason }, cell(when(v.vetoed_at), 'small'), cell(v.bot, 'small'), cell(`${v.side} ${v.instrument_key}`, 'small'),
+        cell(v.cause, 'small'), cell(price(v.entry_price), 'text-end small'), cell(outcome, 'small'));
+    }), 'no entry has been vetoed yet', 6);
   }
 
   // ------------------------------------------------------------------------------ risk
@@ -475,9 +506,17 @@
   }
 
   function llmSpendLine(spend) {
-    if (!spend) return el('span', { class: 'text-body-secondary', text: 'LLM veto: no call today (without an API key the rules veto decides alone).' });
-    return el('span', { text: `LLM veto (${spend.model}), ${spend.day}: ${spend.calls} calls, ` +
+    if (!spend) return el('span', { class: 'text-body-secondary', text: 'LLM (analyst and veto): no call today (without an API key the rules veto decides alone).' });
+    return el('span', { text: `LLM analyst and veto (${spend.model}), ${spend.day}: ${spend.calls} calls, ` +
       `${spend.tokens_in} + ${spend.tokens_out} tokens, $${Number(spend.cost_usd).toFixed(4)}` });
+  }
+
+  function newsLines(news) {
+    if (!news.scorer) return [el('span', { class: 'text-body-secondary', text: `News sentiment: ${news.reason}.` })];
+    const head = el('div', {}, 'News sentiment: ', el('strong', { id: 'news-scorer', text: news.scorer }),
+      ` · ${news.stories} stories in the window` + (news.refreshed_at ? ` · refreshed ${when(news.refreshed_at)}` : ''));
+    const feeds = Object.entries(news.sources).map(([name, health]) => el('li', {}, `${name}: ${health}`));
+    return feeds.length ? [head, el('ul', { class: 'mb-0 ps-3' }, ...feeds)] : [head];
   }
 
   function retrainingLine(run) {
@@ -509,6 +548,7 @@
     setText('models-registry', models.registry);
     $('retraining').replaceChildren(...retrainingLine(models.retraining));
     $('llm-spend').replaceChildren(llmSpendLine(models.llm_spend));
+    $('news-status').replaceChildren(...newsLines(models.news));
     fill('models-table', models.assets.map((a) => {
       const latest = a.latest;
       const model = latest.mean_metrics || {};

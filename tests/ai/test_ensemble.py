@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -353,6 +354,37 @@ def test_every_source_of_one_evaluation_shares_one_hub() -> None:
 
     assert len(made) == 1
     assert a.hubs == b.hubs == made
+
+
+@dataclass
+class DatedSource:
+    name: str
+    as_of: datetime
+
+    async def vote(self, signal: Signal, hub: object) -> SourceResult:
+        return Vote(self.name, 1.0, 1.0, as_of=self.as_of)
+
+
+def test_a_vote_on_data_older_than_its_sources_limit_counts_as_an_abstention_saying_how_old() -> None:
+    sources = [
+        DatedSource("technical", T0 - timedelta(seconds=901)),
+        DatedSource("macro", T0 - timedelta(seconds=900)),
+        DatedSource("news", T0 - timedelta(hours=5)),
+    ]
+    settings = EnsembleSettings(
+        weights={s.name: 1.0 for s in sources},
+        threshold=0.1,
+        max_vote_age_seconds={"technical": 900, "macro": 900},  # news: no limit here
+    )
+
+    _, decision = run(EnsembleStage(sources, settings, empty_hub))
+
+    by_source = {s["source"]: s for s in decision.details["ensemble"]["sources"]}
+    assert by_source["technical"]["abstained"] == (
+        "its data is 901 s old (as of 2026-03-02 14:14:59 UTC; at most 900 s)"
+    )
+    assert by_source["macro"]["vote"] == 1.0 and by_source["news"]["vote"] == 1.0
+    assert decision.details["ensemble"]["weights"] == {"macro": 0.5, "news": 0.5}
 
 
 def test_settings_refuse_a_negative_weight_and_an_unknown_policy() -> None:

@@ -264,10 +264,13 @@ def test_analytics_curves_and_tables_are_the_journals(client: FlaskClient, journ
         assert f"{performance.trades} trades, needs 100+" in row["failures"]
         assert row["days"] == 1 and row["sharpe"] is None  # one day: no standard deviation
     assert "daily net P&L" in data["validation_gate"]["sharpe_basis"]
-    assert (
-        data["ai_performance"]["available"] is False
-        and "not available yet" in data["ai_performance"]["reason"]
-    )
+    vetoes = data["veto_scorecard"]
+    shadows = journal.reports.shadow_trades()
+    assert vetoes["horizons_minutes"] == [60, 240, 1440]
+    if shadows:
+        assert vetoes["rows"][0]["cause"] == "all" and vetoes["rows"][0]["vetoed"] == len(shadows)
+    else:
+        assert vetoes["rows"] == [] and vetoes["recent"] == []
     assert data["prediction_edge"]["available"] is False
 
 

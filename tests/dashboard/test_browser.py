@@ -129,6 +129,12 @@ def test_a_trader_reads_the_figures_pulls_a_lever_and_sees_events_arrive(
         points = page.evaluate("Chart.getChart('equity-chart').data.datasets[0].data.length")
         assert points == len(httpx.get(url + "api/analytics").json()["equity_curve"]) > 1
         assert page.evaluate("document.getElementById('equity-chart').width") > 0
+        vetoes = httpx.get(url + "api/analytics").json()["veto_scorecard"]
+        if vetoes["rows"]:
+            assert page.locator("#veto-rows tr").count() == len(vetoes["rows"])
+            assert page.text_content("#veto-rows") and "all vetoes" in page.text_content("#veto-rows")
+        else:
+            assert "no entry has been vetoed yet" in page.text_content("#veto-rows")
         daemon.thaw()
         page.screenshot(path=str(shots / "analytics.png"), full_page=True)
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from ai import NEWS_STATUS_KEY
 from config.loader import load_config
 from dashboard.app import create_app
 from dashboard.context import Dashboard
@@ -264,6 +265,35 @@ def test_a_junk_retraining_status_reads_as_none_not_a_500(panel: Panel, stored: 
     panel.repository.set_daemon_value("ml_retraining", stored)
 
     assert get(panel.client, "/api/models")["retraining"] is None
+
+
+# ---------------------------------------------------------------------------------------------------
+# News
+# ---------------------------------------------------------------------------------------------------
+def test_without_a_news_feed_the_panel_says_how_to_configure_one(panel: Panel) -> None:
+    news = get(panel.client, "/api/models")["news"]
+
+    assert news["scorer"] is None
+    assert news["reason"] == "no news feed configured ([news] rss_feeds, or NEWSAPI_KEY in the environment)"
+
+
+def test_the_active_scorer_and_each_feeds_health_are_shown(panel: Panel) -> None:
+    status = {
+        "scorer": "Loughran-McDonald lexicon (no FinBERT model configured)",
+        "sources": {"NewsAPI": "429, paused until 15:10", "Markets Wire": "ok, 12 items at 14:03"},
+        "stories": 12,
+        "added_last_refresh": 3,
+        "refreshed_at": NOW.isoformat(),
+    }
+    panel.repository.set_daemon_value(NEWS_STATUS_KEY, json.dumps(status))
+
+    assert get(panel.client, "/api/models")["news"] == {**status, "reason": None}
+
+
+def test_a_junk_news_status_reads_as_not_refreshed(panel: Panel) -> None:
+    panel.repository.set_daemon_value(NEWS_STATUS_KEY, "{not json")
+
+    assert get(panel.client, "/api/models")["news"]["scorer"] is None
 
 
 # ---------------------------------------------------------------------------------------------------
