@@ -63,9 +63,10 @@ class NewsAggregator:
         sources: Sequence[NewsSource],
         scorer: SentimentScorer,
         aliases: AssetAliases,
+        *,
         window: timedelta = timedelta(hours=6),
         min_items: int = 2,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime],
         duplicate_threshold: float = 90,
     ) -> None:
         if min_items < 1:

@@ -17,7 +17,6 @@ leaves `X-Api-Key` out of its cache keys and stored requests).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import requests
@@ -177,7 +176,6 @@ class NewsApi:
         lookback: timedelta = timedelta(hours=6),
         timeout: float = 10.0,
         name: str = "NewsAPI",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not api_key:
             raise ValueError("NewsAPI needs an API key")
@@ -191,7 +189,6 @@ class NewsApi:
         self.lookback = lookback
         self.timeout = timeout
         self.name = name
-        self._clock = clock
         self.status = "not fetched yet"
 
     def __repr__(self) -> str:
@@ -200,9 +197,8 @@ class NewsApi:
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "***")
 
-    def fetch(self, now: datetime | None = None) -> list[NewsItem]:
+    def fetch(self, now: datetime) -> list[NewsItem]:
         """Recent articles; [] without a request while paused or out of budget (see `status`)."""
-        now = now or self._clock()
         if self.backoff.paused(now):
             assert self.backoff.until is not None
             self.status = f"429, paused until {self.backoff.until:%H:%M}"

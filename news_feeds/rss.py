@@ -111,7 +111,7 @@ class RssFeed:
     def __repr__(self) -> str:
         return f"RssFeed({self.name!r}, {self.url!r})"
 
-    def fetch(self, now: datetime | None = None) -> list[NewsItem]:
+    def fetch(self, now: datetime) -> list[NewsItem]:
         """Get and parse the feed; `FeedError` on an HTTP error or an unreadable document."""
         try:
             response = self._session.get(self.url, timeout=self._timeout)

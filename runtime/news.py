@@ -61,7 +61,8 @@ class NewsService:
 def news_sources(settings: Settings, environ: Mapping[str, str], clock: Clock) -> list[NewsSource]:
     """The configured feeds, and NewsAPI when its key is in the environment (none: no news)."""
     config = settings.news
-    if not config.enabled:
+    key = environ.get(config.newsapi_key_env, "")
+    if not config.enabled or not (config.rss_feeds or key):
         return []
     session = cached_session(
         Path(settings.system.var_dir) / HTTP_CACHE_FILE, expire_seconds=config.refresh_minutes * 60
@@ -69,7 +70,6 @@ def news_sources(settings: Settings, environ: Mapping[str, str], clock: Clock) -
     sources: list[NewsSource] = [
         RssFeed(feed.name, feed.url, session, timeout=config.timeout_seconds) for feed in config.rss_feeds
     ]
-    key = environ.get(config.newsapi_key_env, "")
     if key:
         sources.append(
             NewsApi(
@@ -81,7 +81,6 @@ def news_sources(settings: Settings, environ: Mapping[str, str], clock: Clock) -
                 query=config.newsapi_query,
                 lookback=timedelta(hours=config.window_hours),
                 timeout=config.timeout_seconds,
-                clock=clock.now,
             )
         )
     return sources

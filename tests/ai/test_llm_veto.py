@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,20 +84,6 @@ def evaluate(veto: LlmVeto, sig: Signal, now: datetime = NOW) -> Decision:
 def llm(decision: Decision) -> dict[str, Any]:
     details: dict[str, Any] = decision.details["llm"]
     return details
-
-
-@pytest.fixture
-def claude() -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def gpt() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
 
 
 # end to end, through the SDKs

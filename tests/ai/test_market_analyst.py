@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -139,20 +139,6 @@ def as_abstention(result: SourceResult) -> Abstention:
 def user_prompt_sent_to_claude(fake: FakeAnthropic, index: int = 0) -> str:
     content: str = fake.requests[index].body["messages"][0]["content"]
     return content
-
-
-@pytest.fixture
-def claude() -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def gpt() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
 
 
 # the view becomes a vote

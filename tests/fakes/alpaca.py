@@ -35,7 +35,7 @@ from tests.fakes.exchange import (
     OrderRefused,
     UnknownOrder,
 )
-from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 API_KEY = "PKFAKE0123456789ABCD"
 SECRET_KEY = "fakeSecretKey0123456789abcdefghijklmnopqr"
@@ -137,7 +137,7 @@ def _request_time(value: str | None, field: str) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-class FakeAlpaca:
+class FakeAlpaca(ServedFake):
     """One Alpaca account (trading and market data) on 127.0.0.1; tests drive `exchange` and the fields."""
 
     def __init__(
@@ -166,17 +166,6 @@ class FakeAlpaca:
         return {"X-RateLimit-Limit": str(self.rate_limit_per_minute), "X-RateLimit-Remaining": str(remaining)}
 
     # ------------------------------------------------------------------ life
-    def start(self) -> FakeAlpaca:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
     def add_asset(self, asset: dict[str, Any]) -> None:
         self.assets[asset["symbol"]] = asset
 

@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 API_KEY = "sk-ant-api03-fake-KEY-do-not-log-0123456789"
 MODEL = "claude-haiku-5-5"
@@ -63,7 +63,7 @@ class ScriptedReply:
     output_tokens: int = 60
 
 
-class FakeAnthropic:
+class FakeAnthropic(ServedFake):
     def __init__(self, api_key: str = API_KEY) -> None:
         self.api_key = api_key
         self.server = FakeVenueServer("anthropic", error_body=anthropic_error_body)
@@ -71,13 +71,6 @@ class FakeAnthropic:
         self._replies: deque[ScriptedReply] = deque()
         self._lock = threading.Lock()
         self.auth_headers_seen: list[str] = []  # which header carried the key, per request
-
-    def start(self) -> FakeAnthropic:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
 
     @property
     def url(self) -> str:

@@ -25,7 +25,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from tests.fakes.exchange import DuplicateOrder, FakeExchange, FakeFill, FakeOrder, OrderRefused, UnknownOrder
-from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 STATUS = {
     "open": "NEW",
@@ -75,7 +75,7 @@ def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
-class FakeBinance:
+class FakeBinance(ServedFake):
     """`start()` it, point ccxt at `url`, drive the book through `exchange`."""
 
     def __init__(
@@ -97,17 +97,6 @@ class FakeBinance:
     # ------------------------------------------------------------------ set-up
     def list_symbol(self, listing: Listing) -> None:
         self.listings[listing.symbol] = listing
-
-    def start(self) -> FakeBinance:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     # ------------------------------------------------------------------ authentication
     def _signed(self, request: Request) -> dict[str, str]:

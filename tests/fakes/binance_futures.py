@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.fakes.binance import error_body
-from tests.fakes.server import FakeVenueServer, HttpError, Request
+from tests.fakes.server import FakeVenueServer, HttpError, Request, ServedFake
 
 PERPETUAL_DELIVERY_DATE = 4133404800000  # Binance's "never" for a perpetual (2100-12-25)
 
@@ -56,7 +56,7 @@ def _text(value: Decimal, places: int = 8) -> str:
     return f"{value:.{places}f}"
 
 
-class FakeBinanceFutures:
+class FakeBinanceFutures(ServedFake):
     """`start()` it, point ccxt's binanceusdm at `url`, set the market with the `set_*` methods."""
 
     def __init__(self) -> None:
@@ -103,17 +103,6 @@ class FakeBinanceFutures:
     def set_open_interest_history(self, symbol: str, points: list[tuple[datetime, Decimal, Decimal]]) -> None:
         """Statistics as (timestamp, sumOpenInterest in base units, sumOpenInterestValue in USDT)."""
         self.open_interest_history[symbol] = sorted(points)
-
-    def start(self) -> FakeBinanceFutures:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     # ------------------------------------------------------------------ routes
     def _listed(self, request: Request) -> Perpetual:

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tests.fakes.exchange import DuplicateOrder, FakeExchange, FakeFill, FakeOrder, OrderRefused, UnknownOrder
-from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 API = "/api/v3/brokerage"
 STATUS = {
@@ -101,7 +101,7 @@ def _order_failure(error: str, message: str, preview_reason: str, configuration:
     }
 
 
-class FakeCoinbase:
+class FakeCoinbase(ServedFake):
     """`start()` it, point ccxt at `url`, drive the book through `exchange`."""
 
     def __init__(
@@ -115,17 +115,6 @@ class FakeCoinbase:
 
     def list_product(self, product: Product) -> None:
         self.products[product.product_id] = product
-
-    def start(self) -> FakeCoinbase:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     # ------------------------------------------------------------------ authentication
     def _authenticate(self, request: Request) -> None:

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.fakes.exchange import DuplicateOrder, FakeExchange, FakeOrder, OrderRefused, UnknownOrder
-from tests.fakes.server import FakeVenueServer, Request, Response
+from tests.fakes.server import FakeVenueServer, Request, Response, ServedFake
 
 PREFIX = "/trade-api/v2"
 TICKER = r"(?P<ticker>[A-Za-z0-9.\-]+)"
@@ -102,7 +102,7 @@ def fail(status: int, code: str, message: str, details: str = "") -> Response:
     return Response(status, {"error": {"code": code, "message": message, "details": details}})
 
 
-class FakeKalshi:
+class FakeKalshi(ServedFake):
     """The fake venue; `base_url` is what VenueSettings.base_url should say."""
 
     def __init__(self, key_id: str, public_key: rsa.RSAPublicKey, cash: Decimal = Decimal("1000")) -> None:
@@ -120,13 +120,6 @@ class FakeKalshi:
         self._register()
 
     # ------------------------------------------------------------------ set-up
-    def start(self) -> FakeKalshi:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
     @property
     def base_url(self) -> str:
         return self.server.url + PREFIX

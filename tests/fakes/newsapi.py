@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 API_KEY = "newsapi-fake-key-3f9c0d1e2b7a4c5d"
 
@@ -115,7 +115,7 @@ def article(
     }
 
 
-class FakeNewsApi:
+class FakeNewsApi(ServedFake):
     def __init__(self, api_key: str = API_KEY) -> None:
         self.api_key = api_key
         self.server = FakeVenueServer("newsapi", error_body=newsapi_error_body)
@@ -124,17 +124,6 @@ class FakeNewsApi:
         self.server.route("GET", "/feeds/crypto.atom")(self._feed(ATOM_DOCUMENT, '"atom-v1"'))
         self.articles: list[dict[str, Any]] = []
         self.feed_hits: dict[str, int] = {}
-
-    def start(self) -> FakeNewsApi:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     @property
     def everything_requests(self) -> list[Request]:

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes.exchange import FakeExchange, FakeOrder, OrderRefused
-from tests.fakes.server import FakeVenueServer, Handler, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, Handler, HttpError, Request, Response, ServedFake
 
 ACCOUNT_ID = "101-004-1234567-001"
 ACCESS_TOKEN = "test-oanda-token-0123456789abcdef"
@@ -119,7 +119,7 @@ class _OrderRecord:
     cancel_time: str | None = None
 
 
-class FakeOanda:
+class FakeOanda(ServedFake):
     def __init__(
         self,
         account_id: str = ACCOUNT_ID,
@@ -148,17 +148,6 @@ class FakeOanda:
         self._routes()
 
     # ------------------------------------------------------------------ life and test controls
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> FakeOanda:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
     def reject_next(self, message: str, code: str = "INSUFFICIENT_MARGIN") -> None:
         """The next order is refused: 400 with orderRejectTransaction {rejectReason: code}."""
         with self.exchange.lock:

@@ -24,7 +24,7 @@ from collections import deque
 from typing import Any
 
 from tests.fakes.anthropic_api import ScriptedReply
-from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 API_KEY = "sk-proj-fake-KEY-do-not-log-0123456789"
 MODEL = "gpt-4o-mini"
@@ -48,20 +48,13 @@ def openai_error_body(status: int, reason: str) -> dict[str, Any]:
     return {"error": {"message": reason, "type": error_type, "param": None, "code": code}}
 
 
-class FakeOpenAI:
+class FakeOpenAI(ServedFake):
     def __init__(self, api_key: str = API_KEY) -> None:
         self.api_key = api_key
         self.server = FakeVenueServer("openai", error_body=openai_error_body)
         self.server.route("POST", "/v1/chat/completions")(self._completions)
         self._replies: deque[ScriptedReply] = deque()
         self._lock = threading.Lock()
-
-    def start(self) -> FakeOpenAI:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
 
     @property
     def url(self) -> str:

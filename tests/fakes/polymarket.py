@@ -38,7 +38,7 @@ from eth_utils.crypto import keccak
 
 from domain.fees import polymarket_fee
 from tests.fakes.exchange import FakeExchange, FakeFill, FakeOrder, OrderRefused
-from tests.fakes.server import FakeVenueServer, HttpError, Request, Response
+from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 UNAUTHORIZED = "Unauthorized/Invalid api key"
 # CTF Exchange V2 contracts (py-clob-client-v2 1.2.1 config.py; the same on Polygon and Amoy)
@@ -135,7 +135,7 @@ class FakeMarket:
         }
 
 
-class FakePolymarket:
+class FakePolymarket(ServedFake):
     def __init__(self, chain_id: int = 137, page_size: int = 100) -> None:
         self.chain_id = chain_id
         self.page_size = page_size
@@ -154,17 +154,6 @@ class FakePolymarket:
         self._register_routes()
 
     # ------------------------------------------------------------------ set-up
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> FakePolymarket:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
     def add_market(self, question: str = "Will it rain in Chicago on Friday?", **options: Any) -> FakeMarket:
         number = next(self._market_ids)
         seed = hashlib.sha256(f"{question}|{number}".encode()).hexdigest()

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -245,3 +245,21 @@ class FakeVenueServer:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
         return _Handler
+
+
+class ServedFake:
+    """What every fake venue shares: it holds a `FakeVenueServer` as `server`; `start()` (which
+    returns the fake, for `FakeX().start()`), `stop()` and the base `url` its SDK is pointed at."""
+
+    server: FakeVenueServer
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url

@@ -61,7 +61,6 @@ def newsapi(fake: FakeNewsApi, clock: ManualClock, per_day: int = 100) -> NewsAp
         RequestBudget(per_day),
         EscalatingBackoff(),
         query="bitcoin OR forex",
-        clock=clock,
     )
 
 

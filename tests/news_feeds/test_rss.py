@@ -8,6 +8,7 @@ from news_feeds.http import cached_session
 from news_feeds.items import FeedError
 from news_feeds.rss import RssFeed, parse_feed, read_feed
 from tests.fakes.newsapi import ATOM_DOCUMENT, RSS_DOCUMENT, FakeNewsApi
+from tests.news_feeds.conftest import NOW
 
 
 def test_rss_items_have_plain_text_summaries_and_utc_times() -> None:
@@ -66,8 +67,8 @@ def test_a_bozo_feed_that_still_has_entries_is_accepted() -> None:
 def test_rss_feed_revalidates_with_etag_through_the_cache(fake_newsapi: FakeNewsApi) -> None:
     feed = RssFeed("Markets Wire", f"{fake_newsapi.url}/feeds/markets.rss", cached_session(None, 300))
 
-    first = feed.fetch()
-    second = feed.fetch()
+    first = feed.fetch(NOW)
+    second = feed.fetch(NOW)
 
     assert first == second
     requests = fake_newsapi.server.requests_to("GET", "/feeds/markets.rss")
@@ -80,7 +81,7 @@ def test_rss_feed_http_error_is_a_feed_error(fake_newsapi: FakeNewsApi) -> None:
     feed = RssFeed("Gone", f"{fake_newsapi.url}/feeds/missing.rss", cached_session(None, 300))
 
     with pytest.raises(FeedError, match="HTTP 404"):
-        feed.fetch()
+        feed.fetch(NOW)
     assert feed.status == "HTTP 404"
 
 
@@ -89,10 +90,10 @@ def test_cache_file_on_disk_serves_a_second_session(tmp_path: object, fake_newsa
 
     assert isinstance(tmp_path, Path)
     url = f"{fake_newsapi.url}/feeds/crypto.atom"
-    RssFeed("Crypto Desk", url, cached_session(tmp_path / "news.sqlite", 300)).fetch()
+    RssFeed("Crypto Desk", url, cached_session(tmp_path / "news.sqlite", 300)).fetch(NOW)
 
     again = RssFeed("Crypto Desk", url, cached_session(tmp_path / "news.sqlite", 300))
-    items = again.fetch()
+    items = again.fetch(NOW)
 
     assert (tmp_path / "news.sqlite").exists()
     assert len(items) == 2
