@@ -9,12 +9,13 @@ them with FinBERT or the Loughran-McDonald lexicon (`load_scorer`) and answers
 
 from news_feeds.aggregator import NewsAggregator, NewsSource, ScoredItem
 from news_feeds.dedupe import merge_near_duplicates
-from news_feeds.http import cached_session
 from news_feeds.items import FeedError, NewsItem
-from news_feeds.newsapi import EscalatingBackoff, NewsApi, RequestBudget, parse_everything
+from news_feeds.newsapi import NewsApi, parse_everything
 from news_feeds.rss import RssFeed, parse_feed
 from news_feeds.sentiment import DeferredScorer, FinbertScorer, LexiconScorer, SentimentScorer, load_scorer
 from news_feeds.tagging import AssetAliases, default_aliases, pair_currencies, tag
+from utils.http_cache import cached_session
+from utils.request_budget import EscalatingBackoff, RequestBudget
 
 __all__ = [
     "AssetAliases",

@@ -17,14 +17,14 @@ leaves `X-Api-Key` out of its cache keys and stored requests).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 
 import requests
-import tenacity
 
-from news_feeds.http import from_cache
 from news_feeds.items import FeedError, NewsItem
 from news_feeds.rss import strip_html
+from utils.http_cache import from_cache
+from utils.request_budget import EscalatingBackoff, RequestBudget
 
 log = logging.getLogger(__name__)
 
@@ -83,81 +83,6 @@ def parse_everything(payload: object) -> list[NewsItem]:
     if dropped:
         log.info("NewsAPI: dropped %d removed, untitled or undated articles", dropped)
     return items
-
-
-class RequestBudget:
-    """At most `per_day` network requests per local calendar day in `tz` (reset at local midnight)."""
-
-    def __init__(self, per_day: int = 100, tz: tzinfo = UTC) -> None:
-        if per_day < 1:
-            raise ValueError(f"request budget must be at least 1 a day, got {per_day}")
-        self.per_day = per_day
-        self.tz = tz
-        self._day: object = None
-        self._spent = 0
-
-    def _roll(self, now: datetime) -> None:
-        day = now.astimezone(self.tz).date()
-        if day != self._day:
-            self._day, self._spent = day, 0
-
-    def allow(self, now: datetime) -> bool:
-        self._roll(now)
-        return self._spent < self.per_day
-
-    def spend(self, now: datetime) -> None:
-        self._roll(now)
-        self._spent += 1
-
-    def spent(self, now: datetime) -> int:
-        self._roll(now)
-        return self._spent
-
-    def describe(self) -> str:
-        return f"daily budget of {self.per_day} requests spent"
-
-
-class EscalatingBackoff:
-    """The pause after HTTP 429s: `first_seconds`, times `factor` for each consecutive 429, at most
-    `max_seconds`, or the server's Retry-After when that is longer; a success resets it.
-
-    It is state, not a sleep: the client asks `paused(now)` before each request."""
-
-    def __init__(self, first_seconds: float = 60, factor: float = 2, max_seconds: float = 3600) -> None:
-        if first_seconds <= 0 or factor < 1 or max_seconds < first_seconds:
-            raise ValueError("backoff needs first_seconds > 0, factor >= 1 and max_seconds >= first_seconds")
-        self._wait = tenacity.wait_exponential(multiplier=first_seconds, exp_base=factor, max=max_seconds)
-        self.consecutive = 0
-        self.until: datetime | None = None
-
-    def wait_seconds(self, consecutive: int) -> float:
-        """The pause after the `consecutive`-th 429 in a row (1-based)."""
-        state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
-        state.attempt_number = consecutive
-        return float(self._wait(state))
-
-    def rate_limited(self, now: datetime, retry_after_seconds: float | None = None) -> datetime:
-        self.consecutive += 1
-        seconds = self.wait_seconds(self.consecutive)
-        if retry_after_seconds is not None and retry_after_seconds > seconds:
-            seconds = retry_after_seconds
-        self.until = now + timedelta(seconds=seconds)
-        return self.until
-
-    def succeeded(self) -> None:
-        self.consecutive = 0
-        self.until = None
-
-    def paused(self, now: datetime) -> bool:
-        return self.until is not None and now < self.until
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP-date Retry-After: the escalating pause applies instead
 
 
 class NewsApi:
@@ -250,3 +175,11 @@ class NewsApi:
         self.backoff.succeeded()
         self.status = f"ok, {len(items)} items"
         return items
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date Retry-After: the escalating pause applies instead

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import feedparser
 import requests
 
-from news_feeds.http import from_cache
 from news_feeds.items import FeedError, NewsItem
+from utils.http_cache import from_cache
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,15 @@ import pytest
 from ai.veto_layer import NewsView
 from domain.instruments import AssetClass, Instrument
 from news_feeds.aggregator import NewsAggregator, NewsSource
-from news_feeds.http import cached_session
-from news_feeds.newsapi import EscalatingBackoff, NewsApi, RequestBudget
+from news_feeds.newsapi import NewsApi
 from news_feeds.rss import RssFeed
 from news_feeds.sentiment import LexiconScorer
 from news_feeds.tagging import default_aliases
 from tests.fakes.newsapi import API_KEY, FakeNewsApi
 from tests.fakes.server import Fault
 from tests.news_feeds.conftest import NOW, ManualClock
+from utils.http_cache import cached_session
+from utils.request_budget import EscalatingBackoff, RequestBudget
 
 
 class KeywordScorer:

@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from news_feeds.http import cached_session
 from news_feeds.items import FeedError
-from news_feeds.newsapi import EscalatingBackoff, NewsApi, RequestBudget, parse_everything
+from news_feeds.newsapi import NewsApi, parse_everything
 from tests.fakes.newsapi import API_KEY, FakeNewsApi, article
 from tests.news_feeds.conftest import NOW
+from utils.http_cache import cached_session
+from utils.request_budget import EscalatingBackoff, RequestBudget
 
 NEW_YORK = ZoneInfo("America/New_York")
 

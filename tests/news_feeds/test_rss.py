@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from news_feeds.http import cached_session
 from news_feeds.items import FeedError
 from news_feeds.rss import RssFeed, parse_feed, read_feed
 from tests.fakes.newsapi import ATOM_DOCUMENT, RSS_DOCUMENT, FakeNewsApi
 from tests.news_feeds.conftest import NOW
+from utils.http_cache import cached_session
 
 
 def test_rss_items_have_plain_text_summaries_and_utc_times() -> None:
