@@ -1,0 +1,1 @@
+"""Event trading: prediction-market bots priced by their domain's sources (consensus, gates, settlement)."""
