@@ -146,9 +146,15 @@ class JsonFetcher:
         return self._health
 
     def get_json(self, url: str, now: datetime, params: Mapping[str, Any] | None = None) -> Any:
+        return self.get_json_and_headers(url, now, params)[0]
+
+    def get_json_and_headers(
+        self, url: str, now: datetime, params: Mapping[str, Any] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        """The JSON answer and its response headers (a cached answer replays its stored headers)."""
         response = self._get(url, now, params)
         try:
-            return response.json()
+            return response.json(), dict(response.headers)
         except ValueError as error:
             self._failed(now, f"answered something that is not JSON ({error})")
             raise SourceUnavailable(f"{self.name}: {url} answered something that is not JSON") from error

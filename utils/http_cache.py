@@ -20,7 +20,8 @@ import requests_cache
 # requests-cache redacts auth headers from cache keys and stored requests, but matches their names
 # case-sensitively (1.3.3): its "X-API-Key" misses NewsAPI's documented "X-Api-Key", which would
 # then be written to the SQLite file in clear
-REDACTED_PARAMETERS = (*requests_cache.DEFAULT_IGNORED_PARAMS, "X-Api-Key", "x-api-key")
+# (the Odds API sends its key as the query parameter `apiKey`, which the defaults miss too)
+REDACTED_PARAMETERS = (*requests_cache.DEFAULT_IGNORED_PARAMS, "X-Api-Key", "x-api-key", "apiKey")
 
 
 def cached_session(cache_path: Path | None, expire_seconds: float) -> requests.Session:

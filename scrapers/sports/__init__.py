@@ -1,0 +1,1 @@
+"""Sports sources: sportsbook odds turned into vig-free probabilities for game-winner contracts."""
