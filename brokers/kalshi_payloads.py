@@ -6,7 +6,7 @@ with the functions here. They take dicts and return domain-level values; they
 read no clock and make no request.
 
 Three eras of payload exist; each parser prefers the current one and falls back:
-- current (after 2026-03-12): money as `*_dollars` strings with up to 4 (docs: 6)
+- current (after 2026-03-12): money as `*dollars_field` strings with up to 4 (docs: 6)
   decimals, counts as `*_fp` strings with 2 decimals, no integer cents;
 - transition (2026-01-29 .. 03-12): both, e.g. `yes_bid: 26` and `yes_bid_dollars: "0.2600"`;
 - legacy: integer cents and integer counts only (read where it costs nothing).
@@ -51,8 +51,8 @@ Payload = Mapping[str, Any]
 # --------------------------------------------------------------------------------------- scalar fields
 
 
-def _dollars(obj: Payload, key: str, what: str, *, required: bool = True) -> Decimal | None:
-    """`<key>_dollars` (current), else the legacy integer cents in `<key>`."""
+def dollars_field(obj: Payload, key: str, what: str, *, required: bool = True) -> Decimal | None:
+    """`<key>dollars_field` (current), else the legacy integer cents in `<key>`."""
     value = obj.get(f"{key}_dollars")
     if value is not None and value != "":
         return finite_decimal(value, f"{what} {key}_dollars")
@@ -64,7 +64,7 @@ def _dollars(obj: Payload, key: str, what: str, *, required: bool = True) -> Dec
     return None
 
 
-def _count(obj: Payload, key: str, what: str, *, required: bool = True) -> Decimal | None:
+def count_field(obj: Payload, key: str, what: str, *, required: bool = True) -> Decimal | None:
     """`<key>_fp` (current), else the legacy integer count in `<key>`."""
     for name in (f"{key}_fp", key):
         value = obj.get(name)
@@ -75,7 +75,7 @@ def _count(obj: Payload, key: str, what: str, *, required: bool = True) -> Decim
     return None
 
 
-def _object(payload: Any, wrapper: str | None, what: str) -> Payload:
+def object_field(payload: Any, wrapper: str | None, what: str) -> Payload:
     """The object itself, or the one under `wrapper` ({"market": {...}})."""
     if not isinstance(payload, Mapping):
         raise ValueError(f"{what}: expected a JSON object, got {type(payload).__name__}")
@@ -87,7 +87,7 @@ def _object(payload: Any, wrapper: str | None, what: str) -> Payload:
     return payload
 
 
-def _list(payload: Payload, key: str, what: str) -> list[Any]:
+def list_field(payload: Payload, key: str, what: str) -> list[Any]:
     value = payload.get(key)
     if value is None:
         return []
@@ -96,7 +96,7 @@ def _list(payload: Payload, key: str, what: str) -> list[Any]:
     return value
 
 
-def _time(value: Any, what: str) -> datetime:
+def time_field(value: Any, what: str) -> datetime:
     if isinstance(value, str) and value:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -204,7 +204,7 @@ def series_of(ticker: str) -> str:
 
 
 def _price_ranges(market: Payload, what: str) -> tuple[PriceRange, ...]:
-    raw_ranges = _list(market, "price_ranges", what)
+    raw_ranges = list_field(market, "price_ranges", what)
     if raw_ranges:
         ranges = []
         for index, band in enumerate(raw_ranges):
@@ -231,7 +231,7 @@ def _price_ranges(market: Payload, what: str) -> tuple[PriceRange, ...]:
 
 def _optional_price(market: Payload, key: str, what: str) -> Decimal | None:
     """A quoted price, or None when it is absent or not a usable price (0 means no order there)."""
-    price = _dollars(market, key, what, required=False)
+    price = dollars_field(market, key, what, required=False)
     if price is None or not ZERO < price < ONE:
         return None
     return price
@@ -239,7 +239,7 @@ def _optional_price(market: Payload, key: str, what: str) -> Decimal | None:
 
 def parse_market(payload: Any) -> KalshiMarket:
     """A market from `{"market": {...}}` or the bare market object (any era)."""
-    market = _object(payload, "market", "market")
+    market = object_field(payload, "market", "market")
     ticker = text_field(market, "ticker", "market")
     what = f"market {ticker}"
     fractional = market.get("fractional_trading_enabled", False)
@@ -292,13 +292,13 @@ def _best_bid(levels: Any, what: str, *, cents: bool) -> Decimal | None:
 
 def parse_orderbook(payload: Any) -> BookTop:
     """`GET /markets/{ticker}/orderbook`: `orderbook_fp` (current) or `orderbook` (transition, legacy)."""
-    root = _object(payload, None, "orderbook")
+    root = object_field(payload, None, "orderbook")
     if "orderbook_fp" in root:
-        book = _object(root, "orderbook_fp", "orderbook")
+        book = object_field(root, "orderbook_fp", "orderbook")
         yes_bid = _best_bid(book.get("yes_dollars"), "orderbook_fp.yes_dollars", cents=False)
         no_bid = _best_bid(book.get("no_dollars"), "orderbook_fp.no_dollars", cents=False)
     elif "orderbook" in root:
-        book = _object(root, "orderbook", "orderbook")
+        book = object_field(root, "orderbook", "orderbook")
         if "yes_dollars" in book or "no_dollars" in book:
             yes_bid = _best_bid(book.get("yes_dollars"), "orderbook.yes_dollars", cents=False)
             no_bid = _best_bid(book.get("no_dollars"), "orderbook.no_dollars", cents=False)
@@ -343,15 +343,15 @@ def _direction(obj: Payload, what: str) -> Side:
 
 def parse_order(payload: Any) -> KalshiOrder:
     """An order from `{"order": {...}}` or the bare order object."""
-    order = _object(payload, "order", "order")
+    order = object_field(payload, "order", "order")
     order_id = text_field(order, "order_id", "order")
     what = f"order {order_id}"
     client_order_id = order.get("client_order_id")
     if client_order_id is not None and not isinstance(client_order_id, str):
         raise ValueError(f"{what}: client_order_id {client_order_id!r} is not a string")
-    taker = _dollars(order, "taker_fill_cost", what, required=False)
-    maker = _dollars(order, "maker_fill_cost", what, required=False)
-    fill_count = _count(order, "fill_count", what)
+    taker = dollars_field(order, "taker_fill_cost", what, required=False)
+    maker = dollars_field(order, "maker_fill_cost", what, required=False)
+    fill_count = count_field(order, "fill_count", what)
     assert fill_count is not None
     if fill_count < 0:
         raise ValueError(f"{what}: negative fill count {fill_count}")
@@ -361,8 +361,8 @@ def parse_order(payload: Any) -> KalshiOrder:
         ticker=text_field(order, "ticker", what),
         side=_direction(order, what),
         status=text_field(order, "status", what),
-        yes_price=_dollars(order, "yes_price", what, required=False),
-        initial_count=_count(order, "initial_count", what, required=False),
+        yes_price=dollars_field(order, "yes_price", what, required=False),
+        initial_count=count_field(order, "initial_count", what, required=False),
         fill_count=fill_count,
         fill_cost=None if taker is None and maker is None else (taker or ZERO) + (maker or ZERO),
     )
@@ -401,8 +401,8 @@ def average_fill_price(order: KalshiOrder) -> Decimal | None:
 
 def parse_orders_page(payload: Any) -> tuple[list[KalshiOrder], str | None]:
     """`GET /portfolio/orders`: the page's orders and the next cursor."""
-    root = _object(payload, None, "orders")
-    return [parse_order(item) for item in _list(root, "orders", "orders")], next_cursor(root)
+    root = object_field(payload, None, "orders")
+    return [parse_order(item) for item in list_field(root, "orders", "orders")], next_cursor(root)
 
 
 # --------------------------------------------------------------------------------------- fills
@@ -421,12 +421,12 @@ class KalshiFill:
 
 
 def parse_fill(payload: Any) -> KalshiFill:
-    fill = _object(payload, None, "fill")
+    fill = object_field(payload, None, "fill")
     fill_id = fill.get("fill_id") or fill.get("trade_id")
     if not isinstance(fill_id, str) or not fill_id:
         raise ValueError(f"fill: fill_id is missing ({fill_id!r})")
     what = f"fill {fill_id}"
-    count = _count(fill, "count", what)
+    count = count_field(fill, "count", what)
     assert count is not None
     price_text = fill.get("yes_price_dollars") or fill.get("yes_price_fixed")  # `_fixed`: transition name
     if price_text is not None:
@@ -455,14 +455,14 @@ def parse_fill(payload: Any) -> KalshiFill:
         yes_price=yes_price,
         fee=fee,
         is_taker=is_taker if isinstance(is_taker, bool) else None,
-        time=_time(created, f"{what} created_time"),
+        time=time_field(created, f"{what} created_time"),
     )
 
 
 def parse_fills_page(payload: Any) -> tuple[list[KalshiFill], str | None]:
     """`GET /portfolio/fills`: the page's fills and the next cursor."""
-    root = _object(payload, None, "fills")
-    return [parse_fill(item) for item in _list(root, "fills", "fills")], next_cursor(root)
+    root = object_field(payload, None, "fills")
+    return [parse_fill(item) for item in list_field(root, "fills", "fills")], next_cursor(root)
 
 
 # --------------------------------------------------------------------------------------- account
@@ -481,12 +481,12 @@ def parse_position(payload: Any) -> KalshiPosition:
     contracts cost 1 - p each, so their entry in YES price is 1 - exposure /
     contracts. No or out-of-range exposure gives None (unknown), never a guess.
     """
-    position = _object(payload, None, "position")
+    position = object_field(payload, None, "position")
     ticker = text_field(position, "ticker", "position")
     what = f"position {ticker}"
-    quantity = _count(position, "position", what)
+    quantity = count_field(position, "position", what)
     assert quantity is not None
-    exposure = _dollars(position, "market_exposure", what, required=False)
+    exposure = dollars_field(position, "market_exposure", what, required=False)
     average: Decimal | None = None
     if quantity != 0 and exposure is not None and exposure > 0:
         per_contract = exposure / abs(quantity)
@@ -498,15 +498,15 @@ def parse_position(payload: Any) -> KalshiPosition:
 
 def parse_positions_page(payload: Any) -> tuple[list[KalshiPosition], str | None]:
     """`GET /portfolio/positions`: `market_positions` (event_positions are sums of those)."""
-    root = _object(payload, None, "positions")
-    positions = [parse_position(item) for item in _list(root, "market_positions", "positions")]
+    root = object_field(payload, None, "positions")
+    positions = [parse_position(item) for item in list_field(root, "market_positions", "positions")]
     return positions, next_cursor(root)
 
 
 def parse_balance(payload: Any) -> Decimal:
     """`GET /portfolio/balance`: `balance_dollars`, else the integer cents of `balance`."""
-    root = _object(payload, None, "balance")
-    balance = _dollars(root, "balance", "balance")
+    root = object_field(payload, None, "balance")
+    balance = dollars_field(root, "balance", "balance")
     assert balance is not None
     if balance < 0:
         raise ValueError(f"balance: negative balance {balance}")
@@ -528,7 +528,7 @@ class KalshiFeeSchedule:
 
 
 def parse_series_fee_schedule(payload: Any) -> KalshiFeeSchedule:
-    series = _object(payload, "series", "series")
+    series = object_field(payload, "series", "series")
     ticker = text_field(series, "ticker", "series")
     what = f"series {ticker}"
     raw_type = series.get("fee_type")
@@ -561,21 +561,21 @@ class Candle:
 
 
 def parse_candlesticks(payload: Any) -> list[Candle]:
-    """`GET /series/{series}/markets/{ticker}/candlesticks`, trade prices (`price.*_dollars`).
+    """`GET /series/{series}/markets/{ticker}/candlesticks`, trade prices (`price.*dollars_field`).
 
     A period without trades has null OHLC; it becomes a flat, zero-volume candle at
     the last traded price (`previous_dollars`), or is left out before any trade.
     """
-    root = _object(payload, None, "candlesticks")
+    root = object_field(payload, None, "candlesticks")
     candles: list[Candle] = []
-    for index, item in enumerate(_list(root, "candlesticks", "candlesticks")):
+    for index, item in enumerate(list_field(root, "candlesticks", "candlesticks")):
         what = f"candlesticks[{index}]"
-        candle = _object(item, None, what)
+        candle = object_field(item, None, what)
         end = candle.get("end_period_ts")
         if not isinstance(end, int) or isinstance(end, bool):
             raise ValueError(f"{what}: end_period_ts {end!r} is not an integer")
-        price = _object(candle.get("price") or {}, None, f"{what}.price")
-        volume = _count(candle, "volume", what, required=False) or ZERO
+        price = object_field(candle.get("price") or {}, None, f"{what}.price")
+        volume = count_field(candle, "volume", what, required=False) or ZERO
         ohlc = [price.get(f"{name}_dollars") for name in ("open", "high", "low", "close")]
         if all(value is not None for value in ohlc):
             o, h, low, c = (finite_decimal(value, f"{what} price") for value in ohlc)

@@ -24,7 +24,7 @@ import requests
 from news_feeds.items import FeedError, NewsItem
 from news_feeds.rss import strip_html
 from utils.http_cache import from_cache
-from utils.request_budget import EscalatingBackoff, RequestBudget
+from utils.request_budget import EscalatingBackoff, RequestBudget, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class NewsApi:
         code = payload.get("code", "") if isinstance(payload, dict) else ""
         message = self._redact(str(payload.get("message", ""))) if isinstance(payload, dict) else ""
         if response.status_code == 429:
-            until = self.backoff.rate_limited(now, _retry_after(response))
+            until = self.backoff.rate_limited(now, retry_after_seconds(response.headers))
             self.status = f"429, paused until {until:%H:%M}"
             raise FeedError(f"{self.name}: HTTP 429 {code or 'rateLimited'}; paused until {until:%H:%M}")
         if response.status_code != 200:
@@ -175,11 +175,3 @@ class NewsApi:
         self.backoff.succeeded()
         self.status = f"ok, {len(items)} items"
         return items
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP-date Retry-After: the escalating pause applies instead

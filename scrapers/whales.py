@@ -30,7 +30,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from brokers.kalshi_payloads import _count, _dollars, _list, _object, _time, next_cursor
+from brokers.kalshi_payloads import (
+    count_field,
+    dollars_field,
+    list_field,
+    next_cursor,
+    object_field,
+    time_field,
+)
 from domain.contracts import ContractSpec, Domain
 from scrapers.base import (
     EstimateResult,
@@ -75,24 +82,24 @@ class KalshiTrade:
 
 
 def parse_trades(payload: Any) -> list[KalshiTrade]:
-    """`GET /markets/trades`: the page's trades (current `_fp`/`_dollars` era, or legacy integers).
+    """`GET /markets/trades`: the page's trades (current `_fp`/`dollars_field` era, or legacy integers).
 
     Raises `MalformedPayload` saying which trade and field were wrong."""
     try:
-        root = _object(payload, None, "trades")
-        return [_trade(item) for item in _list(root, "trades", "trades")]
+        root = object_field(payload, None, "trades")
+        return [_trade(item) for item in list_field(root, "trades", "trades")]
     except ValueError as error:
         raise MalformedPayload(str(error)) from error
 
 
 def _trade(item: Any) -> KalshiTrade:
-    trade = _object(item, None, "trade")
+    trade = object_field(item, None, "trade")
     trade_id = trade.get("trade_id")
     if not isinstance(trade_id, str) or not trade_id:
         raise ValueError(f"trade: trade_id is missing ({trade_id!r})")
     what = f"trade {trade_id}"
-    count = _count(trade, "count", what)
-    yes_price = _dollars(trade, "yes_price", what)
+    count = count_field(trade, "count", what)
+    yes_price = dollars_field(trade, "yes_price", what)
     assert count is not None and yes_price is not None  # required=True raises instead
     if count <= 0:
         raise ValueError(f"{what}: count must be positive, got {count}")
@@ -105,7 +112,12 @@ def _trade(item: Any) -> KalshiTrade:
     if not isinstance(ticker, str) or not ticker:
         raise ValueError(f"{what}: ticker is missing ({ticker!r})")
     return KalshiTrade(
-        trade_id, ticker, count, yes_price, side, _time(trade.get("created_time"), f"{what} created_time")
+        trade_id,
+        ticker,
+        count,
+        yes_price,
+        side,
+        time_field(trade.get("created_time"), f"{what} created_time"),
     )
 
 

@@ -6,6 +6,7 @@ so the caller's clock (wall or simulated) decides, and nothing blocks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import tenacity
@@ -76,3 +77,12 @@ class EscalatingBackoff:
 
     def paused(self, now: datetime) -> bool:
         return self.until is not None and now < self.until
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """A Retry-After header given in seconds, or None (absent, or an HTTP date we do not honour)."""
+    value = headers.get("Retry-After")
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
