@@ -19,10 +19,10 @@ Underlyings, by asset class (`underlying_of`):
   EURUSD or eur-usd. USD_EUR is the same underlying read the other way round,
   so buying it is a short EUR/USD (`canonical_forex_pair` gives the sign).
 - prediction, Kalshi: the event ticker. `KXHIGHCHI-26FEB09-B38.5` is series
-  KXHIGHCHI, event KXHIGHCHI-26FEB09, strike token B38.5; only B (bracket) and
-  T (threshold) tokens are understood, because only they say where the contract
-  pays (H25, C25 or G100 markets are refused until someone teaches this file
-  what they bet on).
+  KXHIGHCHI, event KXHIGHCHI-26FEB09, strike token B38.5. The grammar and what
+  each token means live in `domain.contract_parsing` (B brackets, T thresholds,
+  H/C Fed decisions, G, plain-number and named tokens); every well-formed market
+  ticker maps to its event.
 - prediction, Polymarket: the condition id, lower-case "0x" + 64 hex digits,
   written alone for the market or as "<condition id>:YES", "<condition id>:NO"
   or "<condition id>:<decimal token id>" for one outcome token. A bare token id
@@ -33,8 +33,9 @@ Anything else raises `MalformedSymbol`, naming the symbol and what was expected.
 Contradictions (`contradicts`): never across underlyings; otherwise
 
 1. opposite directions contradict. A directional position (stock, crypto, forex,
-   Kalshi threshold, Polymarket outcome) is +1 when it wins as the underlying
-   rises, or on the "higher"/YES outcome, and -1 the other way. This is the
+   Kalshi threshold, Kalshi Fed hike or cut, Polymarket outcome) is +1 when it
+   wins as the underlying rises, or on the "higher"/YES outcome, and -1 the
+   other way. This is the
    issue's rule: NO "above 38.5" (bets the value stays at or below 38.5) and YES
    "above 40.5" contradict even though they never both pay, because they are two
    opposite views of one number; YES above 38.5 and YES above 40.5 do not.
@@ -51,6 +52,19 @@ one event do not contradict (at most one pays, together they are one wider
 bet), and a YES bracket beside a threshold of either direction does not either,
 since there is always an outcome where both lose and so no dollar is locked in.
 
+Kalshi Fed decisions (KXFEDDECISION, `H25` hike, `C25` cut, `H0` hold) are placed on
+the line of the decided change in the target rate: a hike YES pays on (0, +inf),
+direction +1 (rates up), a cut YES on (-inf, 0), direction -1, a hold YES on {0},
+direction 0 like a bracket ("nothing moves"); NO pays on the rest and flips the
+sign. So YES hike and YES cut of one meeting contradict, as do YES hike and NO
+hike, and YES hold and NO hold (rule 2). The size in the token is not used:
+whether H25 pays on exactly 25 bp or on at least 25 bp is UNVERIFIED, and either
+way it bets that rates go up.
+
+Other Kalshi tokens (G, plain numbers, team codes) take a region only from the
+market's strike fields; without them a stance is refused, since nothing says
+where they pay.
+
 Payoff regions treat the underlying's value as a real number; `greater`/`less`
 are strict and `between` includes both ends, as the Kalshi rules texts read.
 """
@@ -60,21 +74,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
+from domain.contract_parsing import MalformedSymbol as MalformedSymbol
+from domain.contract_parsing import check_strike, fed_decision_bps, split_kalshi_ticker
+from domain.contracts import Strike
+from domain.contracts import StrikeType as StrikeType
 from domain.instruments import AssetClass
 from domain.signals import Side
 
-
-class MalformedSymbol(ValueError):
-    """A symbol that does not follow its asset class's grammar."""
-
-    def __init__(self, symbol: str, expected: str) -> None:
-        super().__init__(f"malformed symbol {symbol!r}: expected {expected}")
-        self.symbol = symbol
-        self.expected = expected
+# A Kalshi market's own strike fields: they, not the ticker letter, say where YES pays. One class with
+# the contract language's `Strike`; the name is kept for the risk engine's callers.
+MarketStrike = Strike
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -102,58 +114,10 @@ _FOREX_PRIORITY: tuple[str, ...] = (
     *("EUR", "GBP", "AUD", "NZD", "USD", "CAD", "CHF"),
 )
 
-_KALSHI = re.compile(
-    r"(?P<event>(?P<series>[A-Z][A-Z0-9]*)-(?P<date>[0-9]{2}[A-Z0-9]*))"
-    r"-(?P<kind>[A-Z]*)(?P<strike>[0-9]+(?:\.[0-9]+)?)?"
-)
-_KALSHI_EXPECTED = (
-    "a Kalshi market ticker SERIES-YYDATE-B<number> or SERIES-YYDATE-T<number>, e.g. KXHIGHCHI-26FEB09-B38.5"
-)
-
 _POLYMARKET = re.compile(r"0x(?P<condition>[0-9a-f]{64})(?::(?P<suffix>YES|NO|[0-9]{1,78}))?", re.IGNORECASE)
 _POLYMARKET_EXPECTED = (
     "a Polymarket condition id 0x + 64 hex digits, optionally followed by :YES, :NO or :<decimal token id>"
 )
-
-
-class StrikeKind(StrEnum):
-    """The strike token's letter in a Kalshi market ticker."""
-
-    BRACKET = "B"
-    THRESHOLD = "T"
-
-
-@dataclass(frozen=True, slots=True)
-class KalshiTicker:
-    """A Kalshi market ticker in its three levels: series, event, market (strike token)."""
-
-    series: str
-    event: str
-    date_token: str
-    strike_kind: StrikeKind
-    strike_value: Decimal  # a bracket's midpoint, or a threshold's strike; the market's fields decide
-
-
-def parse_kalshi_ticker(ticker: str) -> KalshiTicker:
-    """Split `KXHIGHCHI-26FEB09-B38.5` into series, event and strike token.
-
-    Tickers are matched as Kalshi prints them (upper-case). The date token must
-    start with the two-digit year (26FEB09, 26AUG, 26APR0501); what follows
-    varies by series and is kept as written.
-    """
-    match = _KALSHI.fullmatch(ticker)
-    if match is None:
-        raise MalformedSymbol(ticker, _KALSHI_EXPECTED)
-    kind, strike = match["kind"], match["strike"]
-    if kind not in ("B", "T") or strike is None:
-        raise MalformedSymbol(ticker, f"{_KALSHI_EXPECTED}; strike token {kind}{strike or ''} is neither")
-    return KalshiTicker(
-        series=match["series"],
-        event=match["event"],
-        date_token=match["date"],
-        strike_kind=StrikeKind(kind),
-        strike_value=Decimal(strike),
-    )
 
 
 class Outcome(StrEnum):
@@ -235,7 +199,7 @@ def _prediction_underlying(symbol: str) -> str:
         return parse_polymarket_symbol(symbol).condition_id
     if symbol.isdigit():
         raise MalformedSymbol(symbol, f"{_POLYMARKET_EXPECTED} (a bare token id names no condition)")
-    return parse_kalshi_ticker(symbol).event
+    return split_kalshi_ticker(symbol).event
 
 
 def underlying_of(symbol: str, asset_class: AssetClass) -> str:
@@ -330,73 +294,25 @@ def _regions_overlap(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> bool:
     return any(x.overlaps(y) for x in a for y in b)
 
 
-class StrikeType(StrEnum):
-    """Kalshi's `strike_type` values that place a contract's payoff on the underlying's value."""
-
-    GREATER = "greater"
-    GREATER_OR_EQUAL = "greater_or_equal"
-    LESS = "less"
-    LESS_OR_EQUAL = "less_or_equal"
-    BETWEEN = "between"
-
-
-@dataclass(frozen=True, slots=True)
-class MarketStrike:
-    """A Kalshi market's own strike fields: they, not the ticker letter, say where YES pays."""
-
-    strike_type: StrikeType
-    floor_strike: Decimal | None = None
-    cap_strike: Decimal | None = None
-
-    def __post_init__(self) -> None:
-        needs_floor = (
-            self.strike_type is not StrikeType.LESS and self.strike_type is not StrikeType.LESS_OR_EQUAL
-        )
-        needs_cap = self.strike_type in (StrikeType.LESS, StrikeType.LESS_OR_EQUAL, StrikeType.BETWEEN)
-        if needs_floor and self.floor_strike is None:
-            raise ValueError(f"strike_type {self.strike_type} needs a floor_strike")
-        if needs_cap and self.cap_strike is None:
-            raise ValueError(f"strike_type {self.strike_type} needs a cap_strike")
-        if (
-            self.floor_strike is not None
-            and self.cap_strike is not None
-            and self.floor_strike > self.cap_strike
-        ):
-            raise ValueError(f"floor_strike {self.floor_strike} above cap_strike {self.cap_strike}")
-
-    @classmethod
-    def from_kalshi_market(cls, market: Mapping[str, Any]) -> MarketStrike:
-        """From a market object of `GET /markets` (numbers or strings; absent or null fields are None)."""
-        raw_type = market.get("strike_type")
-        try:
-            strike_type = StrikeType(str(raw_type))
-        except ValueError:
-            raise ValueError(
-                f"{market.get('ticker')}: strike_type {raw_type!r} does not place the payoff on a value"
-            ) from None
-        return cls(
-            strike_type, _decimal_or_none(market, "floor_strike"), _decimal_or_none(market, "cap_strike")
-        )
-
-    def yes_region(self) -> tuple[Interval, ...]:
-        floor, cap = self.floor_strike, self.cap_strike
-        match self.strike_type:
-            case StrikeType.GREATER | StrikeType.GREATER_OR_EQUAL:
-                return (Interval(floor, None, low_closed=self.strike_type is StrikeType.GREATER_OR_EQUAL),)
-            case StrikeType.LESS | StrikeType.LESS_OR_EQUAL:
-                return (Interval(None, cap, high_closed=self.strike_type is StrikeType.LESS_OR_EQUAL),)
-            case StrikeType.BETWEEN:
-                return (Interval(floor, cap, low_closed=True, high_closed=True),)
+def yes_region(strike: Strike) -> tuple[Interval, ...]:
+    """Where on the underlying's value a Kalshi market's YES pays, from its strike fields."""
+    floor, cap = strike.floor_strike, strike.cap_strike
+    match strike.strike_type:
+        case StrikeType.GREATER | StrikeType.GREATER_OR_EQUAL:
+            return (Interval(floor, None, low_closed=strike.strike_type is StrikeType.GREATER_OR_EQUAL),)
+        case StrikeType.LESS | StrikeType.LESS_OR_EQUAL:
+            return (Interval(None, cap, high_closed=strike.strike_type is StrikeType.LESS_OR_EQUAL),)
+        case StrikeType.BETWEEN:
+            return (Interval(floor, cap, low_closed=True, high_closed=True),)
 
 
-def _decimal_or_none(market: Mapping[str, Any], key: str) -> Decimal | None:
-    value = market.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{market.get('ticker')}: {key} {value!r} is not a number") from None
+def decision_yes_region(change_bps: int) -> tuple[Interval, ...]:
+    """Where a Fed decision market's YES pays on the line of the decided change (module doc)."""
+    if change_bps > 0:
+        return (Interval(Decimal(0), None),)
+    if change_bps < 0:
+        return (Interval(None, Decimal(0)),)
+    return (Interval(Decimal(0), Decimal(0), low_closed=True, high_closed=True),)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -474,13 +390,24 @@ def stance_for(
             raise ValueError(f"{symbol}: a Polymarket stance takes no Kalshi strike fields")
         held = held if side is Side.BUY else held.opposite
         return Stance(underlying, 1 if held is Outcome.YES else -1, asset_class=asset_class)
-    if outcome is None or strike is None:
-        raise ValueError(f"{symbol}: a Kalshi stance needs the outcome held and the market's strike fields")
-    _check_strike_matches_ticker(symbol, strike)
+    if outcome is None:
+        raise ValueError(f"{symbol}: a Kalshi stance needs the outcome held (YES or NO)")
     held = outcome if side is Side.BUY else outcome.opposite
-    yes = strike.yes_region()
+    yes = _kalshi_yes_region(symbol, strike)
     pays = yes if held is Outcome.YES else complement(yes)
     return Stance(underlying, _direction_of(pays), pays, asset_class)
+
+
+def _kalshi_yes_region(symbol: str, strike: Strike | None) -> tuple[Interval, ...]:
+    ticker = split_kalshi_ticker(symbol)
+    change = fed_decision_bps(ticker)
+    if change is None and strike is None:
+        raise ValueError(f"{symbol}: a Kalshi stance needs the market's strike fields to know where it pays")
+    check_strike(ticker, strike)  # a strike contradicting the ticker raises ContractMismatch, a ValueError
+    if change is not None:
+        return decision_yes_region(change)
+    assert strike is not None
+    return yes_region(strike)
 
 
 def _polymarket_outcome(symbol: str, outcome: Outcome | None) -> Outcome:
@@ -491,21 +418,6 @@ def _polymarket_outcome(symbol: str, outcome: Outcome | None) -> Outcome:
     if held is None:
         raise ValueError(f"{symbol}: a Polymarket stance needs the outcome held (YES or NO)")
     return held
-
-
-def _check_strike_matches_ticker(symbol: str, strike: MarketStrike) -> None:
-    ticker = parse_kalshi_ticker(symbol)
-    is_bracket = strike.strike_type is StrikeType.BETWEEN
-    if (ticker.strike_kind is StrikeKind.BRACKET) != is_bracket:
-        raise ValueError(
-            f"{symbol}: strike token {ticker.strike_kind.value}{ticker.strike_value} contradicts "
-            f"strike_type {strike.strike_type.value}"
-        )
-    # A bracket's token is its midpoint, so it must lie inside the bracket. A threshold's number is not
-    # checked: tail strikes sit one unit off the bracket edges, and which one the token names is not known.
-    floor, cap = strike.floor_strike, strike.cap_strike
-    if is_bracket and floor is not None and cap is not None and not floor <= ticker.strike_value <= cap:
-        raise ValueError(f"{symbol}: bracket token {ticker.strike_value} lies outside [{floor}, {cap}]")
 
 
 def contradicts(a: Stance, b: Stance) -> bool:

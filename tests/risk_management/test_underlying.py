@@ -10,17 +10,14 @@ from domain.instruments import AssetClass
 from domain.signals import Side
 from risk_management.underlying import (
     Interval,
-    KalshiTicker,
     MalformedSymbol,
     MarketStrike,
     Outcome,
     Stance,
-    StrikeKind,
     StrikeType,
     canonical_forex_pair,
     complement,
     contradicts,
-    parse_kalshi_ticker,
     stance_for,
     underlying_of,
 )
@@ -70,25 +67,31 @@ def test_kalshi_market_ticker_maps_to_its_event(ticker: str, event: str) -> None
     assert underlying_of(ticker, PREDICTION) == event
 
 
-def test_kalshi_ticker_splits_into_series_event_and_strike_token() -> None:
-    assert parse_kalshi_ticker("KXBTC-26APR0501-B75750") == KalshiTicker(
-        series="KXBTC",
-        event="KXBTC-26APR0501",
-        date_token="26APR0501",
-        strike_kind=StrikeKind.BRACKET,
-        strike_value=Decimal("75750"),
-    )
-    threshold = parse_kalshi_ticker("KXCPI-26AUG-T0.3")
-    assert (threshold.strike_kind, threshold.strike_value) == (StrikeKind.THRESHOLD, Decimal("0.3"))
+@pytest.mark.parametrize(
+    ("ticker", "event"),
+    [
+        ("KXFEDDECISION-27APR-H25", "KXFEDDECISION-27APR"),
+        ("KXFEDDECISION-27APR-C25", "KXFEDDECISION-27APR"),
+        ("KXFEDDECISION-27APR-H0", "KXFEDDECISION-27APR"),
+        ("KXHIGHCHI-26FEB09-G100", "KXHIGHCHI-26FEB09"),
+        ("KXHIGHCHI-26FEB09-38.5", "KXHIGHCHI-26FEB09"),  # a plain number
+        ("KXNFLGAME-25SEP07DALPHI-DAL", "KXNFLGAME-25SEP07DALPHI"),  # a team code
+    ],
+)
+def test_kalshi_tokens_beyond_brackets_and_thresholds_map_to_their_event(ticker: str, event: str) -> None:
+    assert underlying_of(ticker, PREDICTION) == event
 
 
 @pytest.mark.parametrize(
     "ticker",
     [
-        "KXFEDDECISION-27APR-H25",  # a strike letter that says nothing about where the contract pays
-        "KXHIGHCHI-26FEB09-G100",
-        "KXHIGHCHI-26FEB09-38.5",  # no strike letter
         "KXHIGHCHI-26FEB09-B",  # no strike number
+        "KXFEDDECISION-27APR-H",
+        "KXFEDDECISION-27APR-H2.5",  # basis points are whole
+        "KXHIGHCHI-26FEB09-X5",  # a letter that is no strike kind
+        "KXHIGHCHI-26FEB30-B38.5",  # no such day
+        "KXHIGHCHI-26FOO09-B38.5",  # no such month
+        "KXBTC-26APR0525-B75750",  # no such hour
         "KXHIGHCHI-26FEB09-T4.2.5",
         "KXHIGHCHI-26FEB09",  # an event, not a market
         "KXHIGHCHI-FEB09-B38.5",  # date token without its year
@@ -433,6 +436,67 @@ def test_strike_fields_that_place_no_payoff_are_refused(market: dict[str, object
         MarketStrike.from_kalshi_market(market)
 
 
+# -- Kalshi Fed decisions ----------------------------------------------------------------------------------
+
+MEETING = "KXFEDDECISION-27APR"
+
+
+def fed(token: str, outcome: Outcome, side: Side = Side.BUY) -> Stance:
+    return stance_for(f"{MEETING}-{token}", PREDICTION, side, outcome=outcome)
+
+
+def test_a_yes_hike_bets_rates_up_and_a_yes_cut_bets_them_down() -> None:
+    assert (fed("H25", YES).direction, fed("C25", YES).direction) == (1, -1)
+    assert fed("H25", YES).underlying == MEETING
+
+
+def test_no_flips_the_direction_of_a_decision() -> None:
+    assert (fed("H25", NO).direction, fed("C25", NO).direction) == (-1, 1)
+    assert fed("H25", YES, side=Side.SELL) == fed("H25", NO)
+
+
+def test_yes_hike_and_yes_cut_of_one_meeting_contradict() -> None:
+    assert contradicts(fed("H25", YES), fed("C25", YES))
+
+
+def test_yes_hike_and_no_hike_of_one_meeting_contradict() -> None:
+    assert contradicts(fed("H25", YES), fed("H25", NO))
+
+
+def test_hikes_of_two_sizes_bet_the_same_way_and_do_not_contradict() -> None:
+    assert not contradicts(fed("H25", YES), fed("H50", YES))
+    assert not contradicts(fed("H25", YES), fed("C25", NO))  # both win if rates go up
+
+
+def test_hold_is_non_directional_like_a_bracket() -> None:
+    hold = fed("H0", YES)
+    assert hold.direction == 0 == fed("H0", NO).direction
+    assert contradicts(hold, fed("H0", NO))  # YES and NO of one market lock in a dollar
+    assert not contradicts(hold, fed("H25", YES))  # at most one pays
+    assert not contradicts(hold, fed("C25", YES))
+
+
+def test_decisions_of_different_meetings_never_contradict() -> None:
+    assert not contradicts(
+        fed("H25", YES), stance_for("KXFEDDECISION-27JUN-C25", PREDICTION, Side.BUY, outcome=YES)
+    )
+
+
+def test_a_decision_market_takes_no_strike_fields() -> None:
+    with pytest.raises(ValueError, match=f"{MEETING}-H25"):
+        stance_for(f"{MEETING}-H25", PREDICTION, Side.BUY, outcome=YES, strike=above("25"))
+
+
+def test_a_token_whose_payoff_is_unknown_needs_strike_fields() -> None:
+    with pytest.raises(ValueError, match="strike fields"):
+        stance_for("KXHIGHCHI-26FEB09-G100", PREDICTION, Side.BUY, outcome=YES)
+    # with fields, the fields say where it pays (UNVERIFIED semantics of G tokens)
+    assert (
+        stance_for("KXHIGHCHI-26FEB09-G100", PREDICTION, Side.BUY, outcome=YES, strike=above("100")).direction
+        == 1
+    )
+
+
 # -- Polymarket stances -------------------------------------------------------------------------------------
 
 
@@ -529,7 +593,15 @@ polymarket_stances = st.builds(
     st.sampled_from(Outcome),
 )
 
-stances = kalshi_stances() | directional_stances | polymarket_stances
+fed_stances = st.builds(
+    lambda meeting, token, side, outcome: stance_for(f"{meeting}-{token}", PREDICTION, side, outcome=outcome),
+    st.sampled_from([MEETING, "KXFEDDECISION-27JUN"]),
+    st.sampled_from(["H25", "H50", "C25", "C50", "H0"]),
+    st.sampled_from(Side),
+    st.sampled_from(Outcome),
+)
+
+stances = kalshi_stances() | fed_stances | directional_stances | polymarket_stances
 
 
 @given(stances, stances)
@@ -554,7 +626,7 @@ def test_different_underlyings_never_contradict(a: Stance, b: Stance) -> None:
         assert not contradicts(a, b)
 
 
-@given(kalshi_stances())
+@given(kalshi_stances() | fed_stances)
 def test_a_kalshi_position_contradicts_its_opposite_outcome(a: Stance) -> None:
     assert a.pays is not None and a.loses is not None
     opposite = Stance(a.underlying, -a.direction, a.loses, a.asset_class)
