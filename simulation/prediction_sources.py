@@ -1,0 +1,176 @@
+"""The simulated world's forecasters: the real probability models run on the world's noisy forecasts.
+
+`sim_gfs_ensemble` counts the world's 31 ensemble members with the same rule as the real
+GFS source (`scrapers.weather.probability.ensemble_probability`), `sim_nws_forecast` puts the
+same Normal(point, 3 °F) around the world's point forecast, and `sim_cleveland_fed` the same
+0.10 pp band around its CPI nowcast (`scrapers.economics.probability.band_probability`). Only
+the data is simulated; the arithmetic is the one that prices real markets.
+
+`replay_scores` plays a whole world through the consensus engine with calibration learned as
+markets settle, and reports Brier scores of the consensus and of the crowd: the measurement
+behind "the consensus beats the crowd price" (`benchmarks/prediction_brier.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from bots.event_trading.consensus import Calibration, ConsensusSettings, consensus
+from bots.event_trading.gates import BookTop, edge_gate
+from domain.contracts import ContractSpec, Domain, Measure
+from domain.fees import KalshiFees
+from scrapers.base import EstimateResult, NoEstimate, SourceEstimate, SourceHealth
+from scrapers.economics.probability import band_probability
+from scrapers.weather.probability import ensemble_probability, normal_probability
+from simulation.prediction_world import (
+    CPI_NOWCAST_SD_PP,
+    NWS_SD_F,
+    CpiEvent,
+    SimulatedMarket,
+    WeatherEvent,
+)
+
+Probability = Callable[[ContractSpec], float | None]
+
+
+class WorldForecasts:
+    """The forecasts of a world's events, looked up by a contract's event ticker."""
+
+    def __init__(self, weather: Iterable[WeatherEvent] = (), cpi: Iterable[CpiEvent] = ()) -> None:
+        self.weather: dict[str, WeatherEvent] = {e.event_ticker: e for e in weather}
+        self.cpi: dict[str, CpiEvent] = {f"KXCPI-{e.period}": e for e in cpi}
+
+    def gfs(self, contract: ContractSpec) -> float | None:
+        event = self.weather.get(contract.event)
+        if event is None or contract.strike is None or contract.measure is not Measure.DAILY_HIGH_F:
+            return None
+        return ensemble_probability(event.ensemble_f, contract.strike)
+
+    def nws(self, contract: ContractSpec) -> float | None:
+        event = self.weather.get(contract.event)
+        if event is None or contract.strike is None or contract.measure is not Measure.DAILY_HIGH_F:
+            return None
+        return normal_probability(event.nws_point_f, contract.strike, NWS_SD_F)
+
+    def cleveland(self, contract: ContractSpec) -> float | None:
+        event = self.cpi.get(contract.event)
+        if event is None or contract.strike is None or contract.measure is not Measure.CPI_MOM_PCT:
+            return None
+        return band_probability(event.nowcast_pct, contract.strike, CPI_NOWCAST_SD_PP, decimals=1)
+
+
+@dataclass(slots=True)
+class SimulatedSource:
+    """A `ContractSource` over one of `WorldForecasts`' models."""
+
+    name: str
+    domains: frozenset[Domain]
+    probability: Probability
+    _health: SourceHealth = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._health = SourceHealth(self.name)
+
+    def health(self) -> SourceHealth:
+        return self._health
+
+    async def estimate(self, contract: ContractSpec, now: datetime) -> EstimateResult:
+        if contract.domain not in self.domains:
+            return NoEstimate(self.name, f"{contract.domain} is outside this source's domains")
+        p = self.probability(contract)
+        if p is None:
+            return NoEstimate(self.name, f"the simulated world has no forecast for {contract.event}")
+        self._health.last_success_at = now
+        return SourceEstimate(self.name, p, now, {"simulated": True})
+
+
+def simulated_sources(world: WorldForecasts) -> list[SimulatedSource]:
+    weather, economics = frozenset({Domain.WEATHER}), frozenset({Domain.ECONOMICS})
+    return [
+        SimulatedSource("sim_gfs_ensemble", weather, world.gfs),
+        SimulatedSource("sim_nws_forecast", weather, world.nws),
+        SimulatedSource("sim_cleveland_fed", economics, world.cleveland),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayScores:
+    """What a replay measured. Brier scores are means of (p − outcome)² over the markets counted."""
+
+    markets: int
+    consensus_markets: int  # markets where the sources gave a consensus probability (edge or not)
+    brier_consensus: float  # over consensus_markets, the sources' weighted mean
+    brier_crowd: float  # over the same markets, the crowd's mid
+    edges: int  # markets where the sources agreed on a side against the crowd
+    trades: int  # of those, entries the edge gate let through (after fees and spread)
+    pnl_per_contract: float  # summed over the trades, one contract each, fees paid
+    weights: Mapping[str, float] = field(default_factory=dict)  # final calibration weights
+
+    @property
+    def roi(self) -> float:
+        return 0.0 if self.trades == 0 else self.pnl_per_contract / self.trades
+
+
+def replay_scores(
+    events: Sequence[Sequence[SimulatedMarket]],
+    forecasts: Mapping[str, Probability],
+    settings: ConsensusSettings | None = None,
+    *,
+    min_edge: float = 0.05,
+) -> ReplayScores:
+    """Play `events` (each a list of markets that settle together) in order: price each market with
+    every forecaster, form the consensus with the calibration learned so far, trade the edges the
+    edge gate passes at the ask (one contract, Kalshi's fee), then settle and update calibration."""
+    settings = settings or ConsensusSettings()
+    calibration: dict[str, Calibration] = {name: Calibration(name) for name in forecasts}
+    fees = KalshiFees()
+    squared_consensus = squared_crowd = pnl = 0.0
+    markets = counted = edges = trades = 0
+    stamp = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+    for event in events:
+        settled: list[tuple[str, float, bool]] = []
+        for market in event:
+            markets += 1
+            outcome = 1.0 if market.outcome_yes else 0.0
+            estimates = []
+            for name, probability in forecasts.items():
+                p = probability(market.contract)
+                if p is not None:
+                    estimates.append(SourceEstimate(name, p, stamp))
+                    settled.append((name, p, market.outcome_yes))
+            if not estimates:
+                continue
+            verdict = consensus(estimates, market.crowd_price, calibration, settings)
+            mean = sum(verdict.weights[e.source] * e.probability for e in estimates)
+            counted += 1
+            squared_consensus += (mean - outcome) ** 2
+            squared_crowd += (market.crowd_price - outcome) ** 2
+            if not verdict.has_edge:
+                continue
+            edges += 1
+            gate = edge_gate(verdict, BookTop(market.yes_bid, market.yes_ask), fees, min_edge=min_edge)
+            if gate.passed:
+                trades += 1
+                cost = Decimal(str(gate.details["ask"])) + Decimal(str(gate.details["fee_per_contract"]))
+                won = market.outcome_yes if verdict.side == "yes" else not market.outcome_yes
+                pnl += (1.0 if won else 0.0) - float(cost)
+        for name, p, outcome_yes in settled:
+            calibration[name] = calibration[name].settle(p, outcome_yes)
+    inverse = {
+        name: 1 / record.brier(settings.prior_brier, settings.prior_weight)
+        for name, record in calibration.items()
+    }
+    total = sum(inverse.values())
+    return ReplayScores(
+        markets=markets,
+        consensus_markets=counted,
+        brier_consensus=squared_consensus / counted if counted else float("nan"),
+        brier_crowd=squared_crowd / counted if counted else float("nan"),
+        edges=edges,
+        trades=trades,
+        pnl_per_contract=pnl,
+        weights={name: w / total for name, w in inverse.items()},
+    )

@@ -1,0 +1,86 @@
+"""The simulated forecasters and the replay that scores the consensus against the crowd."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from domain.contracts import ContractSpec, Domain, Measure, Strike, StrikeType
+from scrapers.base import NoEstimate, SourceEstimate
+from scrapers.weather.probability import ensemble_probability, normal_probability
+from simulation.prediction_sources import WorldForecasts, replay_scores, simulated_sources
+from simulation.prediction_world import SimulatedMarket, cpi_months, weather_days
+
+NOW = datetime(2026, 2, 9, 15, 0, tzinfo=UTC)
+
+
+def market(ticker: str, bid: str, ask: str, outcome: bool) -> SimulatedMarket:
+    contract = ContractSpec(
+        "sim-kalshi", ticker, "KXHIGHCHI", "KXHIGHCHI-26FEB09", "KXHIGHCHI-26FEB09",
+        Domain.WEATHER, Measure.DAILY_HIGH_F, "CHI", date(2026, 2, 9),
+        Strike(StrikeType.GREATER, floor_strike=Decimal(40)),
+    )  # fmt: skip
+    return SimulatedMarket(contract, Decimal(bid), Decimal(ask), outcome)
+
+
+def test_the_simulated_sources_run_the_real_models_on_the_worlds_forecasts() -> None:
+    event = next(weather_days(date(2026, 2, 9), 1, seed=4))
+    world = WorldForecasts([event])
+    gfs, nws, cleveland = simulated_sources(world)
+    contract = event.markets[2].contract
+
+    assert asyncio.run(gfs.estimate(contract, NOW)) == SourceEstimate(
+        "sim_gfs_ensemble", ensemble_probability(event.ensemble_f, contract.strike), NOW, {"simulated": True}
+    )
+    nws_estimate = asyncio.run(nws.estimate(contract, NOW))
+    assert isinstance(nws_estimate, SourceEstimate)
+    assert nws_estimate.probability == normal_probability(event.nws_point_f, contract.strike, 3.0)
+    assert isinstance(asyncio.run(cleveland.estimate(contract, NOW)), NoEstimate)  # not its domain
+
+
+def test_a_cpi_market_is_priced_by_the_nowcast_band() -> None:
+    month = next(cpi_months(2026, 8, 1, seed=9))
+    world = WorldForecasts(cpi=[month])
+    _, _, cleveland = simulated_sources(world)
+
+    estimate = asyncio.run(cleveland.estimate(month.markets[3].contract, NOW))
+
+    assert isinstance(estimate, SourceEstimate) and 0 < estimate.probability < 1
+
+
+def test_the_replay_scores_briers_edges_and_pnl_by_hand() -> None:
+    # two markets of one event; both sources say 0.6 on the first (crowd 0.305) and disagree on the second
+    first = market("KXHIGHCHI-26FEB09-T40", "0.30", "0.31", True)
+    second = market("KXHIGHCHI-26FEB09-T41", "0.50", "0.51", False)
+    forecasts = {
+        "a": lambda c: 0.6 if c.ticker.endswith("T40") else 0.7,
+        "b": lambda c: 0.6 if c.ticker.endswith("T40") else 0.3,
+    }
+
+    scores = replay_scores([[first, second]], forecasts)
+
+    assert scores.markets == scores.consensus_markets == 2
+    # consensus means: 0.6 (outcome 1) and 0.5 (outcome 0): (0.16 + 0.25) / 2
+    assert scores.brier_consensus == pytest.approx((0.16 + 0.25) / 2)
+    # crowd mids 0.305 and 0.505: ((0.695)^2 + (0.505)^2) / 2
+    assert scores.brier_crowd == pytest.approx((0.695**2 + 0.505**2) / 2)
+    assert scores.edges == 1 and scores.trades == 1
+    # bought YES at 0.31 + fee 0.0150 (0.07 * 100 * 0.31 * 0.69 = 1.4973 -> $1.50 on 100): won 1
+    assert scores.pnl_per_contract == pytest.approx(1 - 0.31 - 0.0150)
+    # after settling, a erred by 0.16 + 0.49, b by 0.16 + 0.09: b weighs more
+    assert scores.weights["b"] > scores.weights["a"]
+
+
+def test_over_a_simulated_quarter_the_consensus_beats_the_crowd() -> None:
+    weather = list(weather_days(date(2026, 1, 1), 90, seed=21))
+    world = WorldForecasts(weather)
+
+    scores = replay_scores(
+        [e.markets for e in weather], {"sim_gfs_ensemble": world.gfs, "sim_nws_forecast": world.nws}
+    )
+
+    assert scores.markets == 90 * 4 * 6
+    assert scores.brier_consensus < scores.brier_crowd
