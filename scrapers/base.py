@@ -156,7 +156,7 @@ class JsonFetcher:
         try:
             return response.json(), dict(response.headers)
         except ValueError as error:
-            self._failed(now, f"answered something that is not JSON ({error})")
+            self.record_error(now, f"answered something that is not JSON ({error})")
             raise SourceUnavailable(f"{self.name}: {url} answered something that is not JSON") from error
 
     def get_text(self, url: str, now: datetime, params: Mapping[str, Any] | None = None) -> str:
@@ -167,7 +167,7 @@ class JsonFetcher:
             raise SourceUnavailable(f"{self.name}: rate-limited, paused until {self.backoff.until:%H:%M} UTC")
         if self.budget is not None and not self.budget.allow(now):
             reason = f"{self.name}: {self.budget.describe()}"
-            self._failed(now, reason)
+            self.record_error(now, reason)
             raise SourceUnavailable(reason)
         session = self._session_now()
 
@@ -181,16 +181,16 @@ class JsonFetcher:
             response: requests.Response = retrying(self._attempt, session, url, now, params)
         except _Retryable as error:
             reason = f"{self.name}: {error} after {self.attempts} attempts"
-            self._failed(now, reason)
+            self.record_error(now, reason)
             raise SourceUnavailable(reason) from error
         if response.status_code == 429:
             until = self.backoff.rate_limited(now, retry_after_seconds(response.headers))
             reason = f"{self.name}: HTTP 429 from {url}; paused until {until:%H:%M} UTC"
-            self._failed(now, reason)
+            self.record_error(now, reason)
             raise SourceUnavailable(reason)
         if response.status_code >= 400:
             reason = f"{self.name}: HTTP {response.status_code} from {url}: {response.text[:200]}"
-            self._failed(now, reason)
+            self.record_error(now, reason)
             raise SourceUnavailable(reason)
         self.backoff.succeeded()
         health = self.health()
@@ -220,7 +220,8 @@ class JsonFetcher:
         else:
             self.health().requests_today += 1
 
-    def _failed(self, now: datetime, reason: str) -> None:
+    def record_error(self, now: datetime, reason: str) -> None:
+        """Mark the source broken at `now` (also for an answer that arrived but could not be read)."""
         health = self.health()
         health.last_error, health.last_error_at = reason, now
         log.warning("%s", reason)

@@ -263,8 +263,7 @@ class ClevelandFedNowcastSource:
         try:
             return find_target(payload, target)
         except MalformedPayload as error:
-            health = self.fetcher.health()  # fetched fine, but unreadable: show the source broken
-            health.last_error, health.last_error_at = f"{self.name}: {error}", now
+            self.fetcher.record_error(now, f"{self.name}: {error}")  # fetched fine, but unreadable
             raise
 
     async def estimate(self, contract: ContractSpec, now: datetime) -> EstimateResult:

@@ -212,8 +212,7 @@ class FredClient:
             raise SourceUnavailable(self._redact(error.reason)) from None
         except MalformedPayload as error:
             reason = f"{self.fetcher.name}: {series_id}: {self._redact(str(error))}"
-            health = self.fetcher.health()  # the fetch succeeded, the answer did not: show it broken
-            health.last_error, health.last_error_at = reason, now
+            self.fetcher.record_error(now, reason)  # the fetch succeeded, the answer did not
             raise MalformedPayload(reason) from None
 
     def _redact(self, text: str) -> str:

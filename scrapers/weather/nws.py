@@ -194,9 +194,7 @@ class NwsForecastSource:
 
     def _malformed(self, now: datetime, problem: str) -> NoEstimate:
         reason = f"{self.name}: unexpected NWS answer: {problem}"
-        health = self._fetcher.health()
-        health.last_error, health.last_error_at = reason, now
-        log.warning("%s", reason)
+        self._fetcher.record_error(now, reason)
         return NoEstimate(self.name, reason)
 
 

@@ -206,9 +206,7 @@ class GfsEnsembleSource:
 
     def _malformed(self, now: datetime, problem: str) -> NoEstimate:
         reason = f"{self.name}: unexpected Open-Meteo answer: {problem}"
-        health = self._fetcher.health()
-        health.last_error, health.last_error_at = reason, now
-        log.warning("%s", reason)
+        self._fetcher.record_error(now, reason)
         return NoEstimate(self.name, reason)
 
 
