@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.llm_script import ScriptedAnswers
 from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 API_KEY = "sk-ant-api03-fake-KEY-do-not-log-0123456789"
@@ -54,22 +52,15 @@ def anthropic_error_body(status: int, reason: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class ScriptedReply:
-    text: str = ""
-    refusal: bool = False
-    status: int | None = None  # an error answer with this status
-    input_tokens: int = 850
-    output_tokens: int = 60
+class FakeAnthropic(ScriptedAnswers, ServedFake):
+    REFUSAL_TEXT = ""
+    REFUSAL_TOKENS = 5
 
-
-class FakeAnthropic(ServedFake):
     def __init__(self, api_key: str = API_KEY) -> None:
         self.api_key = api_key
         self.server = FakeVenueServer("anthropic", error_body=anthropic_error_body)
         self.server.route("POST", "/v1/messages")(self._messages)
-        self._replies: deque[ScriptedReply] = deque()
-        self._lock = threading.Lock()
+        ScriptedAnswers.__init__(self)
         self.auth_headers_seen: list[str] = []  # which header carried the key, per request
 
     @property
@@ -80,20 +71,6 @@ class FakeAnthropic(ServedFake):
     @property
     def requests(self) -> list[Request]:
         return self.server.requests_to("POST", "/v1/messages")
-
-    # ------------------------------------------------------------------ scripting
-    def reply_text(self, text: str, *, input_tokens: int = 850, output_tokens: int = 60) -> None:
-        self._push(ScriptedReply(text=text, input_tokens=input_tokens, output_tokens=output_tokens))
-
-    def reply_refusal(self, text: str = "") -> None:
-        self._push(ScriptedReply(text=text, refusal=True, output_tokens=5))
-
-    def reply_error(self, status: int, message: str = "scripted error") -> None:
-        self._push(ScriptedReply(text=message, status=status))
-
-    def _push(self, reply: ScriptedReply) -> None:
-        with self._lock:
-            self._replies.append(reply)
 
     # ------------------------------------------------------------------ the API
     def _messages(self, request: Request, match: re.Match[str]) -> Response:
@@ -109,10 +86,7 @@ class FakeAnthropic(ServedFake):
         problem = _request_problem(body)
         if problem is not None:
             raise HttpError(400, problem)
-        with self._lock:
-            reply = self._replies.popleft() if self._replies else None
-        if reply is None:
-            raise HttpError(400, "fake: no scripted reply for this request")
+        reply = self._next_reply()
         request_id = f"req_fake{next(_ids):08d}"
         if reply.status is not None:
             return Response(

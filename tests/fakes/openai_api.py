@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
 import time
-from collections import deque
 from typing import Any
 
-from tests.fakes.anthropic_api import ScriptedReply
+from tests.fakes.llm_script import ScriptedAnswers
 from tests.fakes.server import FakeVenueServer, HttpError, Request, Response, ServedFake
 
 API_KEY = "sk-proj-fake-KEY-do-not-log-0123456789"
@@ -48,13 +46,15 @@ def openai_error_body(status: int, reason: str) -> dict[str, Any]:
     return {"error": {"message": reason, "type": error_type, "param": None, "code": code}}
 
 
-class FakeOpenAI(ServedFake):
+class FakeOpenAI(ScriptedAnswers, ServedFake):
+    REFUSAL_TEXT = "I'm sorry, I can't help with that."
+    REFUSAL_TOKENS = 9
+
     def __init__(self, api_key: str = API_KEY) -> None:
         self.api_key = api_key
         self.server = FakeVenueServer("openai", error_body=openai_error_body)
         self.server.route("POST", "/v1/chat/completions")(self._completions)
-        self._replies: deque[ScriptedReply] = deque()
-        self._lock = threading.Lock()
+        ScriptedAnswers.__init__(self)
 
     @property
     def url(self) -> str:
@@ -64,20 +64,6 @@ class FakeOpenAI(ServedFake):
     @property
     def requests(self) -> list[Request]:
         return self.server.requests_to("POST", "/v1/chat/completions")
-
-    # ------------------------------------------------------------------ scripting
-    def reply_text(self, text: str, *, input_tokens: int = 850, output_tokens: int = 60) -> None:
-        self._push(ScriptedReply(text=text, input_tokens=input_tokens, output_tokens=output_tokens))
-
-    def reply_refusal(self, text: str = "I'm sorry, I can't help with that.") -> None:
-        self._push(ScriptedReply(text=text, refusal=True, output_tokens=9))
-
-    def reply_error(self, status: int, message: str = "scripted error") -> None:
-        self._push(ScriptedReply(text=message, status=status))
-
-    def _push(self, reply: ScriptedReply) -> None:
-        with self._lock:
-            self._replies.append(reply)
 
     # ------------------------------------------------------------------ the API
     def _completions(self, request: Request, match: re.Match[str]) -> Response:
@@ -94,10 +80,7 @@ class FakeOpenAI(ServedFake):
         problem = _request_problem(body)
         if problem is not None:
             raise HttpError(400, problem)
-        with self._lock:
-            reply = self._replies.popleft() if self._replies else None
-        if reply is None:
-            raise HttpError(400, "fake: no scripted reply for this request")
+        reply = self._next_reply()
         if reply.status is not None:
             return Response(reply.status, openai_error_body(reply.status, reply.text))
         message: dict[str, Any] = {
