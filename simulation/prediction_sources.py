@@ -3,7 +3,7 @@
 `sim_gfs_ensemble` counts the world's 31 ensemble members with the same rule as the real
 GFS source (`scrapers.weather.probability.ensemble_probability`), `sim_nws_forecast` puts the
 same Normal(point, 3 °F) around the world's point forecast, and `sim_cleveland_fed` the same
-0.10 pp band around its CPI nowcast (`scrapers.economics.probability.band_probability`). Only
+0.10 pp band around its CPI nowcast (`scrapers.probability.band_probability`). Only
 the data is simulated; the arithmetic is the one that prices real markets.
 
 `replay_scores` plays a whole world through the consensus engine with calibration learned as
@@ -23,7 +23,7 @@ from bots.event_trading.gates import BookTop, edge_gate
 from domain.contracts import ContractSpec, Domain, Measure
 from domain.fees import KalshiFees
 from scrapers.base import EstimateResult, NoEstimate, SourceEstimate, SourceHealth
-from scrapers.economics.probability import band_probability
+from scrapers.probability import band_probability
 from scrapers.weather.probability import ensemble_probability, normal_probability
 from simulation.prediction_world import (
     CPI_NOWCAST_SD_PP,

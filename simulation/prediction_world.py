@@ -28,9 +28,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
-from scipy.stats import norm
 
+from domain.contract_parsing import MONTHS
 from domain.contracts import ContractSpec, Domain, Measure, Strike, StrikeType
+from scrapers.probability import band_probability
+from scrapers.weather.probability import normal_probability
 
 VENUE = "sim-kalshi"
 ENSEMBLE_MEMBERS = 31  # GEFS: control plus 30 perturbed
@@ -45,7 +47,6 @@ CPI_NOWCAST_SD_PP = 0.10
 CROWD_CPI_SD_PP = 0.14
 LONGSHOT_SLOPE = 0.8  # logit(price) = 0.8 logit(belief): a 4 % belief trades near 7 ¢
 LADDER_OVERROUND = 1.04  # what one event's six mids add up to
-MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,19 +145,6 @@ def crowd_quote(belief: float, *, biased: bool = True) -> tuple[Decimal, Decimal
     return Decimal(cents).scaleb(-2), Decimal(cents + 1).scaleb(-2)
 
 
-def _between_probability(mean: float, sd: float, strike: Strike) -> float:
-    """P(YES) for a whole-number value that is Normal(mean, sd) before rounding."""
-    low = -math.inf if strike.floor_strike is None else float(strike.floor_strike)
-    high = math.inf if strike.cap_strike is None else float(strike.cap_strike)
-    match strike.strike_type:
-        case StrikeType.GREATER:
-            return float(norm.sf(low + 0.5, mean, sd))
-        case StrikeType.LESS:
-            return float(norm.cdf(high - 0.5, mean, sd))
-        case _:
-            return float(norm.cdf(high + 0.5, mean, sd) - norm.cdf(low - 0.5, mean, sd))
-
-
 def weather_ladder(city: CityClimate, day: date, center: int) -> list[tuple[str, Strike]]:
     """The day's six markets around `center` (whole °F): (ticker, strike), as Kalshi lists them."""
     event = f"{city.series}-{date_token(day)}"
@@ -181,7 +169,7 @@ def weather_event(city: CityClimate, day: date, rng: np.random.Generator) -> Wea
     crowd_mean = float(true_value + rng.normal(0.0, CROWD_SD_F))
     markets = []
     ladder = weather_ladder(city, day, round(crowd_mean))
-    beliefs = ladder_beliefs([_between_probability(crowd_mean, CROWD_SD_F, strike) for _, strike in ladder])
+    beliefs = ladder_beliefs([normal_probability(crowd_mean, strike, CROWD_SD_F) for _, strike in ladder])
     for (ticker, strike), belief in zip(ladder, beliefs, strict=True):
         bid, ask = crowd_quote(belief, biased=False)
         contract = ContractSpec(
@@ -211,7 +199,7 @@ def cpi_event(year: int, month: int, rng: np.random.Generator, mean_pct: float =
     for tenths in range(6):
         threshold = Decimal(tenths) / 10
         strike = Strike(StrikeType.GREATER, floor_strike=threshold)
-        belief = float(norm.sf(float(threshold) + 0.05, crowd_mean, CROWD_CPI_SD_PP))
+        belief = band_probability(crowd_mean, strike, CROWD_CPI_SD_PP, decimals=1)
         bid, ask = crowd_quote(belief)
         contract = ContractSpec(
             venue=VENUE,

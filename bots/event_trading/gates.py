@@ -24,7 +24,6 @@ entry says which gate refused it and why.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -223,8 +222,3 @@ def price_gate(
         why = f"entry {entry_price:.3f} is more than {premium:.2f} above the hour's VWAP {side_vwap:.3f}"
         return GateResult("price", False, why, details)
     return GateResult("price", True, f"{len(recent)} trades: no spike, drift {drift_side:+.3f}", details)
-
-
-def source_spread(probabilities: Sequence[float]) -> float:
-    finite = [p for p in probabilities if math.isfinite(p)]
-    return (max(finite) - min(finite)) if finite else 0.0

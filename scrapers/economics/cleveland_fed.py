@@ -59,7 +59,7 @@ from scrapers.base import (
     SourceUnavailable,
 )
 from scrapers.economics.fred import parse_period_month
-from scrapers.economics.probability import band_probability
+from scrapers.probability import band_probability
 
 CHART_DIRECTORY = "/-/media/files/webcharts/inflationnowcasting"
 MONTH_FILE = f"{CHART_DIRECTORY}/nowcast_month.json"  # month-over-month % nowcasts

@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from domain.contract_parsing import MalformedSymbol, parse_date_token
 from domain.contracts import ContractSpec, Domain, Measure
 from scrapers.base import (
     EstimateResult,
@@ -53,8 +54,6 @@ FED_FUNDS_UPPER_SERIES = "DFEDTARU"  # upper bound of the fed funds target range
 # the loggers that print a request's full URL (urllib3 1.x/2.x, requests-cache 1.x)
 _LOGGERS_PRINTING_URLS = ("urllib3.connectionpool", "requests_cache.session", "requests_cache.policy.actions")
 _KEY_IN_URL = re.compile(r"(api_key=)[^&\s\"']+")
-
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +148,13 @@ def _next_month(month: date) -> date:
 
 def parse_period_month(period: str) -> date:
     """A ticker's `YYMON` month token (`26AUG`) as the month's first day (2026-08-01)."""
-    text = period.strip().upper()
-    if len(text) != 5 or not text[:2].isdigit() or text[2:] not in _MONTHS:
+    try:
+        token = parse_date_token(period.strip().upper())
+    except MalformedSymbol:
+        token = None
+    if token is None or token.day is not None or token.hour is not None or token.rest:
         raise ValueError(f"period {period!r} is not a YYMON month like 26AUG")
-    return date(2000 + int(text[:2]), _MONTHS.index(text[2:]) + 1, 1)
+    return date(token.year, token.month, 1)
 
 
 class _RedactApiKey(logging.Filter):

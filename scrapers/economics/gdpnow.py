@@ -35,7 +35,7 @@ from scrapers.base import (
     SourceUnavailable,
 )
 from scrapers.economics.fred import FredClient, Observation
-from scrapers.economics.probability import band_probability
+from scrapers.probability import band_probability
 
 GDPNOW_SERIES = "GDPNOW"
 SIGMA_PP = 0.8

@@ -17,13 +17,12 @@ that whole number.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from statistics import NormalDist
 
-from domain.contracts import Strike, StrikeType
+from domain.contracts import Strike
+from scrapers.probability import band_probability
 
 ONE = Decimal(1)
 HALF = Decimal("0.5")
@@ -61,42 +60,9 @@ def ensemble_probability(
     return k / n
 
 
-def yes_interval(strike: Strike) -> tuple[Decimal | None, Decimal | None]:
-    """The whole-degree values that pay YES, as (lowest, highest); None where unbounded.
-
-    `lowest > highest` means no whole degree pays (e.g. between 38.2 and 38.8)."""
-    match strike.strike_type:
-        case StrikeType.GREATER:
-            assert strike.floor_strike is not None
-            return strike.floor_strike.to_integral_value(rounding=ROUND_FLOOR) + 1, None
-        case StrikeType.GREATER_OR_EQUAL:
-            assert strike.floor_strike is not None
-            return strike.floor_strike.to_integral_value(rounding=ROUND_CEILING), None
-        case StrikeType.LESS:
-            assert strike.cap_strike is not None
-            return None, strike.cap_strike.to_integral_value(rounding=ROUND_CEILING) - 1
-        case StrikeType.LESS_OR_EQUAL:
-            assert strike.cap_strike is not None
-            return None, strike.cap_strike.to_integral_value(rounding=ROUND_FLOOR)
-        case StrikeType.BETWEEN:
-            assert strike.floor_strike is not None and strike.cap_strike is not None
-            return (
-                strike.floor_strike.to_integral_value(rounding=ROUND_CEILING),
-                strike.cap_strike.to_integral_value(rounding=ROUND_FLOOR),
-            )
-
-
 def normal_probability(point_forecast: float, strike: Strike, sigma: float = 3.0) -> float:
     """P(YES) if the settled value is Normal(`point_forecast`, `sigma`) °F, rounded to whole degrees.
 
     The whole-degree values lo..hi pay YES, so the continuous value must fall in
     [lo - 0.5, hi + 0.5): P = Phi((hi + 0.5 - mu) / sigma) - Phi((lo - 0.5 - mu) / sigma)."""
-    if not (math.isfinite(point_forecast) and math.isfinite(sigma)) or sigma <= 0:
-        raise ValueError(f"need a finite forecast and sigma > 0, got {point_forecast!r}, {sigma!r}")
-    lowest, highest = yes_interval(strike)
-    if lowest is not None and highest is not None and lowest > highest:
-        return 0.0
-    distribution = NormalDist(point_forecast, sigma)
-    below_top = 1.0 if highest is None else distribution.cdf(float(highest + HALF))
-    below_bottom = 0.0 if lowest is None else distribution.cdf(float(lowest - HALF))
-    return max(0.0, below_top - below_bottom)
+    return band_probability(point_forecast, strike, sigma, decimals=0)

@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import norm
 
 from domain.contracts import Strike, StrikeType
-from scrapers.economics.probability import band_probability, published_values_paying_yes
+from scrapers.probability import band_probability, published_values_paying_yes
 
 
 def greater(floor: str) -> Strike:

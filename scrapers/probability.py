@@ -1,10 +1,11 @@
-"""P(YES) for a contract on an economic number that is published rounded.
+"""P(YES) for a contract on a number that is published rounded.
 
-Kalshi's economic series settle on the number as the agency publishes it: CPI month over
-month to one decimal (`expiration_value` "0.4"), GDP q/q SAAR to one decimal. The nowcast
-is of the unrounded value, so the question "is the published number above 0.3?" is asked
-on the rounding grid: published > 0.3 means published >= 0.4, which (rounding to nearest)
-means the true value >= 0.35. This is a continuity correction, as for a discrete variable.
+Kalshi's series settle on the number as it is published: a day's high in whole °F (the NWS
+climate report), CPI month over month to one decimal (`expiration_value` "0.4"), GDP q/q
+SAAR to one decimal. The forecast is of the unrounded value, so the question "is the
+published number above 0.3?" is asked on the rounding grid: published > 0.3 means
+published >= 0.4, which (rounding to nearest) means the true value >= 0.35. This is a
+continuity correction, as for a discrete variable.
 
 The model is the simplest honest one: the true value X ~ Normal(nowcast, sigma), sigma the
 source's error band (a modelling choice the caller states). For a strike the published
