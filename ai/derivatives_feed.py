@@ -38,6 +38,7 @@ import ccxt
 
 from brokers.ccxt_venue import rewrite_urls, venue_reason
 from domain.time import require_aware
+from utils.single_flight import SingleFlight
 
 # the unified methods a snapshot needs, in ccxt's names
 REQUIRED_METHODS = (
@@ -141,7 +142,7 @@ class DerivativesFeed:
         self._exchange_lock = threading.Lock()  # ccxt objects are not thread-safe
         self._markets_loaded = False
         self._cache: dict[tuple[str, str], _Cached] = {}
-        self._in_flight: dict[tuple[str, str], asyncio.Task[DerivativesSnapshot | None]] = {}
+        self._fetches: SingleFlight[tuple[str, str], DerivativesSnapshot | None] = SingleFlight()
 
     async def snapshot(self, underlying: str, quote: str = "USDT") -> DerivativesSnapshot | None:
         """The linear perpetual `{underlying}/{quote}:{quote}`, or None when the exchange lists none.
@@ -152,11 +153,7 @@ class DerivativesFeed:
         cached = self._cache.get(key)
         if cached is not None and time.monotonic() - cached.fetched_at < self.refresh_seconds:
             return cached.snapshot
-        task = self._in_flight.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._fetch(key))
-            self._in_flight[key] = task
-            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        task = self._fetches.start(key, lambda: self._fetch(key))
         # shielded: one caller giving up (a source timeout) does not cancel the others' fetch
         return await asyncio.shield(task)
 

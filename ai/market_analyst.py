@@ -45,6 +45,7 @@ from ai.llm.veto import SpendCallback
 from ai.votes import Abstention, SourceResult, Vote
 from domain.instruments import Instrument
 from domain.signals import Signal
+from utils.single_flight import SingleFlight
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +119,12 @@ class MarketAnalyst:
         self._wait = wait_seconds
         self._headlines = headlines
         self._on_spend = on_spend
-        self._in_flight: dict[str, asyncio.Task[Analysis]] = {}  # the single flight, by cache key
-        self._tasks: set[asyncio.Task[Analysis]] = set()  # strong references: the loop keeps only weak ones
+        self._analyses: SingleFlight[str, Analysis] = SingleFlight()  # by cache key
 
     async def vote(self, signal: Signal, hub: DataHub) -> SourceResult:
         instrument, now = signal.instrument, hub.now
         key = cache_key(self._client.model, PROMPT_VERSION, instrument.key)
-        task = self._in_flight.get(key)
+        task = self._analyses.get(key)
         started_here = False
         if task is None:
             remembered = self._remembered(key, instrument, now)
@@ -139,7 +139,7 @@ class MarketAnalyst:
                     self.name, f"no hourly or daily bars for {instrument.symbol}; nothing to analyse"
                 )
             # another vote may have started, or even finished, the analysis while the bars came
-            task = self._in_flight.get(key)
+            task = self._analyses.get(key)
             if task is None:
                 remembered = self._remembered(key, instrument, now)
                 if remembered is not None:
@@ -159,15 +159,15 @@ class MarketAnalyst:
     @property
     def in_flight(self) -> int:
         """How many analyses are running."""
-        return len(self._tasks)
+        return len(self._analyses)
 
     async def wait_for_analyses(self) -> None:
         """Wait until every analysis in flight has finished and filled the cache."""
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._analyses.tasks(), return_exceptions=True)
 
     async def close(self) -> None:
         """Cancel the analyses in flight (daemon shutdown): their answers would come to no one."""
-        for task in self._tasks:
+        for task in self._analyses.tasks():
             task.cancel()
         await self.wait_for_analyses()
 
@@ -181,19 +181,9 @@ class MarketAnalyst:
         return None
 
     def _start(self, key: str, evidence: MarketEvidence) -> asyncio.Task[Analysis]:
-        task = asyncio.create_task(
-            self._analyse(key, evidence), name=f"{self.name} {evidence.instrument.key}"
+        return self._analyses.start(
+            key, lambda: self._analyse(key, evidence), name=f"{self.name} {evidence.instrument.key}"
         )
-        self._in_flight[key] = task
-        self._tasks.add(task)
-
-        def forget(done: asyncio.Task[Analysis]) -> None:
-            self._tasks.discard(done)
-            if self._in_flight.get(key) is done:
-                del self._in_flight[key]
-
-        task.add_done_callback(forget)
-        return task
 
     async def _analyse(self, key: str, evidence: MarketEvidence) -> Analysis:
         """One call for one market; its outcome is remembered before the task ends."""
