@@ -59,14 +59,14 @@ def entry_price(side: Side, quote: Quote | None) -> float | None:
     """What a paper entry would have paid: the ask for a buy, the bid for a sell (None without one)."""
     if quote is None:
         return None
-    return _positive(float(quote.ask if side is Side.BUY else quote.bid))
+    return _positive(float(quote.touch(side)))
 
 
 def exit_price(side: Side, quote: Quote | None) -> float | None:
     """What a paper exit would have got: the bid for a buy, the ask for a sell."""
     if quote is None:
         return None
-    return _positive(float(quote.bid if side is Side.BUY else quote.ask))
+    return _positive(float(quote.touch(side.opposite)))
 
 
 def signed_return(side: Side, entry: float, exit_at: float) -> float:

@@ -524,7 +524,7 @@ class PaperBroker:
 
     def _plan(self, intent: OrderIntent, instrument: Instrument, quote: Quote) -> _Plan | str:
         side, limit = intent.side, intent.limit_price
-        touch = quote.ask if side is Side.BUY else quote.bid
+        touch = quote.touch(side)
         marketable = limit is None or (touch <= limit if side is Side.BUY else touch >= limit)
         if not marketable:
             assert limit is not None

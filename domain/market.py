@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from domain.signals import Side
 from domain.time import require_aware
 
 
@@ -38,6 +39,10 @@ class Quote:
     @property
     def spread(self) -> Decimal:
         return self.ask - self.bid
+
+    def touch(self, side: Side) -> Decimal:
+        """The price an order of `side` takes at once: the ask for a buy, the bid for a sell."""
+        return self.ask if side is Side.BUY else self.bid
 
     def age_seconds(self, now: datetime) -> float:
         return (now - self.time).total_seconds()

@@ -271,7 +271,7 @@ class RiskEngine:
         if price_problem is not None:
             return price_problem
         assert quote is not None  # checked by _price_problem
-        entry = quote.ask if signal.side is Side.BUY else quote.bid
+        entry = quote.touch(signal.side)
         prediction = instrument.asset_class is AssetClass.PREDICTION
         if prediction and signal.side is Side.BUY and entry > limits.prediction_max_entry_price:
             return _reject(

@@ -16,7 +16,7 @@ from domain.instruments import Instrument
 from domain.market import BarSeries, Quote
 from domain.pipeline import SignalContext
 from domain.positions import Position
-from domain.signals import Decision, Side, Signal, SignalIntent
+from domain.signals import Decision, Signal, SignalIntent
 from risk_management.correlation import log_returns, return_correlations
 from risk_management.engine import STAGE, BookSnapshot, RiskEngine, TailInputs
 from risk_management.hrp import hrp_weights
@@ -97,7 +97,7 @@ class RiskStage:
             return signal
         if "fee_per_contract" in evidence:
             return signal
-        touch = quote.ask if signal.side is Side.BUY else quote.bid
+        touch = quote.touch(signal.side)
         try:
             per_contract = schedule.fee(HUNDRED, touch, False) / HUNDRED
         except ValueError:
