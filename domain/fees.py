@@ -28,6 +28,15 @@ class FeeSchedule(Protocol):
     def fee(self, quantity: Decimal, price: Decimal, maker: bool) -> Decimal: ...
 
 
+FEE_LOT = Decimal(100)
+
+
+def taker_fee_per_contract(schedule: FeeSchedule, price: Decimal, lot: Decimal = FEE_LOT) -> Decimal:
+    """The taker fee of one contract at `price`, as the fee of `lot` contracts divided out: a venue
+    that rounds an order's fee up to the cent (Kalshi) would overstate a single contract's."""
+    return schedule.fee(lot, price, False) / lot
+
+
 CENT = Decimal("0.01")
 MICRO_DOLLAR = Decimal("0.000001")
 KALSHI_TAKER_RATE = Decimal("0.07")

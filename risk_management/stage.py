@@ -7,11 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
 
 import numpy as np
 
-from domain.fees import FeeSchedule
+from domain.fees import FeeSchedule, taker_fee_per_contract
 from domain.instruments import Instrument
 from domain.market import BarSeries, Quote
 from domain.pipeline import SignalContext
@@ -21,7 +20,6 @@ from risk_management.correlation import log_returns, return_correlations
 from risk_management.engine import STAGE, BookSnapshot, RiskEngine, TailInputs
 from risk_management.hrp import hrp_weights
 
-HUNDRED = Decimal(100)
 BarsSource = Callable[[Instrument, int, int], Awaitable[BarSeries | None]]
 
 
@@ -99,7 +97,7 @@ class RiskStage:
             return signal
         touch = quote.touch(signal.side)
         try:
-            per_contract = schedule.fee(HUNDRED, touch, False) / HUNDRED
+            per_contract = taker_fee_per_contract(schedule, touch)
         except ValueError:
             return signal  # a price the schedule refuses; the engine's own checks reject the trade
         return replace(signal, evidence={**evidence, "fee_per_contract": float(per_contract)})

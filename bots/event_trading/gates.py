@@ -36,7 +36,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from bots.event_trading.consensus import Consensus, ContractSide
-from domain.fees import FeeSchedule
+from domain.fees import FEE_LOT, FeeSchedule, taker_fee_per_contract
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ def edge_gate(
     fees: FeeSchedule,
     *,
     min_edge: float = 0.05,
-    fee_lot: Decimal = Decimal(100),
+    fee_lot: Decimal = FEE_LOT,
 ) -> GateResult:
     if consensus.probability is None or consensus.side is None:
         return GateResult("edge", False, f"no consensus edge: {consensus.reason}")
@@ -85,7 +85,7 @@ def edge_gate(
     ask = book.ask(side)
     if not Decimal(0) < ask < Decimal(1):
         return GateResult("edge", False, f"no usable {side.upper()} ask ({ask})")
-    fee = fees.fee(fee_lot, ask, False) / fee_lot
+    fee = taker_fee_per_contract(fees, ask, fee_lot)
     cost = ask + fee
     probability = side_probability(consensus.probability, side)
     edge = probability - float(cost)
