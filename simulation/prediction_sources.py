@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from bots.event_trading.consensus import Calibration, ConsensusSettings, consensus
+from bots.event_trading.consensus import Calibration, ConsensusSettings, calibration_weights, consensus
 from bots.event_trading.gates import BookTop, edge_gate
 from domain.contracts import ContractSpec, Domain, Measure
 from domain.fees import KalshiFees
@@ -159,11 +159,6 @@ def replay_scores(
                 pnl += (1.0 if won else 0.0) - float(cost)
         for name, p, outcome_yes in settled:
             calibration[name] = calibration[name].settle(p, outcome_yes)
-    inverse = {
-        name: 1 / record.brier(settings.prior_brier, settings.prior_weight)
-        for name, record in calibration.items()
-    }
-    total = sum(inverse.values())
     return ReplayScores(
         markets=markets,
         consensus_markets=counted,
@@ -172,5 +167,5 @@ def replay_scores(
         edges=edges,
         trades=trades,
         pnl_per_contract=pnl,
-        weights={name: w / total for name, w in inverse.items()},
+        weights=calibration_weights(list(calibration), calibration, settings),
     )

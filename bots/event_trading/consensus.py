@@ -101,6 +101,16 @@ def side_of(probability: float, crowd_price: float) -> ContractSide | None:
     return None
 
 
+def calibration_weights(
+    sources: Sequence[str], calibration: Mapping[str, Calibration], settings: ConsensusSettings
+) -> dict[str, float]:
+    """Each source's weight: 1 / its shrunk Brier score, normalised to sum to 1 (no record: the prior)."""
+    prior, weight = settings.prior_brier, settings.prior_weight
+    raw = {name: 1.0 / calibration.get(name, Calibration(name)).brier(prior, weight) for name in sources}
+    total = sum(raw.values())
+    return {name: w / total for name, w in raw.items()} if total else {}
+
+
 def consensus(
     estimates: Sequence[SourceEstimate],
     crowd_price: float,
@@ -115,13 +125,7 @@ def consensus(
     if len(set(names)) != len(names):
         raise ValueError(f"one estimate per source, got {names}")
     sides = {e.source: side_of(e.probability, crowd_price) for e in estimates}
-    raw = {
-        e.source: 1.0
-        / calibration.get(e.source, Calibration(e.source)).brier(settings.prior_brier, settings.prior_weight)
-        for e in estimates
-    }
-    total = sum(raw.values())
-    weights = {name: w / total for name, w in raw.items()} if total else {}
+    weights = calibration_weights(names, calibration, settings)
     if len(estimates) < settings.min_sources:
         why = f"{len(estimates)} source(s) priced it; an edge needs {settings.min_sources} that agree"
         return Consensus(None, None, why, crowd_price, weights, sides)
