@@ -32,10 +32,20 @@ from brokers.base import Broker, BrokerError, VenueOrder
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
 from config.schema import Settings
-from domain.instruments import Instrument
-from domain.orders import Fill, InvalidOrderTransition, Order, OrderStatus
+from domain.instruments import AssetClass, Instrument
+from domain.orders import (
+    Fill,
+    InvalidOrderTransition,
+    Order,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    client_order_id_for,
+)
 from domain.pipeline import SignalContext, Stage
 from domain.positions import ClosedTrade, ExitPlan, Position
+from domain.prediction_records import Settlement
 from domain.regimes import Regime, RegimeFit, RegimeReading
 from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
@@ -454,21 +464,25 @@ class Orchestrator:
                 "venue reports %s for %s in state %s", target.value, order.client_order_id, order.status.value
             )
 
-    async def _collect_fills(self, broker: Broker) -> None:
+    async def _collect_fills(self, broker: Broker) -> list[ClosedTrade]:
+        """Apply the broker's new fills; the round trips they closed."""
         key = id(broker)
         since = self._fill_cursor.get(key) or (self.clock.now() - timedelta(days=7))
         try:
             fills = await broker.fills_since(since)
         except BrokerError as exc:
             log.warning("fills from %s unavailable: %s", broker.venue, exc)
-            return
+            return []
+        closed_trades: list[ClosedTrade] = []
         for fill in fills:
             # the cursor is inclusive, so the latest fills come back on the next poll: skip those
             # already applied without a trip to the database
             seen_key = (fill.venue, fill.venue_trade_id)
             if seen_key in self._applied_fills:
                 continue
-            self._apply_fill(fill)
+            closed = self._apply_fill(fill)
+            if closed is not None:
+                closed_trades.append(closed)
             self._applied_fills[seen_key] = fill.time
             if fill.time > self._fill_cursor.get(key, since):
                 self._fill_cursor[key] = fill.time
@@ -476,8 +490,9 @@ class Orchestrator:
         if cursor is not None and len(self._applied_fills) > 1000:
             horizon = cursor - timedelta(minutes=5)
             self._applied_fills = {k: t for k, t in self._applied_fills.items() if t >= horizon}
+        return closed_trades
 
-    def _apply_fill(self, fill: Fill) -> None:
+    def _apply_fill(self, fill: Fill) -> ClosedTrade | None:
         order = self._orders.get(fill.client_order_id) or self.repository.load_order(fill.client_order_id)
         if order is None:
             self._record_risk_event(
@@ -485,13 +500,13 @@ class Orchestrator:
                 "warning",
                 f"{fill.venue} reported fill {fill.venue_trade_id} for unknown order {fill.client_order_id}",
             )
-            return
+            return None
         bot = order.intent.bot
         if fill.venue_trade_id in order.seen_trade_ids:
-            return
+            return None
         with self.repository.batch():
             if not self.repository.record_fill(fill, bot):
-                return
+                return None
             order.apply_fill(fill)
             self.repository.update_order(order)
             position, closed = self.book.apply_fill(bot, fill)
@@ -502,8 +517,10 @@ class Orchestrator:
                 self._last_exit_at[closed.instrument_key] = closed.closed_at
                 self._count_result(closed)
         # A fresh fill is the latest price we have for its market: the mark held from an earlier
-        # position there may be hours old and must not value the new one.
-        self._set_mark(fill.instrument_key, fill.price, fill.time)
+        # position there may be hours old and must not value the new one. (A settlement is the
+        # market's end: nothing is left there to value.)
+        if not fill.settlement:
+            self._set_mark(fill.instrument_key, fill.price, fill.time)
         self.bus.publish(
             Event(
                 "fill",
@@ -520,6 +537,7 @@ class Orchestrator:
                     "price": str(fill.price),
                     "fee": str(fill.fee),
                     "exit": order.intent.reduce_only,  # an exit (or a stop) rather than an entry
+                    "settlement": fill.settlement,
                     "position_quantity": str(position.quantity),
                 },
             )
@@ -542,6 +560,7 @@ class Orchestrator:
             )
         self._forget_if_done(order)
         self._check_daily_loss()
+        return closed
 
     def _ensure_exit_plan(self, position: Position, order: Order) -> Position:
         """Set the exit plan of a position opened by `order`, or grow it with later entry fills."""
@@ -558,6 +577,8 @@ class Orchestrator:
                     replace(plan, initial_quantity=abs(position.quantity)),
                 )
             return position
+        if order.intent.instrument.asset_class is AssetClass.PREDICTION:
+            return position  # held to settlement unless its bot sees the edge reverse
         tracking = self._tracking.get(order.client_order_id)
         signal = tracking.signal if tracking is not None else None
         side = position.side
@@ -999,6 +1020,77 @@ class Orchestrator:
         )
         async with self._tracked():
             return await self.process_signal(signal)
+
+    def holders(self, instrument_key: str) -> list[str]:
+        """The bots with an open position in `instrument_key`."""
+        return sorted(p.bot for p in self.book.open_positions() if p.instrument_key == instrument_key)
+
+    async def settle_position(self, bot: str, settlement: Settlement) -> ClosedTrade | None:
+        """Close `bot`'s position in a settled prediction market at the settlement value.
+
+        The venue pays, no order is sent: the close is journaled like any exit (a settlement
+        signal, its decision, the order), and the paper broker books it as a fill at $1 or $0
+        without a fee. Its ids derive from the settlement, so a restart settles once. A live
+        venue settles its own positions; reconciliation reads them, so nothing is done here.
+        """
+        position = self.book.position(bot, settlement.instrument_key)
+        if position is None or position.side is None or position.quantity == 0:
+            return None
+        instrument = self.instruments[settlement.instrument_key]
+        broker = self.router.broker_for(bot, instrument.venue)
+        settle = getattr(broker, "settle", None)
+        if broker is None or settle is None:
+            log.info("%s: %s settles at the venue; reconciliation will book it", bot, instrument.key)
+            return None
+        value = settlement.yes_value
+        outcome = "YES" if settlement.outcome_yes else "NO"
+        reason = f"{instrument.symbol} settled {outcome}: a YES contract pays ${value}"
+        signal = Signal(
+            id=make_signal_id(f"{bot}#settlement", instrument.key, settlement.settled_at, 0),
+            bot=bot,
+            instrument=instrument,
+            side=position.side.opposite,
+            intent=SignalIntent.CLOSE,
+            confidence=1.0,
+            edge=0.0,
+            stop=None,
+            reason=reason,
+            time=self.clock.now(),
+            evidence={"exit_kind": "settlement", "outcome_yes": settlement.outcome_yes},
+            close_quantity=abs(position.quantity),
+        )
+        now = self.clock.now()
+        intent = OrderIntent(
+            client_order_id=client_order_id_for(signal.id),
+            signal_id=signal.id,
+            bot=bot,
+            instrument=instrument,
+            side=signal.side,
+            quantity=abs(position.quantity),
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+            created_at=now,
+            reduce_only=True,
+        )
+        existing = self.repository.load_order(intent.client_order_id)
+        order = existing if existing is not None else Order(intent)
+        if existing is None:
+            self._journal(signal, [Decision.accept("settlement", reason)], now, order)
+        self._orders[order.client_order_id] = order
+        self._tracking[order.client_order_id] = OrderTracking(signal, exit_of=(bot, instrument.key))
+        async with self._tracked():
+            if order.status is OrderStatus.NEW:
+                order.transition(OrderStatus.SUBMITTED, now)
+            venue_order: VenueOrder = await settle(intent, value)
+            with self.repository.batch():
+                self._sync_order(order, venue_order)
+                self.repository.update_order(order, venue_order.reason)
+            closed = await self._collect_fills(broker)
+            if venue_order.status.is_terminal and not order.status.is_terminal:
+                self._sync_order(order, venue_order)
+                self.repository.update_order(order)
+            self._forget_if_done(order)
+        return next((c for c in closed if c.bot == bot and c.instrument_key == instrument.key), None)
 
     def _close_signal(
         self, position: Position, tag: str, quantity: Decimal, reason: str, evidence: dict[str, Any]

@@ -28,6 +28,7 @@ Venue rules this adapter enforces or works around:
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -67,6 +68,7 @@ from brokers.kalshi_payloads import (
     end_of_day_expiration,
     first_of,
     json_object,
+    market_contract,
     next_cursor,
     order_request,
     order_status,
@@ -85,12 +87,15 @@ from brokers.kalshi_payloads import (
     unix_seconds,
 )
 from brokers.live import LiveAdapter, OutboundOrder
+from domain.contracts import ContractSpec
 from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
 from domain.orders import Fill, OrderStatus, OrderType, TimeInForce
 from domain.signals import Side
 from risk_management.underlying import underlying_of
 from utils.clock import WALL_CLOCK
+
+log = logging.getLogger(__name__)
 
 SANDBOX_BASE_URL = "https://demo-api.kalshi.co/trade-api/v2"
 PRODUCTION_BASE_URL = "https://api.elections.kalshi.com/trade-api/v2"
@@ -249,6 +254,9 @@ class KalshiAdapter(LiveAdapter):
         self._timeout = connection.timeout_seconds
         self._health.details["host"] = self.base_url
         self._markets: dict[str, KalshiMarket] = {}
+        # ticker -> the question the market settles on; None when its payload does not say (logged once)
+        self._contracts: dict[str, ContractSpec | None] = {}
+        self._unreadable_contracts: set[str] = set()
         self._fee_schedules: dict[str, KalshiFeeSchedule] = {}
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._client_ids: dict[str, str] = {}  # Kalshi order id -> client order id
@@ -324,7 +332,22 @@ class KalshiAdapter(LiveAdapter):
             except OrderNotFound:
                 raise VenueRejected(f"Kalshi knows no market {symbol!r}", 404) from None
             self._markets[symbol] = self.parsed(f"market {symbol}", parse_market, payload)
+            self._contracts[symbol] = self._contract_of(symbol, payload)
         return self._markets[symbol]
+
+    def _contract_of(self, symbol: str, payload: Payload) -> ContractSpec | None:
+        """The market's contract terms, or None (logged once per ticker) when they do not parse.
+
+        A market whose strike fields contradict its ticker is still tradable; it is listed
+        without terms, so the risk engine cannot compare its stance and no source prices it.
+        """
+        try:
+            return market_contract(self.venue, payload)
+        except ValueError as error:
+            if symbol not in self._unreadable_contracts:
+                self._unreadable_contracts.add(symbol)
+                log.warning("%s: %s is listed without its contract terms: %s", self.venue, symbol, error)
+            return None
 
     def _instrument(self, market: KalshiMarket) -> Instrument:
         try:
@@ -340,6 +363,7 @@ class KalshiAdapter(LiveAdapter):
             underlying=underlying,
             min_quantity=Decimal(1),
             quote_currency="USD",
+            contract=self._contracts.get(market.ticker),
         )
 
     async def instruments(self) -> list[Instrument]:

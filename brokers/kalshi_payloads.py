@@ -30,6 +30,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from brokers.json_fields import decimal_of, finite_decimal, text_field
+from domain.contract_parsing import parse_kalshi_market
+from domain.contracts import ContractSpec
 from domain.fees import KalshiFeeType, kalshi_fee
 from domain.orders import OrderStatus, OrderType, TimeInForce
 from domain.signals import Side
@@ -255,6 +257,17 @@ def parse_market(payload: Any) -> KalshiMarket:
         yes_bid=_optional_price(market, "yes_bid", what),
         yes_ask=_optional_price(market, "yes_ask", what),
     )
+
+
+def market_contract(venue: str, payload: Any) -> ContractSpec:
+    """The question the market of a `GET /markets/{ticker}` answer settles on (any era).
+
+    Read from the market's own `strike_type` / `floor_strike` / `cap_strike` by
+    `domain.contract_parsing.parse_kalshi_market`. Raises `ValueError` with the reason for a
+    market that does not parse, `ContractMismatch` (a ValueError) for one whose fields
+    contradict its ticker.
+    """
+    return parse_kalshi_market(venue, object_field(payload, "market", "market"))
 
 
 # --------------------------------------------------------------------------------------- order book

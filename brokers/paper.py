@@ -21,6 +21,11 @@ Execution rules (one venue account per broker; bots share it):
   here: bots share the account, so one bot's exit can look like an increase of
   the venue's net position; the orchestrator's books own that rule.
 - Cash: a buy pays quantity x price + fee; a sell receives quantity x price - fee.
+- Settlement (`settle`): when a prediction market settles, the venue pays out every
+  held contract at its settlement value, $1 or $0 per YES. The paper venue does it
+  as a reduce-only order filled at once and in full at exactly that value, without a
+  quote, fee or slippage; the fill is marked `settlement` and is stored, moves cash
+  and holdings, and comes back from `fills_since` like any other.
 - Refusals are orders with status REJECTED and a reason, never exceptions. Only
   a failing database raises (`VenueUnavailable`).
 """
@@ -47,7 +52,7 @@ from brokers.base import (
     VenueUnavailable,
 )
 from domain.fees import FeeSchedule
-from domain.instruments import Instrument
+from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
 from domain.orders import (
     ALLOWED_TRANSITIONS,
@@ -64,6 +69,9 @@ from utils.sqlite_checkpoint import WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 BPS = Decimal(10_000)
 CURRENCY = "USD"
+SETTLEMENT_VALUES = (Decimal(0), Decimal(1))  # what one YES contract pays when its market settles
+# the `liquidity` a settlement fill is stored with: it neither made nor took liquidity
+SETTLEMENT_LIQUIDITY = "settlement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,16 +374,9 @@ class PaperBroker:
                     self._record_submission(intent, now, duplicate=True, outcome=existing.status.value)
                 return existing.view()
             plan = await self._assess(intent, now)
-            order = self._new_order(intent, now)
             if isinstance(plan, str):
-                order.move_to(OrderStatus.REJECTED, now, plan)
-                order.venue_order_id = None
-                with self._storage():
-                    self._insert_order(order)
-                    self._record_submission(intent, now, duplicate=False, outcome=order.status.value)
-                self._remember(order)
-                self._next_order_sequence += 1
-                return order.view()
+                return self._refuse(intent, now, plan)
+            order = self._new_order(intent, now)
             if plan.action is _Action.FILL:
                 with self._storage():
                     self._insert_order(order)
@@ -394,6 +395,76 @@ class PaperBroker:
             self._remember(order)
             self._next_order_sequence += 1
             return order.view()
+
+    async def settle(self, intent: OrderIntent, yes_value: Decimal) -> VenueOrder:
+        """Pay out a held prediction position at its market's settlement, as the venue does.
+
+        `intent` is a reduce-only order closing (part of) what the account holds: a SELL for
+        YES held, a BUY for NO held (a short YES). It fills at once and in full at exactly
+        `yes_value`, $1 or $0, with no fee, no slippage and no quote (a settled market has
+        none). The fill is marked `settlement`, its trade id is `settle-<client order id>`,
+        and its time is the broker clock's now; cash moves as for any fill (YES held settled
+        at $1 receives $1 a contract, NO held settled at $1 pays it).
+
+        Refused (a REJECTED order with the reason, as `submit` refuses) for an unknown or a
+        non-prediction instrument, an intent that is not reduce-only, and more contracts than
+        the account holds on the side the intent closes. A known client order id returns
+        the existing order unchanged, as `submit` does. Raises `ValueError` for a `yes_value`
+        other than 0 or 1.
+        """
+        if not yes_value.is_finite() or yes_value not in SETTLEMENT_VALUES:
+            raise ValueError(f"{intent.client_order_id}: a YES contract settles at 0 or 1, not {yes_value}")
+        async with self._lock:
+            await self._poll_unlocked()
+            now = self._clock.now()
+            existing = self._orders.get(intent.client_order_id)
+            if existing is not None:
+                with self._storage():
+                    self._record_submission(intent, now, duplicate=True, outcome=existing.status.value)
+                return existing.view()
+            problem = self._settlement_problem(intent)
+            if problem is not None:
+                return self._refuse(intent, now, problem)
+            order = self._new_order(intent, now)
+            with self._storage():
+                self._insert_order(order)
+                self._record_submission(intent, now, duplicate=False, outcome=OrderStatus.FILLED.value)
+                execution = self._execute(order, yes_value, maker=False, now=now, settlement=True)
+            self._next_order_sequence += 1
+            self._apply(execution)
+            return execution.order.view()
+
+    def _settlement_problem(self, intent: OrderIntent) -> str | None:
+        """Why `intent` cannot settle a held position, or None when it can."""
+        instrument = self._instruments.get(intent.instrument.key)
+        if instrument is None:
+            return f"unknown instrument {intent.instrument.key} on {self._venue}"
+        symbol = instrument.symbol
+        if instrument.asset_class is not AssetClass.PREDICTION:
+            return f"{symbol} is a {instrument.asset_class.value} instrument; only prediction markets settle"
+        if not intent.reduce_only:
+            return f"a settlement of {symbol} closes a held position, so its order must be reduce-only"
+        held = self._holdings.get(instrument.key, _Holding(Decimal(0), Decimal(0))).quantity
+        closable = held if intent.side is Side.SELL else -held
+        if closable < intent.quantity:
+            holding = "YES" if intent.side is Side.SELL else "NO (a short YES)"
+            return (
+                f"cannot settle {intent.quantity} {symbol} {holding}: the account holds {held} "
+                f"(a {intent.side.value} settles what is held the other way)"
+            )
+        return None
+
+    def _refuse(self, intent: OrderIntent, now: datetime, reason: str) -> VenueOrder:
+        """Record `intent` as a new order REJECTED for `reason` (the caller holds the lock)."""
+        order = self._new_order(intent, now)
+        order.move_to(OrderStatus.REJECTED, now, reason)
+        order.venue_order_id = None
+        with self._storage():
+            self._insert_order(order)
+            self._record_submission(intent, now, duplicate=False, outcome=order.status.value)
+        self._remember(order)
+        self._next_order_sequence += 1
+        return order.view()
 
     async def cancel(self, client_order_id: str) -> VenueOrder | None:
         """Cancel an open order at once; a finished order is returned as it is, an unknown one as None."""
@@ -421,8 +492,8 @@ class PaperBroker:
         await self.poll()
         with self._storage():
             rows = self._db.execute(
-                "select client_order_id, venue_trade_id, instrument_key, side, quantity, price, fee, time "
-                "from fills where time >= ? order by sequence",
+                "select client_order_id, venue_trade_id, instrument_key, side, quantity, price, fee, time, "
+                "liquidity from fills where time >= ? order by sequence",
                 (_text_time(since),),
             ).fetchall()
         return [
@@ -436,6 +507,7 @@ class PaperBroker:
                 price=Decimal(row[5]),
                 fee=Decimal(row[6]),
                 time=datetime.fromisoformat(row[7]),
+                settlement=row[8] == SETTLEMENT_LIQUIDITY,
             )
             for row in rows
         ]
@@ -535,6 +607,10 @@ class PaperBroker:
             return _Plan(_Action.REST, limit, maker=True)
         slipped = self._slippage.adjusted_price(touch, side, intent.quantity * touch)
         price = _round_adverse(slipped, instrument.tick_size, side)
+        if side is Side.SELL and touch >= instrument.tick_size:
+            # nothing trades below the lowest tick: a sale into a one-tick bid (a 1-cent contract)
+            # fills there, not at a zero the rounding of a hair of slippage would make of it
+            price = max(price, instrument.tick_size)
         if limit is not None:
             price = min(price, limit) if side is Side.BUY else max(price, limit)
         if price <= 0:
@@ -595,15 +671,18 @@ class PaperBroker:
             expires_at=expires_at,
         )
 
-    def _execute(self, order: _PaperOrder, price: Decimal, maker: bool, now: datetime) -> _Execution:
+    def _execute(
+        self, order: _PaperOrder, price: Decimal, maker: bool, now: datetime, *, settlement: bool = False
+    ) -> _Execution:
         """Write the fill of the rest of `order` at `price` (fill row, order, position, cash).
 
+        A `settlement` fill pays no fee and is stored with liquidity "settlement".
         The caller holds the transaction and calls `_apply` once it committed, so
         memory never runs ahead of the file.
         """
         quantity = order.remaining
         notional = quantity * price
-        fee = self._fees.fee(quantity, price, maker)
+        fee = Decimal(0) if settlement else self._fees.fee(quantity, price, maker)
         cash = self._cash - notional - fee if order.side is Side.BUY else self._cash + notional - fee
         holding = self._holdings.get(order.instrument_key, _Holding(Decimal(0), Decimal(0)))
         holding = holding.after(order.side, quantity, price)
@@ -615,14 +694,18 @@ class PaperBroker:
         fill = Fill(
             client_order_id=order.client_order_id,
             venue=self._venue,
-            venue_trade_id=f"{self._venue}-t{sequence:06d}",
+            venue_trade_id=f"settle-{order.client_order_id}"
+            if settlement
+            else f"{self._venue}-t{sequence:06d}",
             instrument_key=order.instrument_key,
             side=order.side,
             quantity=quantity,
             price=price,
             fee=fee,
             time=now,
+            settlement=settlement,
         )
+        liquidity = SETTLEMENT_LIQUIDITY if settlement else "maker" if maker else "taker"
         self._db.execute(
             "insert into fills (sequence, venue_trade_id, client_order_id, instrument_key, side, quantity, "
             "price, fee, liquidity, time) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -635,7 +718,7 @@ class PaperBroker:
                 str(quantity),
                 str(price),
                 str(fee),
-                "maker" if maker else "taker",
+                liquidity,
                 _text_time(now),
             ),
         )

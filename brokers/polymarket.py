@@ -81,6 +81,7 @@ from brokers.polymarket_payloads import (
     PolymarketMarket,
     best_bid_ask,
     book_time,
+    contracts_by_token,
     find_market,
     is_empty_answer,
     order_amounts,
@@ -101,6 +102,7 @@ from brokers.polymarket_payloads import (
     timestamp_ms,
     token_for,
 )
+from domain.contracts import ContractSpec
 from domain.fees import polymarket_fee
 from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
@@ -322,6 +324,9 @@ class PolymarketAdapter(LiveAdapter):
         self._chain_id = chain_id
         self._contracts = get_contract_config(chain_id)
         self._markets: dict[str, PolymarketMarket] = {}
+        # condition id -> token id -> the question the outcome settles on; None when the market
+        # object does not parse as a contract (logged once)
+        self._contract_specs: dict[str, dict[str, ContractSpec] | None] = {}
         self._listings: dict[str, _Listing] = {}
         self._creds_lock = threading.Lock()
         self._health.details.update(
@@ -361,6 +366,7 @@ class PolymarketAdapter(LiveAdapter):
                     underlying=underlying_of(symbol, AssetClass.PREDICTION),
                     min_quantity=listing.market.min_size,
                     quote_currency="USD",
+                    contract=self._contract_of(listing),
                 )
             )
         return listed
@@ -686,7 +692,25 @@ class PolymarketAdapter(LiveAdapter):
                 raise BrokerError(f"{self.venue}: Gamma lists no market with condition id {condition_id}")
             market = self.parsed("market metadata", parse_gamma_market, raw)
             self._markets[condition_id] = market
+            self._contract_specs[condition_id] = self._contracts_of(condition_id, raw)
         return market
+
+    def _contracts_of(self, condition_id: str, raw: Any) -> dict[str, ContractSpec] | None:
+        """The market's contract terms per token, or None (logged once, when first read) if they do not parse.
+
+        Such a market is still tradable: its instruments are listed without terms.
+        """
+        try:
+            return contracts_by_token(self.venue, raw)
+        except ValueError as error:
+            log.warning(
+                "%s: market %s is listed without its contract terms: %s", self.venue, condition_id, error
+            )
+            return None
+
+    def _contract_of(self, listing: _Listing) -> ContractSpec | None:
+        specs = self._contract_specs.get(listing.market.condition_id)
+        return None if specs is None else specs.get(listing.token_id)
 
     def _gamma_markets(self, condition_id: str) -> Any:
         return send(self._http, "GET", f"{self._gamma_url}/markets", params={"condition_ids": condition_id})

@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 
 from brokers.json_fields import json_object, text_field
+from domain.contract_parsing import parse_polymarket_market
+from domain.contracts import ContractSpec
 from domain.market import BarSeries
 from domain.orders import OrderStatus
 from domain.signals import Side
@@ -202,6 +204,17 @@ def _fees_of(market: Mapping[str, Any], what: str) -> FeeSchedule | None:
     if schedule is not None:
         raise ValueError(f"{what}: feeSchedule {schedule!r} is not an object")
     return None if market.get("feesEnabled") is True else NO_FEES
+
+
+def contracts_by_token(venue: str, payload: Any) -> dict[str, ContractSpec]:
+    """Token id -> the question its outcome settles on, for a Gamma market object.
+
+    Read by `domain.contract_parsing.parse_polymarket_market` (one spec per outcome token,
+    its ticker `<condition id>:<token id>`). Raises `ValueError` naming the field it could
+    not read.
+    """
+    market = json_object(payload, "Gamma market")
+    return {spec.ticker.rsplit(":", 1)[1]: spec for spec in parse_polymarket_market(venue, market)}
 
 
 def find_market(payload: Any, condition_id: str) -> Any | None:

@@ -464,6 +464,35 @@ class NewsSettings(Strict):
         return f"no news feed configured ([news] rss_feeds, or {self.newsapi_key_env} in the environment)"
 
 
+class PredictionSettings(Strict):
+    """Prediction markets (bots/event_trading/): the consensus of the domain sources and the 3-gate entry."""
+
+    simulated_days: Annotated[int, Field(ge=1, le=120)] = 30  # the simulated venue lists this many days
+    min_sources: Annotated[int, Field(ge=1, le=10)] = 2  # an edge needs this many sources on one side
+    prior_brier: Annotated[float, Field(gt=0, le=1)] = 0.20  # a source's calibration before any settles
+    prior_weight: Annotated[float, Field(gt=0)] = 10.0  # settled markets' worth of trust in the prior
+    min_edge: Annotated[float, Field(ge=0, lt=1)] = 0.05  # gate 1: P(side) - (ask + fee) at least this
+    ml_gate_min_training: Annotated[int, Field(ge=10)] = 200  # gate 2: settled edges before the model
+    ml_gate_min_side_probability: Annotated[float, Field(ge=0, lt=1)] = 0.15  # gate 2's prior
+    ml_gate_max_source_spread: Annotated[float, Field(gt=0, le=1)] = 0.25  # gate 2's prior
+    price_lookback_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0  # gate 3: the trades it reads
+    max_premium_to_vwap: Annotated[float, Field(ge=0, lt=1)] = 0.03
+    max_adverse_drift: Annotated[float, Field(gt=0, lt=1)] = 0.10
+    spike_move: Annotated[float, Field(gt=0, lt=1)] = 0.08
+    spike_window_minutes: Annotated[float, Field(gt=0, le=240)] = 5.0
+    estimate_ttl_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0  # bots share one ask this long
+    source_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    settle_check_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    # --- the real sources, used for bots on real venues (Kalshi, Polymarket) --------------------
+    stations: str = "stations.toml"  # the settlement-station table, relative to the settings file
+    nws_user_agent: str = "multi-asset-trader (operator contact: set [prediction] nws_user_agent)"
+    fred_key_env: str = "FRED_API_KEY"  # FRED and GDPNow run only when this key is in the environment
+    odds_key_env: str = "ODDS_API_KEY"  # sportsbook odds only with this key...
+    odds_sports: list[str] = []  # ...and the Odds API sport keys to read, e.g. ["americanfootball_nfl"]
+    odds_requests_per_day: Annotated[int, Field(ge=1)] = 15  # the free tier's 500 a month
+    kalshi_tape_url: str = "https://api.elections.kalshi.com/trade-api/v2"  # the whale tracker's tape
+
+
 class Settings(Strict):
     system: SystemSettings = SystemSettings()
     dashboard: DashboardSettings = DashboardSettings()
@@ -475,6 +504,7 @@ class Settings(Strict):
     ensemble: EnsembleSettings = EnsembleSettings()
     veto: VetoSettings = VetoSettings()
     news: NewsSettings = NewsSettings()
+    prediction: PredictionSettings = PredictionSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from ai.veto_followup import scorecard
+from bots.event_trading.scorecard import edge_scorecard
 from dashboard.analytics import (
     DAYS_PER_YEAR,
     MIN_SHARPE,
@@ -20,8 +23,10 @@ from dashboard.analytics import (
 )
 from dashboard.context import Dashboard, iso, money
 from domain.positions import ClosedTrade
+from domain.prediction_records import PREDICTION_SOURCES_KEY
 from storage.reports import Performance, SignalTrace, StageVerdict, TradeFilter, drawdowns, max_drawdown
 
+log = logging.getLogger("dashboard")
 MAX_PAGE_SIZE = 200
 
 
@@ -222,10 +227,6 @@ VETO_SCORECARD_BASIS = (
     "returns before fees. A negative mean return means the vetoed entries would have lost money: "
     "the veto saved it."
 )
-NOT_AVAILABLE_EDGE = (
-    "not available yet: prediction-market bots and their consensus engine are not running yet, "
-    "so there is no forecast edge to compare with outcomes"
-)
 
 
 def analytics(dashboard: Dashboard) -> dict[str, Any]:
@@ -253,7 +254,7 @@ def analytics(dashboard: Dashboard) -> dict[str, Any]:
         ],
         "validation_gate": validation(dashboard, performance, today),
         "veto_scorecard": veto_scorecard(dashboard),
-        "prediction_edge": {"available": False, "reason": NOT_AVAILABLE_EDGE},
+        "edge_table": edge_table(dashboard),
     }
 
 
@@ -283,6 +284,33 @@ def veto_scorecard(dashboard: Dashboard, recent: int = 20) -> dict[str, Any]:
             for s in shadows[:recent]
         ],
     }
+
+
+def edge_table(dashboard: Dashboard) -> dict[str, Any]:
+    """The edge-detection table: the consensus and each source, per domain, on the edges the
+    prediction-market bots signalled; and the sources' health as the daemon last stored it."""
+    reports = dashboard.reports
+    rows = edge_scorecard(reports.prediction_edges(), reports.source_calibrations())
+    return {
+        "rows": [row.to_dict() for row in rows],
+        "sources": prediction_sources(reports.daemon_value(PREDICTION_SOURCES_KEY)),
+    }
+
+
+def prediction_sources(stored: str | None) -> list[dict[str, Any]]:
+    """The stored list of source health (`SourceHealth.to_dict()` plus `domains`); absent or
+    malformed: none, since a page must not fail over what another process wrote."""
+    if stored is None:
+        return []
+    try:
+        sources = json.loads(stored)
+    except ValueError:
+        log.warning("the stored %s is not JSON; showing no sources", PREDICTION_SOURCES_KEY)
+        return []
+    if not isinstance(sources, list) or not all(isinstance(s, dict) and "name" in s for s in sources):
+        log.warning("the stored %s is not a list of sources; showing none", PREDICTION_SOURCES_KEY)
+        return []
+    return sources
 
 
 def performance_row(performance: Performance) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
+from domain.contracts import ContractSpec
+
 
 class AssetClass(StrEnum):
     STOCK = "stock"
@@ -22,6 +24,11 @@ class Instrument:
     `min_quantity` / `min_notional` the venue's minimums. `underlying` groups
     instruments that move together (EUR_USD and EUR/USD are one underlying);
     it is what the contradictory-position blocker compares.
+
+    `contract` is the question a prediction market settles on (strike, outcome, event),
+    read by the venue adapter from the market's own payload; None for every other asset
+    class, and for a market whose payload did not parse. It takes part in equality and
+    hashing like every other field (a `ContractSpec` is a frozen value).
     """
 
     symbol: str
@@ -33,6 +40,7 @@ class Instrument:
     min_quantity: Decimal = Decimal(0)
     min_notional: Decimal = Decimal(0)
     quote_currency: str = "USD"
+    contract: ContractSpec | None = None
 
     def __post_init__(self) -> None:
         if not self.symbol:

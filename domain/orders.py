@@ -114,7 +114,12 @@ class OrderIntent:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution reported by a venue. `venue_trade_id` is unique per venue."""
+    """One execution reported by a venue. `venue_trade_id` is unique per venue.
+
+    A `settlement` fill is the venue paying out a settled prediction market: it closes the
+    position at the settlement value, which is $0 for the losing side (the one price a fill may
+    be zero at), with no fee.
+    """
 
     client_order_id: str
     venue: str
@@ -125,12 +130,13 @@ class Fill:
     price: Decimal
     fee: Decimal
     time: datetime
+    settlement: bool = False
 
     def __post_init__(self) -> None:
         require_aware(self.time, "fill time")
         if not self.quantity.is_finite() or self.quantity <= 0:
             raise ValueError(f"fill {self.venue_trade_id}: quantity must be positive")
-        if not self.price.is_finite() or self.price <= 0:
+        if not self.price.is_finite() or self.price < 0 or (self.price == 0 and not self.settlement):
             raise ValueError(f"fill {self.venue_trade_id}: price must be positive, got {self.price}")
         if not self.fee.is_finite() or self.fee < 0:
             raise ValueError(f"fill {self.venue_trade_id}: fee must not be negative")

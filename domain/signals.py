@@ -116,12 +116,17 @@ class ReasonCode(StrEnum):
     SIZE_ZERO = "size_zero"
     BELOW_VENUE_MINIMUM = "below_venue_minimum"
     MAX_ORDER_NOTIONAL = "max_order_notional"
+    INSUFFICIENT_CASH = "insufficient_cash"
     NO_ROUTE = "no_route"
     BROKER_ERROR = "broker_error"
     VENUE_REJECTED = "venue_rejected"
     ENSEMBLE_DISAGREES = "ensemble_disagrees"
     ENSEMBLE_NO_DATA = "ensemble_no_data"
     VETOED = "vetoed"
+    NO_CONSENSUS = "no_consensus"  # prediction markets: the domain sources do not agree on an edge
+    EDGE_TOO_SMALL = "edge_too_small"  # gate 1: the edge after the spread and fees is below the minimum
+    ML_GATE = "ml_gate"  # gate 2: the model (or its prior) of which edges win says no
+    PRICE_GATE = "price_gate"  # gate 3: the recent trades show a spike, an adverse drift or a premium
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,8 @@ from ml_models.features.bars import OHLCV_COLUMNS, ohlcv_arrays
 from simulation.instruments import SIMULATED_SPECS
 from simulation.market import SimulatedMarket
 from utils.clock import SimulatedClock
+
+T = TypeVar("T")
 
 Progress = Callable[[str], None]
 
@@ -127,6 +131,18 @@ def validate_bars(asset: str, frame: pd.DataFrame) -> None:
         raise BarDataError(f"{asset}: {problem}") from None
 
 
+def _run_to_end(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that awaits nothing outside itself (the simulated world's `bars`) to its end,
+    also from a thread whose event loop is running (the simulated daemon retrains inline): there
+    it runs on a loop of its own in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def simulated_bars(
     assets: tuple[str, ...], settings: SimulationSettings, progress: Progress | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -147,11 +163,11 @@ def simulated_bars(
     # Step in tenths and ask for a bar each time, so the path is generated (and reported) as it goes.
     for step in range(1, PROGRESS_STEPS + 1):
         clock.advance_to(SIMULATION_START + pd.Timedelta(seconds=span * step // PROGRESS_STEPS))
-        asyncio.run(market.bars(first, settings.timeframe_seconds, 1))
+        _run_to_end(market.bars(first, settings.timeframe_seconds, 1))
         say(f"simulated world: {step * 100 // PROGRESS_STEPS}% of {settings.bars} bars generated")
     frames = {}
     for asset, instrument in instruments.items():
-        series = asyncio.run(market.bars(instrument, settings.timeframe_seconds, settings.bars))
+        series = _run_to_end(market.bars(instrument, settings.timeframe_seconds, settings.bars))
         if series is None or len(series) != settings.bars:
             got = 0 if series is None else len(series)
             raise BarDataError(f"{asset}: the simulated world served {got} bars, not {settings.bars}")

@@ -10,6 +10,7 @@ a position to shrink and a price to trust.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from domain.contracts import Measure
 from domain.instruments import AssetClass, Instrument
 from domain.market import Quote
 from domain.orders import OrderIntent, OrderType, TimeInForce, client_order_id_for
@@ -27,9 +29,10 @@ from risk_management.correlation import correlated_exposure
 from risk_management.kelly import binary_kelly_fraction, position_fraction, win_rate_kelly_fraction
 from risk_management.sizing import cap_quantity_by_notional, fixed_fraction_quantity
 from risk_management.tail_risk import largest_scale_within_budget, sample_cvar
-from risk_management.underlying import MalformedSymbol, Stance, contradicts, stance_for
+from risk_management.underlying import Outcome, Stance, contradicts, stance_for
 
 STAGE = "risk"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,18 +134,55 @@ class RiskOutcome:
     intent: OrderIntent | None = None
 
 
+# Symbols whose stance could not be read, so each is logged once per process.
+_UNREADABLE_STANCES: set[str] = set()
+
+
 @functools.lru_cache(maxsize=4096)
 def stance_of(instrument: Instrument, side: Side) -> Stance | None:
     """The stance of holding `instrument` on `side`, for the contradictory-position blocker.
 
-    Prediction-market stances need the market's outcome and strike terms, which arrive with the
-    prediction-market adapters; until then they are unknown (None) and not compared.
+    Stocks, crypto and forex take it from the symbol. A prediction market takes it from the
+    contract its adapter read from the market's payload (`Instrument.contract`):
+    - Kalshi: our instrument is the YES contract (BUY holds YES, SELL holds NO), paying where
+      the market's own strike fields say; a Fed decision market pays on the decision its
+      ticker names and needs no strike.
+    - Polymarket (0x... symbols): the outcome held is the contract's `outcome` when it is
+      YES or NO, else what the symbol spells (":YES" / ":NO"), so a symbol that spells it
+      needs no contract.
+    None, never compared, for a Kalshi market without a contract, or one whose
+    contract places its payoff nowhere (G, plain-number and named tokens without strike
+    fields), and, logged once per symbol at WARNING, anything whose stance cannot be read
+    (a malformed symbol, a strike contradicting the ticker, an outcome that is not YES/NO).
     """
-    if instrument.asset_class is AssetClass.PREDICTION:
-        return None
     try:
-        return stance_for(instrument.symbol, instrument.asset_class, side)
-    except MalformedSymbol:
+        if instrument.asset_class is not AssetClass.PREDICTION:
+            return stance_for(instrument.symbol, instrument.asset_class, side)
+        contract = instrument.contract
+        if instrument.symbol.startswith(("0x", "0X")):
+            outcome = None if contract is None else _yes_or_no(contract.outcome)
+            return stance_for(instrument.symbol, AssetClass.PREDICTION, side, outcome=outcome)
+        if contract is None or (contract.strike is None and contract.measure is not Measure.FED_DECISION):
+            return None
+        return stance_for(
+            instrument.symbol, AssetClass.PREDICTION, side, outcome=Outcome.YES, strike=contract.strike
+        )
+    except ValueError as error:  # MalformedSymbol and ContractMismatch are ValueErrors
+        if instrument.symbol not in _UNREADABLE_STANCES:
+            _UNREADABLE_STANCES.add(instrument.symbol)
+            log.warning(
+                "%s: no stance for the contradictory-position blocker, so it is not compared: %s",
+                instrument.key,
+                error,
+            )
+        return None
+
+
+def _yes_or_no(outcome: str | None) -> Outcome | None:
+    """A Polymarket contract's outcome as YES/NO, or None for a named outcome (Up, a team)."""
+    try:
+        return None if outcome is None else Outcome(outcome.strip().lower())
+    except ValueError:
         return None
 
 
@@ -162,15 +202,27 @@ class RiskEngine:
         correlations: Mapping[str, float] | None = None,
         tail: TailInputs | None = None,
         hrp_weight: float | None = None,
+        free_cash: Decimal | None = None,
     ) -> RiskOutcome:
         """`correlations`: the candidate's return correlation with each held market (by key);
         markets missing from it are not counted by the correlated-exposure limit.
+        `free_cash`: what the bot's account at its venue has free; a buy may not cost more
+        (None: not known, the venue's own check stands).
         `hrp_weight`: the candidate's Hierarchical Risk Parity weight among the held markets and
         itself; the entry may take at most that share of the gross exposure cap."""
         if signal.intent is SignalIntent.CLOSE:
             return self._assess_exit(signal, book, quote, own_position, now)
         return self._assess_entry(
-            signal, book, quote, own_position, now, size_multiplier, correlations or {}, tail, hrp_weight
+            signal,
+            book,
+            quote,
+            own_position,
+            now,
+            size_multiplier,
+            correlations or {},
+            tail,
+            hrp_weight,
+            free_cash,
         )
 
     # -- exits --------------------------------------------------------------------------------
@@ -219,6 +271,7 @@ class RiskEngine:
         correlations: Mapping[str, float],
         tail: TailInputs | None,
         hrp_weight: float | None,
+        free_cash: Decimal | None,
     ) -> RiskOutcome:
         limits = self.limits
         instrument = signal.instrument
@@ -280,7 +333,11 @@ class RiskEngine:
                 "for prediction-market entries",
             )
         stop: Decimal | None = None
-        if not prediction:
+        if prediction and signal.side is Side.BUY:
+            # a bought contract can lose its whole price: it is sized to lose at most the risk
+            # fraction at $0, as a stock is at its stop (and Kelly may cut it further)
+            stop = Decimal(0)
+        elif not prediction:
             if signal.stop is None:
                 return _reject(
                     ReasonCode.SIZE_ZERO, f"entry in {symbol} has no stop, so its risk cannot be sized"
@@ -335,6 +392,14 @@ class RiskEngine:
                 f"{limits.max_bot_exposure_fraction:.0%} share of equity {book.equity:.2f}",
             ),
         ]
+        if free_cash is not None and signal.side is Side.BUY:
+            rooms.append(
+                (
+                    ReasonCode.INSUFFICIENT_CASH,
+                    free_cash,
+                    f"the {instrument.venue} account has {free_cash:.2f} free, less than a lot of {symbol}",
+                )
+            )
         class_cap = limits.max_asset_class_exposure_fraction.get(asset_class)
         if class_cap is not None:
             held = book.exposure_of(asset_class=asset_class)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import numpy as np
 
@@ -46,8 +47,10 @@ class RiskStage:
         position: Callable[[str, Instrument], Position | None],
         history: MarketHistory | None = None,
         fees: Mapping[str, FeeSchedule] | None = None,
+        free_cash: Callable[[Signal], Awaitable[Decimal | None]] | None = None,
     ) -> None:
         self._engine = engine
+        self._free_cash = free_cash  # the bot's account's free cash at its venue (None: unknown)
         self._book = book
         self._quote = quote
         self._position = position
@@ -60,6 +63,9 @@ class RiskStage:
         correlations: dict[str, float] = {}
         tail: TailInputs | None = None
         hrp_weight: float | None = None
+        free_cash: Decimal | None = None
+        if signal.intent is SignalIntent.OPEN and self._free_cash is not None:
+            free_cash = await self._free_cash(signal)
         if signal.intent is SignalIntent.OPEN and self._history is not None:
             closes = await self._closes(signal.instrument, book)
             if closes is not None:
@@ -78,6 +84,7 @@ class RiskStage:
             correlations=correlations,
             tail=tail,
             hrp_weight=hrp_weight,
+            free_cash=free_cash,
         )
         ctx.intent = outcome.intent
         return outcome.decision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -52,14 +53,27 @@ def build_bots(
         listed = instruments_by_venue.get(entry.venue, {})
         instruments: list[Instrument] = []
         for position, symbol in enumerate(entry.instruments):
+            if any(char in symbol for char in "*?["):
+                # a pattern: every listed symbol it matches (prediction venues list hundreds of markets)
+                matched = [listed[s] for s in sorted(listed) if fnmatch.fnmatchcase(s, symbol)]
+                if not matched:
+                    raise ConfigError(
+                        config.registry_path,
+                        f"bots[{index}].instruments[{position}]",
+                        f"the pattern {symbol!r} matches nothing listed on venue {entry.venue!r}",
+                    )
+                instruments.extend(i for i in matched if i not in instruments)
+                continue
             if symbol not in listed:
-                known = ", ".join(sorted(listed)) or "none"
+                known = ", ".join(sorted(listed)[:20]) or "none"
+                more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
                 raise ConfigError(
                     config.registry_path,
                     f"bots[{index}].instruments[{position}]",
-                    f"{symbol!r} is not listed on venue {entry.venue!r} (listed: {known})",
+                    f"{symbol!r} is not listed on venue {entry.venue!r} (listed: {known}{more})",
                 )
-            instruments.append(listed[symbol])
+            if listed[symbol] not in instruments:  # a pattern before it may have taken it
+                instruments.append(listed[symbol])
         spec = BotSpec(
             name=entry.name,
             instruments=tuple(instruments),

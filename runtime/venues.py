@@ -28,6 +28,8 @@ from config.schema import Settings, VenueSettings
 from domain.fees import FeeSchedule, KalshiFees, PolymarketFees
 from domain.instruments import Instrument
 from simulation.market import SimulatedMarket
+from simulation.prediction_market import SimulatedPredictionMarket
+from simulation.prediction_world import VENUE as PREDICTION_VENUE
 from utils.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -95,20 +97,48 @@ def paper_broker(
     )
 
 
-def simulated_venues(settings: Settings, market: SimulatedMarket, clock: Clock) -> Venues:
-    """The simulated venues: paper brokers over the embedded world, priced by it."""
+def simulated_venues(
+    settings: Settings,
+    market: SimulatedMarket,
+    clock: Clock,
+    prediction: SimulatedPredictionMarket | None = None,
+    settings_path: Path | str = "<settings>",
+) -> Venues:
+    """The simulated venues: paper brokers over the embedded world, priced by it.
+
+    A simulated venue of asset class `prediction` trades the prediction world (`prediction`),
+    whose markets are listed as Kalshi's are, on the venue named `sim-kalshi`."""
     venues = Venues()
     for name, venue_settings in settings.venues.items():
         if venue_settings.kind != "simulated":
             continue
-        listed = [i for i in market.instruments() if i.venue == name]
+        world: MarketDataSource = market
+        if venue_settings.asset_class == "prediction":
+            if name != PREDICTION_VENUE:
+                raise ConfigError(
+                    settings_path,
+                    f"venues.{name}",
+                    f"the simulated prediction world trades on a venue named {PREDICTION_VENUE!r}; "
+                    f"rename this one or set its kind to a real venue",
+                )
+            if prediction is None:
+                raise ValueError(f"venue {name!r} needs the simulated prediction world")
+            world = prediction
+            listed = [i for i in prediction.instruments() if i.venue == name]
+        else:
+            listed = [i for i in market.instruments() if i.venue == name]
         venues.instruments.update({i.key: i for i in listed})
-        broker = paper_broker(name, venue_settings, settings, listed, market, clock)
+        broker = paper_broker(name, venue_settings, settings, listed, world, clock)
         venues.paper[name] = broker
         venues.routes[(name, "paper")] = broker
-        venues.price_sources[name] = [market]
+        venues.price_sources[name] = [world]
         venues.capital[(name, "paper")] = Decimal(str(venue_settings.starting_cash_usd))
     return venues
+
+
+def simulated_prediction_venue(settings: Settings) -> bool:
+    """Whether a simulated venue trades the prediction world."""
+    return any(v.kind == "simulated" and v.asset_class == "prediction" for v in settings.venues.values())
 
 
 async def connect_real_venues(

@@ -6,14 +6,19 @@ up a run. Live and simulated runs share everything but the clock and scheduler.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from ai import NEWS_STATUS_KEY
+from bots.event_trading.bot import EventTradingBot
+from bots.event_trading.desk import TradeTape
+from bots.event_trading.stage import AssetClassSplit
+from brokers.base import BrokerError
 from brokers.factory import build_adapter
 from brokers.paper import PaperBroker
 from brokers.price_chain import PriceChain
@@ -23,6 +28,7 @@ from config.schema import Settings
 from domain.instruments import Instrument
 from domain.pipeline import Stage
 from domain.regimes import Regime
+from domain.signals import Signal
 from filters.hmm_regimes import FeatureWindows
 from filters.market_regimes import MarketRegimes, RegimeModelSettings
 from filters.regime_filter import RegimeFilter
@@ -34,7 +40,9 @@ from runtime.ai_stages import ensemble_stage, llm_access, llm_veto_stage, veto_s
 from runtime.control import Control
 from runtime.events import EventBus
 from runtime.news import build_news
-from runtime.registry import build_bots
+from runtime.prediction import PredictionMarkets, SettlementSource
+from runtime.prediction_sources import real_sources
+from runtime.registry import RegisteredBot, build_bots
 from runtime.retraining import ModelRetraining, check_ml_settings
 from runtime.scheduling import LiveScheduler, Scheduler, SimulatedScheduler
 from runtime.venues import (
@@ -44,14 +52,23 @@ from runtime.venues import (
     connect_real_venues,
     fee_schedule,
     refuse_untradeable_bots,
+    simulated_prediction_venue,
     simulated_venues,
     venues_in_use,
 )
 from runtime.veto_followup import VetoFollowUp
+from scrapers.base import ContractSource
+from scrapers.whales import WhaleTracker
 from simulation.market import SimulatedMarket
+from simulation.prediction_market import SimulatedPredictionMarket
+from simulation.prediction_sources import WorldForecasts, simulated_sources
+from simulation.prediction_world import VENUE as PREDICTION_VENUE
 from storage.database import open_storage
+from storage.repository import Repository
 from utils.clock import Clock, SimulatedClock, WallClock
 from utils.offload import InlineOffloader, Offloader, ProcessOffloader
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -65,6 +82,8 @@ class SimulatedRun:
     market: SimulatedMarket
     paper_brokers: dict[str, PaperBroker]
     instruments: dict[str, Instrument]
+
+    prediction_market: SimulatedPredictionMarket | None = None
 
     @property
     def market_source(self) -> SimulatedMarket:
@@ -133,6 +152,61 @@ def build_market(settings: Settings, clock: Clock) -> SimulatedMarket:
     return market
 
 
+def build_prediction_market(settings: Settings, clock: Clock) -> SimulatedPredictionMarket | None:
+    """The simulated prediction world, when a simulated venue trades it."""
+    if not simulated_prediction_venue(settings):
+        return None
+    return SimulatedPredictionMarket(clock, settings.simulation.seed, settings.prediction.simulated_days)
+
+
+def prediction_markets(
+    config: LoadedConfig,
+    repository: Repository,
+    clock: Clock,
+    instruments: Mapping[str, Instrument],
+    world: SimulatedPredictionMarket | None,
+    environ: Mapping[str, str],
+    bots: Sequence[RegisteredBot],
+) -> PredictionMarkets:
+    """The prediction desk: the simulated world's sources, settlement and tape for its venue, and
+    the real sources (`runtime.prediction_sources`) for the real venues event-trading bots trade."""
+    settings = config.settings
+    traded = {b.entry.venue for b in bots if isinstance(b.bot, EventTradingBot)}
+    real = {v for v in traded if settings.venues[v].kind != "simulated"}
+    sources: list[ContractSource] = []
+    venues: dict[str, frozenset[str]] = {}
+    settlements: dict[str, SettlementSource] = {}
+    tapes: dict[str, TradeTape] = {}
+    if world is not None and PREDICTION_VENUE in traded:
+        for source in simulated_sources(WorldForecasts(world.weather, world.cpi), world):
+            sources.append(source)
+            venues[source.name] = frozenset({PREDICTION_VENUE})
+        settlements[PREDICTION_VENUE] = world
+        tapes[PREDICTION_VENUE] = world
+    if real:
+        var_dir = Path(settings.system.var_dir)
+        for source in real_sources(settings.prediction, config.settings_path, environ, var_dir):
+            sources.append(source)
+            venues[source.name] = frozenset(real)
+            if isinstance(source, WhaleTracker):
+                tapes.update({v: source for v in real if settings.venues[v].kind == "kalshi"})
+    return PredictionMarkets(
+        settings.prediction, repository, clock, sources, settlements, tapes, instruments, venues
+    )
+
+
+async def free_cash_of(router: BrokerRouter, signal: Signal) -> Decimal | None:
+    """The free cash of the account the signal's bot trades through (None when it cannot be read)."""
+    broker = router.broker_for(signal.bot, signal.instrument.venue)
+    if broker is None:
+        return None
+    try:
+        return (await broker.balance()).free
+    except BrokerError as error:
+        log.warning("free cash of %s unknown (%s); the venue's own check stands", broker.venue, error)
+        return None
+
+
 def build_orchestrator(
     config: LoadedConfig,
     clock: Clock,
@@ -141,6 +215,7 @@ def build_orchestrator(
     venues: Venues,
     offloader: Offloader,
     environ: Mapping[str, str] | None = None,
+    prediction_world: SimulatedPredictionMarket | None = None,
 ) -> Orchestrator:
     """The daemon; `offloader` runs its model fits (a worker process live, inline when simulated)."""
     settings = config.settings
@@ -177,6 +252,9 @@ def build_orchestrator(
     def position(bot: str, instrument: Instrument):  # type: ignore[no-untyped-def]
         return book.position(bot, instrument.key)
 
+    prediction_fees = {
+        name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"
+    }
     risk_stage = RiskStage(
         RiskEngine(risk_limits(settings)),
         lambda: orchestrator.book_snapshot(),
@@ -190,7 +268,8 @@ def build_orchestrator(
             horizon_seconds=settings.risk.cvar_horizon_seconds,
             hrp_allocation=settings.risk.hrp_allocation,
         ),
-        fees={name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"},
+        fees=prediction_fees,
+        free_cash=lambda signal: free_cash_of(router, signal),
     )
     stages: list[Stage] = [regime_filter]
     surroundings = environ or {}
@@ -204,19 +283,30 @@ def build_orchestrator(
     def on_spend(now: datetime, model: str, tokens_in: int, tokens_out: int, cost: float) -> None:
         orchestrator.record_llm_spend(now, model, tokens_in, tokens_out, cost)
 
-    if settings.ensemble.enabled:
-        stages.append(
-            ensemble_stage(
-                settings,
-                prices,
-                clock,
-                market_regimes,
-                llm=llm,
-                news=aggregator,
-                on_spend=on_spend,
-                on_shutdown=teardown,
-            )
+    ensemble = (
+        ensemble_stage(
+            settings,
+            prices,
+            clock,
+            market_regimes,
+            llm=llm,
+            news=aggregator,
+            on_spend=on_spend,
+            on_shutdown=teardown,
         )
+        if settings.ensemble.enabled
+        else None
+    )
+    prediction: PredictionMarkets | None = None
+    if any(isinstance(b.bot, EventTradingBot) for b in bots):
+        # prediction signals take the consensus and the 3-gate entry where others take the vote
+        prediction = prediction_markets(
+            config, repository, clock, instruments, prediction_world, surroundings, bots
+        )
+        prediction.attach([b.bot for b in bots])
+        stages.append(AssetClassSplit("ensemble", prediction.stage(prices.quote, prediction_fees), ensemble))
+    elif ensemble is not None:
+        stages.append(ensemble)
     if settings.veto.enabled:
         simulated = frozenset(name for name, venue in settings.venues.items() if venue.kind == "simulated")
         stages.append(veto_stage(settings, simulated, aggregator))
@@ -265,6 +355,15 @@ def build_orchestrator(
     )
     orchestrator.on_shutdown.append(offloader.close)
     orchestrator.on_shutdown.extend(teardown)
+    if prediction is not None:
+        desk = prediction
+        bus.subscribe(desk.on_event)
+        every = settings.prediction.settle_check_seconds
+
+        async def settle() -> None:
+            await desk.settle(orchestrator)
+
+        orchestrator.periodic_hooks.append(("prediction-settlement", every, settle))
     if news is not None:
         # the job's first run is a second after start; a simulated run reads the news before its first tick
         orchestrator.periodic_hooks.append(("news", int(settings.news.refresh_minutes * 60), news.refresh))
@@ -279,7 +378,7 @@ def build_orchestrator(
 
 def _live_parts(
     config_path: str | Path,
-) -> tuple[LoadedConfig, WallClock, LiveScheduler, SimulatedMarket, Venues]:
+) -> tuple[LoadedConfig, WallClock, LiveScheduler, SimulatedMarket, SimulatedPredictionMarket | None, Venues]:
     config = load_config(config_path)
     settings = config.settings
     Path(settings.system.var_dir).mkdir(parents=True, exist_ok=True)
@@ -288,7 +387,9 @@ def _live_parts(
         settings.system.timezone, settings.orchestrator.misfire_grace_seconds, clock=clock
     )
     market = build_market(settings, clock)
-    return config, clock, scheduler, market, simulated_venues(settings, market, clock)
+    world = build_prediction_market(settings, clock)
+    venues = simulated_venues(settings, market, clock, world, config.settings_path)
+    return config, clock, scheduler, market, world, venues
 
 
 async def build_live(
@@ -301,7 +402,7 @@ async def build_live(
     Real venues used by enabled bots are connected here (their instruments are read
     from the venue); keys come from `environ` (default: the process environment).
     """
-    config, clock, scheduler, market, venues = _live_parts(config_path)
+    config, clock, scheduler, market, world, venues = _live_parts(config_path)
     settings = config.settings
     await connect_real_venues(
         settings,
@@ -321,6 +422,7 @@ async def build_live(
             venues,
             ProcessOffloader(2, settings.system.log_level),
             os.environ if environ is None else environ,  # an LLM key switches the LLM veto on
+            world,
         )
     except Exception:
         venues.close()
@@ -353,8 +455,11 @@ def build_simulated(
     clock = SimulatedClock(start)
     scheduler = SimulatedScheduler(clock)
     market = build_market(settings, clock)
-    venues = simulated_venues(settings, market, clock)
-    orchestrator = build_orchestrator(config, clock, scheduler, market, venues, InlineOffloader(), environ)
+    world = build_prediction_market(settings, clock)
+    venues = simulated_venues(settings, market, clock, world, config.settings_path)
+    orchestrator = build_orchestrator(
+        config, clock, scheduler, market, venues, InlineOffloader(), environ, world
+    )
     return SimulatedRun(
-        config, orchestrator, scheduler, clock, market, venues.paper, dict(venues.instruments)
+        config, orchestrator, scheduler, clock, market, venues.paper, dict(venues.instruments), world
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +31,15 @@ class Estimates:
 
 
 class SourceRouter:
-    def __init__(self, sources: Sequence[ContractSource], timeout_seconds: float = 10.0) -> None:
+    """`venues` (source name -> venues) keeps a source to the markets of those venues: the simulated
+    world's forecasters price only its markets, and the real sources never the simulated ones."""
+
+    def __init__(
+        self,
+        sources: Sequence[ContractSource],
+        timeout_seconds: float = 10.0,
+        venues: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         names = [source.name for source in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be distinct, got {names}")
@@ -39,11 +47,21 @@ class SourceRouter:
             raise ValueError(f"source timeout must be positive, got {timeout_seconds!r}")
         self._sources = tuple(sources)
         self._timeout = timeout_seconds
+        self._venues = dict(venues or {})
+
+    @property
+    def sources(self) -> tuple[ContractSource, ...]:
+        return self._sources
 
     def sources_for(self, contract: ContractSpec) -> list[ContractSource]:
         if contract.domain is Domain.UNKNOWN:
             return []
-        return [source for source in self._sources if contract.domain in source.domains]
+        return [
+            source
+            for source in self._sources
+            if contract.domain in source.domains
+            and contract.venue in self._venues.get(source.name, frozenset({contract.venue}))
+        ]
 
     async def estimates(self, contract: ContractSpec, now: datetime) -> Estimates:
         sources = self.sources_for(contract)

@@ -164,6 +164,44 @@ def whale_probability(
     return probability, evidence
 
 
+def tape_estimate(
+    source: str,
+    ticker: str,
+    trades: Sequence[KalshiTrade],
+    crowd: float | None,
+    now: datetime,
+    *,
+    lookback: timedelta,
+    min_notional_usd: float,
+    max_shift: float,
+) -> EstimateResult:
+    """The whale tracker's answer from a market's trade tape (whoever read it: the venue's public
+    tape, or the simulated world's). `crowd` is the crowd's YES price (None: the last trade's)."""
+    since = now - lookback
+    recent = [t for t in trades if t.ticker == ticker and since <= t.created_time <= now]
+    crowd_source = "crowd_price callable"
+    if crowd is None and recent:
+        crowd, crowd_source = float(max(recent, key=lambda t: t.created_time).yes_price), "last trade"
+    if crowd is None:
+        return NoEstimate(source, f"no crowd price for {ticker} (no trade in {lookback})")
+    if not (math.isfinite(crowd) and 0.0 < crowd < 1.0):
+        return NoEstimate(source, f"crowd price {crowd!r} for {ticker} is not inside (0, 1)")
+    threshold = Decimal(str(min_notional_usd))
+    if not any(t.notional >= threshold for t in recent):
+        return NoEstimate(source, f"no trade of ${min_notional_usd:,.0f} or more on {ticker} in {lookback}")
+    probability, evidence = whale_probability(
+        recent, crowd, min_notional=min_notional_usd, max_shift=max_shift
+    )
+    as_of = max(t.created_time for t in recent)
+    evidence = {
+        **evidence,
+        "crowd_price_from": crowd_source,
+        "since": since.isoformat(),
+        "as_of": as_of.isoformat(),
+    }
+    return SourceEstimate(source, probability, as_of, evidence)
+
+
 class WhaleTracker:
     """P(YES) for any Kalshi contract: its crowd price nudged by the last `lookback` of large trades.
 
@@ -173,7 +211,7 @@ class WhaleTracker:
     """
 
     name = "whale_tracker"
-    domains = frozenset(domain for domain in Domain if domain is not Domain.UNKNOWN)
+    domains: frozenset[Domain] = frozenset(domain for domain in Domain if domain is not Domain.UNKNOWN)
 
     def __init__(
         self,
@@ -210,36 +248,28 @@ class WhaleTracker:
 
     def _estimate(self, contract: ContractSpec, now: datetime) -> EstimateResult:
         since = now - self.lookback
-        trades = [t for t in self._trades(contract.ticker, since, now) if t.ticker == contract.ticker]
-        recent = [t for t in trades if since <= t.created_time <= now]
+        trades = self._trades(contract.ticker, since, now)
         crowd = self._crowd_price(contract) if self._crowd_price is not None else None
-        crowd_source = "crowd_price callable"
-        if crowd is None and recent:
-            crowd, crowd_source = float(max(recent, key=lambda t: t.created_time).yes_price), "last trade"
-        if crowd is None:
-            return NoEstimate(
-                self.name, f"no crowd price for {contract.ticker} (no trade in {self.lookback})"
-            )
-        if not (math.isfinite(crowd) and 0.0 < crowd < 1.0):
-            return NoEstimate(self.name, f"crowd price {crowd!r} for {contract.ticker} is not inside (0, 1)")
-        threshold = Decimal(str(self.min_notional_usd))
-        whales = [t for t in recent if t.notional >= threshold]
-        if not whales:
-            return NoEstimate(
-                self.name,
-                f"no trade of ${self.min_notional_usd:,.0f} or more on {contract.ticker} in {self.lookback}",
-            )
-        probability, evidence = whale_probability(
-            recent, crowd, min_notional=self.min_notional_usd, max_shift=self.max_shift
+        return tape_estimate(
+            self.name,
+            contract.ticker,
+            trades,
+            crowd,
+            now,
+            lookback=self.lookback,
+            min_notional_usd=self.min_notional_usd,
+            max_shift=self.max_shift,
         )
-        as_of = max(t.created_time for t in recent)
-        evidence = {
-            **evidence,
-            "crowd_price_from": crowd_source,
-            "since": since.isoformat(),
-            "as_of": as_of.isoformat(),
-        }
-        return SourceEstimate(self.name, probability, as_of, evidence)
+
+    def trades(self, ticker: str, since: datetime, now: datetime) -> list[KalshiTrade]:
+        """The market's public trades in [since, now], oldest first (blocking: it fetches; the price
+        gate reads the same cached pages). Raises SourceUnavailable or MalformedPayload."""
+        tape = [
+            t
+            for t in self._trades(ticker, since, now)
+            if t.ticker == ticker and since <= t.created_time <= now
+        ]
+        return sorted(tape, key=lambda t: t.created_time)
 
     def _trades(self, ticker: str, since: datetime, now: datetime) -> list[KalshiTrade]:
         # `min_ts` is rounded down to the fetcher's cache time so that a second look within it asks

@@ -15,20 +15,32 @@ While it trades, its mid starts at the crowd's price and moves towards the outco
 close nears: mid(t) = crowd + (outcome − crowd) × f³, f the elapsed fraction of the window
 (information arrives, mostly late). Quotes are whole cents, one cent wide, within 1 ¢ … 99 ¢.
 Outside the window there is no quote, so nothing trades. Prediction markets have no bars here.
+
+The public trade tape (`trades`) is drawn per market and per five minutes from its own
+generator, so it is the same whenever it is read: small takers at the mid on either side
+(about 1.5 trades a bucket), and now and then (3 % of buckets) a whale taking $600 to $3,000
+on the side that pays with probability `WHALE_ACCURACY`: informed money, right more often
+than not. The whale tracker and the price gate read it as they read Kalshi's tape.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import numpy as np
+
 from domain.contracts import ContractSpec
 from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
+from domain.prediction_records import Settlement
+from scrapers.whales import KalshiTrade
 from simulation.prediction_world import (
-    VENUE,
     SimulatedMarket,
     cpi_months,
     weather_days,
@@ -42,6 +54,12 @@ WEATHER_SETTLES = time(14, 0)  # UTC, the day after: the climate report is out
 CPI_RELEASE_DAY = 12  # of the month after the data month
 CPI_RELEASE = time(12, 30)  # UTC, 08:30 New York
 CPI_OPEN_DAYS = 20
+TAPE_BUCKET = timedelta(minutes=5)
+SMALL_TRADES_PER_BUCKET = 1.5
+WHALE_BUCKET_SHARE = 0.03
+WHALE_ACCURACY = 0.65  # how often a whale takes the side that pays
+WHALE_NOTIONAL_USD = (600.0, 3000.0)
+TAPE_CACHE_MARKETS = 2_000  # tapes kept (a market's is a few hundred trades); then drawn again
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +78,60 @@ class ListedMarket:
         if not self.opens_at <= now < self.closes_at:
             return None
         elapsed = (now - self.opens_at) / (self.closes_at - self.opens_at)
-        outcome = 1.0 if self.market.outcome_yes else 0.0
-        crowd = self.market.crowd_price
-        return crowd + (outcome - crowd) * elapsed**3
+        return learned(self.market.crowd_price, self.market.outcome_yes, elapsed**3)
 
 
-def prediction_instrument(ticker: str, underlying: str, venue: str = VENUE) -> Instrument:
+def learned(prior: float, outcome_yes: bool, information: float) -> float:
+    """A probability `prior` held before anything was known, once a share `information` of what
+    decides the outcome is known: prior + (outcome − prior) × information."""
+    outcome = 1.0 if outcome_yes else 0.0
+    return prior + (outcome - prior) * information
+
+
+def prediction_instrument(contract: ContractSpec) -> Instrument:
+    """The YES contract of a market, as the venue lists it: whole cents, whole contracts."""
     return Instrument(
-        symbol=ticker,
-        venue=venue,
+        symbol=contract.ticker,
+        venue=contract.venue,
         asset_class=AssetClass.PREDICTION,
         tick_size=Decimal("0.01"),
         lot_size=Decimal(1),
-        underlying=underlying,
+        underlying=contract.underlying,
         min_quantity=Decimal(1),
+        contract=contract,
     )
+
+
+def _cents(price: float) -> Decimal:
+    return Decimal(min(99, max(1, round(price * 100)))).scaleb(-2)
+
+
+def tape_bucket(entry: ListedMarket, bucket: int, seed: int) -> list[KalshiTrade]:
+    """The trades of one five-minute bucket of a market's window (see the module docstring)."""
+    ticker = entry.contract.ticker
+    rng = np.random.default_rng([seed, zlib.crc32(ticker.encode()), bucket])
+    start = entry.opens_at + bucket * TAPE_BUCKET
+    trades: list[KalshiTrade] = []
+
+    def trade(kind: str, index: int, side: str, count: int) -> None:
+        moment = start + TAPE_BUCKET * float(rng.uniform(0.0, 1.0))
+        mid = entry.mid_at(moment)
+        if mid is None:
+            return
+        trades.append(
+            KalshiTrade(f"{ticker}-{bucket}-{kind}{index}", ticker, Decimal(count), _cents(mid), side, moment)
+        )
+
+    for index in range(int(rng.poisson(SMALL_TRADES_PER_BUCKET))):
+        trade("s", index, "yes" if rng.random() < 0.5 else "no", int(rng.integers(1, 40)))
+    if rng.random() < WHALE_BUCKET_SHARE:
+        pays = "yes" if entry.market.outcome_yes else "no"
+        side = pays if rng.random() < WHALE_ACCURACY else ("no" if pays == "yes" else "yes")
+        mid = entry.mid_at(start) or entry.market.crowd_price
+        taker_price = float(_cents(mid)) if side == "yes" else 1.0 - float(_cents(mid))
+        notional = float(rng.uniform(*WHALE_NOTIONAL_USD))
+        trade("w", 0, side, max(1, math.ceil(notional / taker_price)))
+    return trades
 
 
 def _at(day: date, moment: time) -> datetime:
@@ -92,6 +149,9 @@ class SimulatedPredictionMarket:
         if days < 1:
             raise ValueError(f"the prediction world needs at least one day, got {days}")
         self._clock = clock
+        self._seed = seed
+        # by ticker: the first and last buckets drawn, their trades in time order, and the times
+        self._tapes: dict[str, tuple[int, int, list[KalshiTrade], list[datetime]]] = {}
         first = clock.now().date() - timedelta(days=1)
         self.weather = list(weather_days(first, days + 1, seed))
         # the CPI months whose release falls within the horizon (releases on the 12th of the next month)
@@ -102,9 +162,7 @@ class SimulatedPredictionMarket:
             if _cpi_release(year, month) >= first:
                 months.append((year, month))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        self.cpi = [
-            event for index, (y, m) in enumerate(months) for event in cpi_months(y, m, 1, seed * 1000 + index)
-        ]
+        self.cpi = [event for y, m in months for event in cpi_months(y, m, 1, seed)]
         listed: list[ListedMarket] = []
         for weather in self.weather:
             opens = _at(weather.day - timedelta(days=1), WEATHER_OPENS)
@@ -115,17 +173,13 @@ class SimulatedPredictionMarket:
             release = _at(_cpi_release(cpi.year, cpi.month), CPI_RELEASE)
             listed.extend(self._list(cpi.markets, release - timedelta(days=CPI_OPEN_DAYS), release, release))
         self._markets = {entry.instrument.key: entry for entry in listed}
+        self._by_ticker = {entry.contract.ticker: entry for entry in listed}
 
     @staticmethod
     def _list(
         markets: Iterable[SimulatedMarket], opens: datetime, closes: datetime, settles: datetime
     ) -> list[ListedMarket]:
-        return [
-            ListedMarket(
-                m, prediction_instrument(m.contract.ticker, m.contract.underlying), opens, closes, settles
-            )
-            for m in markets
-        ]
+        return [ListedMarket(m, prediction_instrument(m.contract), opens, closes, settles) for m in markets]
 
     def instruments(self) -> list[Instrument]:
         return [entry.instrument for entry in self._markets.values()]
@@ -143,6 +197,53 @@ class SimulatedPredictionMarket:
             for entry in self._markets.values()
             if entry.settles_at <= now and (since is None or entry.settles_at > since)
         ]
+
+    def settlements(self, since: datetime | None, now: datetime) -> list[Settlement]:
+        """What the venue settled in (since, now]: each market's outcome, at its settlement time."""
+        return [
+            Settlement(entry.instrument.key, entry.market.outcome_yes, entry.settles_at)
+            for entry in self.settled_since(since, now)
+        ]
+
+    def _tape_span(self, ticker: str, first: int, last: int) -> tuple[list[KalshiTrade], list[datetime]]:
+        """The market's tape over buckets `first`..`last` at least, in time order, with the times
+        alone (for bisecting). Buckets never change once drawn, and looks move forward in time,
+        so a market's tape is extended, and drawn afresh only for a look further back."""
+        held = self._tapes.get(ticker)
+        if held is None or first < held[0]:
+            if len(self._tapes) >= TAPE_CACHE_MARKETS and held is None:
+                self._tapes.clear()
+            held = (first, first - 1, [], [])
+        start, drawn, trades, times = held
+        if last > drawn:
+            entry = self._by_ticker[ticker]
+            for b in range(drawn + 1, last + 1):
+                new = sorted(tape_bucket(entry, b, self._seed), key=lambda t: t.created_time)
+                trades.extend(new)
+                times.extend(t.created_time for t in new)
+            held = (start, last, trades, times)
+        self._tapes[ticker] = held
+        return held[2], held[3]
+
+    def information(self, instrument_key: str, now: datetime) -> float | None:
+        """The share of what decides the market that is known at `now`: f³ of its window (None
+        when it is not trading). The crowd's mid and the simulated forecasters both learn it."""
+        entry = self._markets.get(instrument_key)
+        if entry is None or not entry.opens_at <= now < entry.closes_at:
+            return None
+        return float(((now - entry.opens_at) / (entry.closes_at - entry.opens_at)) ** 3)
+
+    def trades(self, ticker: str, since: datetime, now: datetime) -> list[KalshiTrade]:
+        """The market's public trade tape in [since, now], oldest first (empty outside its window)."""
+        entry = self._by_ticker.get(ticker)
+        if entry is None:
+            return []
+        start, end = max(since, entry.opens_at), min(now, entry.closes_at)
+        if start >= end:
+            return []
+        first = int((start - entry.opens_at) / TAPE_BUCKET)
+        trades, times = self._tape_span(ticker, first, int((end - entry.opens_at) / TAPE_BUCKET))
+        return trades[bisect.bisect_left(times, start) : bisect.bisect_right(times, end)]
 
     async def quote(self, instrument: Instrument) -> Quote | None:
         entry = self._markets.get(instrument.key)

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from bots.event_trading.consensus import Calibration, ConsensusSettings, calibration_weights, consensus
+from bots.event_trading.consensus import ConsensusSettings, calibration_weights, consensus
 from bots.event_trading.gates import BookTop, edge_gate
 from domain.contracts import ContractSpec, Domain, Measure
 from domain.fees import KalshiFees
-from scrapers.base import EstimateResult, NoEstimate, SourceEstimate, SourceHealth
+from domain.prediction_records import Calibration
+from scrapers.base import ContractSource, EstimateResult, NoEstimate, SourceEstimate, SourceHealth
 from scrapers.probability import band_probability
 from scrapers.weather.probability import ensemble_probability, normal_probability
+from scrapers.whales import tape_estimate
+from simulation.prediction_market import SimulatedPredictionMarket, learned
 from simulation.prediction_world import (
     CPI_NOWCAST_SD_PP,
     NWS_SD_F,
@@ -64,11 +67,17 @@ class WorldForecasts:
 
 @dataclass(slots=True)
 class SimulatedSource:
-    """A `ContractSource` over one of `WorldForecasts`' models."""
+    """A `ContractSource` over one of `WorldForecasts`' models.
+
+    With `market`, the forecaster learns as the crowd does while the market trades: what it
+    said before anything was known moves towards the outcome by the share of information
+    arrived (`SimulatedPredictionMarket.information`), as forecasts sharpen when the day
+    nears; without it (the replay) it keeps its first view."""
 
     name: str
     domains: frozenset[Domain]
     probability: Probability
+    market: SimulatedPredictionMarket | None = None
     _health: SourceHealth = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,17 +92,75 @@ class SimulatedSource:
         p = self.probability(contract)
         if p is None:
             return NoEstimate(self.name, f"the simulated world has no forecast for {contract.event}")
+        evidence: dict[str, object] = {"simulated": True, "forecast_probability": p}
+        if self.market is not None:
+            key = f"{contract.venue}:{contract.ticker}"
+            listed = self.market.listed(key)
+            information = self.market.information(key, now)
+            if listed is None or information is None:
+                return NoEstimate(self.name, f"{contract.ticker} is not trading")
+            p = learned(p, listed.market.outcome_yes, information)
+            evidence["information"] = round(information, 6)
         self._health.last_success_at = now
-        return SourceEstimate(self.name, p, now, {"simulated": True})
+        return SourceEstimate(self.name, p, now, evidence)
 
 
-def simulated_sources(world: WorldForecasts) -> list[SimulatedSource]:
+class SimulatedWhaleTracker:
+    """The whale tracker's model (`scrapers.whales.tape_estimate`, the same arithmetic as on
+    Kalshi's tape) over the simulated market's trade tape, against its current mid."""
+
+    name = "sim_whale_tracker"
+    domains = frozenset({Domain.WEATHER, Domain.ECONOMICS})
+
+    def __init__(
+        self,
+        market: SimulatedPredictionMarket,
+        lookback: timedelta = timedelta(hours=6),
+        min_notional_usd: float = 500.0,
+        max_shift: float = 0.05,
+    ) -> None:
+        self._market = market
+        self._health = SourceHealth(self.name)
+        self.lookback = lookback
+        self.min_notional_usd = min_notional_usd
+        self.max_shift = max_shift
+
+    def health(self) -> SourceHealth:
+        return self._health
+
+    async def estimate(self, contract: ContractSpec, now: datetime) -> EstimateResult:
+        listed = self._market.listed(f"{contract.venue}:{contract.ticker}")
+        mid = None if listed is None else listed.mid_at(now)
+        if mid is None:
+            return NoEstimate(self.name, f"{contract.ticker} is not trading")
+        trades = self._market.trades(contract.ticker, now - self.lookback, now)
+        result = tape_estimate(
+            self.name,
+            contract.ticker,
+            trades,
+            mid,
+            now,
+            lookback=self.lookback,
+            min_notional_usd=self.min_notional_usd,
+            max_shift=self.max_shift,
+        )
+        self._health.last_success_at = now
+        return result
+
+
+def simulated_sources(
+    world: WorldForecasts, market: SimulatedPredictionMarket | None = None
+) -> list[ContractSource]:
+    """The world's forecasters, and the whale tracker over `market`'s tape when given."""
     weather, economics = frozenset({Domain.WEATHER}), frozenset({Domain.ECONOMICS})
-    return [
-        SimulatedSource("sim_gfs_ensemble", weather, world.gfs),
-        SimulatedSource("sim_nws_forecast", weather, world.nws),
-        SimulatedSource("sim_cleveland_fed", economics, world.cleveland),
+    sources: list[ContractSource] = [
+        SimulatedSource("sim_gfs_ensemble", weather, world.gfs, market),
+        SimulatedSource("sim_nws_forecast", weather, world.nws, market),
+        SimulatedSource("sim_cleveland_fed", economics, world.cleveland, market),
     ]
+    if market is not None:
+        sources.append(SimulatedWhaleTracker(market))
+    return sources
 
 
 @dataclass(frozen=True, slots=True)

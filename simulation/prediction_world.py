@@ -219,17 +219,20 @@ def cpi_event(year: int, month: int, rng: np.random.Generator, mean_pct: float =
 
 
 def weather_days(start: date, days: int, seed: int) -> Iterator[WeatherEvent]:
-    """Every city's event for `days` days from `start`, reproducibly from `seed`."""
-    rng = np.random.default_rng(seed)
+    """Every city's event for `days` days from `start`, reproducibly from `seed`.
+
+    Each city-day draws from its own generator, seeded by (seed, day, city): the same market
+    has the same hidden outcome whichever day a run starts on, so a daemon that restarts
+    lists the world it was trading, not a new one."""
     for offset in range(days):
         day = start + timedelta(days=offset)
-        for city in CITIES:
-            yield weather_event(city, day, rng)
+        for index, city in enumerate(CITIES):
+            yield weather_event(city, day, np.random.default_rng([seed, day.toordinal(), index]))
 
 
 def cpi_months(first_year: int, first_month: int, months: int, seed: int) -> Iterator[CpiEvent]:
-    rng = np.random.default_rng(seed)
+    """`months` CPI months from the first, each drawn from its own generator seeded by (seed, year, month)."""
     year, month = first_year, first_month
     for _ in range(months):
-        yield cpi_event(year, month, rng)
+        yield cpi_event(year, month, np.random.default_rng([seed, year, month]))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)

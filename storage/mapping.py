@@ -14,6 +14,7 @@ from typing import Any
 from domain.instruments import AssetClass, Instrument
 from domain.orders import Fill, Order, OrderIntent, OrderStatus, OrderType, TimeInForce
 from domain.positions import ClosedTrade, ExitPlan, Position
+from domain.prediction_records import EdgeRecord
 from domain.shadow_trades import Mark, ShadowTrade, status_of
 from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent, Verdict
 from storage.models import (
@@ -192,6 +193,7 @@ def fill_values(fill: Fill, bot: str) -> dict[str, Any]:
         "price": fill.price,
         "fee": fill.fee,
         "time": fill.time,
+        "settlement": fill.settlement,
     }
 
 
@@ -206,6 +208,7 @@ def fill_from(row: FillRow) -> Fill:
         price=row.price,
         fee=row.fee,
         time=row.time,
+        settlement=row.settlement,
     )
 
 
@@ -374,4 +377,59 @@ def shadow_trade_from(values: Mapping[str, Any]) -> ShadowTrade:
         horizons_minutes=tuple(int(h) for h in values["horizons"]["minutes"]),
         status=status_of(values["status"]),
         marks={int(h): Mark.from_dict(mark) for h, mark in values["marks"].items()},
+    )
+
+
+# -- prediction markets -----------------------------------------------------------------------
+def edge_values(edge: EdgeRecord) -> dict[str, Any]:
+    """An edge record's row (`prediction_edges`)."""
+    return {
+        "bot": edge.bot,
+        "instrument_key": edge.instrument_key,
+        "domain": edge.domain,
+        "side": edge.side,
+        "crowd_price": edge.crowd_price,
+        "probability": edge.probability,
+        "edge": edge.edge,
+        "side_price": edge.side_price,
+        "estimates": {source: float(p) for source, p in edge.estimates.items()},
+        "first_seen": edge.first_seen,
+        "last_seen": edge.last_seen,
+        "signals": edge.signals,
+        "gate": edge.gate,
+        "gate_reason": edge.gate_reason,
+        "traded": edge.traded,
+        "outcome_yes": edge.outcome_yes,
+        "settled_at": edge.settled_at,
+        "pnl": edge.pnl,
+        "extra": dict(edge.extra),
+    }
+
+
+def edge_from(values: Mapping[str, Any]) -> EdgeRecord:
+    """An edge record from its row's values (datetimes aware, JSON columns parsed, pnl a Decimal)."""
+    side = values["side"]
+    if side not in ("yes", "no"):
+        raise ValueError(f"{values['instrument_key']}: stored edge side {side!r} is neither 'yes' nor 'no'")
+    outcome = values["outcome_yes"]
+    return EdgeRecord(
+        bot=values["bot"],
+        instrument_key=values["instrument_key"],
+        domain=values["domain"],
+        side=side,
+        crowd_price=values["crowd_price"],
+        probability=values["probability"],
+        edge=values["edge"],
+        side_price=values["side_price"],
+        estimates={str(source): float(p) for source, p in values["estimates"].items()},
+        first_seen=values["first_seen"],
+        last_seen=values["last_seen"],
+        signals=values["signals"],
+        gate=values["gate"],
+        gate_reason=values["gate_reason"],
+        traded=bool(values["traded"]),
+        outcome_yes=None if outcome is None else bool(outcome),
+        settled_at=values["settled_at"],
+        pnl=values["pnl"],
+        extra=values["extra"],
     )

@@ -13,7 +13,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.column_types import ExactDecimal, JsonDocument, UtcDateTime
@@ -169,6 +178,8 @@ class FillRow(Base):
     price: Mapped[Decimal]
     fee: Mapped[Decimal]
     time: Mapped[datetime] = mapped_column(index=True)
+    # a prediction market's payout at settlement (its price may be 0: the losing side)
+    settlement: Mapped[bool] = mapped_column(server_default=false())
 
 
 class PositionRow(Base):
@@ -319,4 +330,67 @@ class VetoedTradeRow(Base):
     horizons: Mapped[dict[str, Any]]  # {"minutes": [60, 240, 1440]}
     status: Mapped[str]  # following / done / unpriced
     marks: Mapped[dict[str, Any]]  # horizon minutes (as text) -> {at, price, return, by}
+    updated_at: Mapped[datetime]
+
+
+class PredictionEdgeRow(Base):
+    """One bot's record of one prediction market where the consensus saw an edge
+    (`domain.prediction_records.EdgeRecord`); a new signal leaves a settled row as it is."""
+
+    __tablename__ = "prediction_edges"
+
+    bot: Mapped[str] = mapped_column(primary_key=True)
+    instrument_key: Mapped[str] = mapped_column(primary_key=True, index=True)  # settling finds it by market
+    domain: Mapped[str]
+    side: Mapped[str]  # yes / no
+    crowd_price: Mapped[float]
+    probability: Mapped[float]
+    edge: Mapped[float]
+    side_price: Mapped[float]
+    estimates: Mapped[dict[str, Any]]  # source -> YES probability at the latest signal
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    signals: Mapped[int]
+    gate: Mapped[str | None]
+    gate_reason: Mapped[str]
+    traded: Mapped[bool]
+    outcome_yes: Mapped[bool | None]  # None until the market settles
+    settled_at: Mapped[datetime | None]
+    pnl: Mapped[Decimal | None]  # None: the bot did not trade the market
+    extra: Mapped[dict[str, Any]]
+
+
+class PredictionEstimateRow(Base):
+    """The latest YES probability each source gave a market, kept until the market settles
+    (when they are scored into `source_calibration`)."""
+
+    __tablename__ = "prediction_estimates"
+
+    instrument_key: Mapped[str] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(primary_key=True)
+    domain: Mapped[str]
+    probability: Mapped[float]
+    time: Mapped[datetime]
+
+
+class PredictionSettlementRow(Base):
+    """A prediction market's settlement, recorded once."""
+
+    __tablename__ = "prediction_settlements"
+
+    instrument_key: Mapped[str] = mapped_column(primary_key=True)
+    outcome_yes: Mapped[bool]
+    settled_at: Mapped[datetime]
+
+
+class SourceCalibrationRow(Base):
+    """A source's record in one domain: settled markets it priced and its squared errors (the
+    consensus engine's weights, `bots.event_trading.consensus.Calibration`)."""
+
+    __tablename__ = "source_calibration"
+
+    domain: Mapped[str] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(primary_key=True)
+    settled: Mapped[int]
+    squared_error_sum: Mapped[float]
     updated_at: Mapped[datetime]

@@ -24,10 +24,11 @@ from zoneinfo import ZoneInfo
 
 from domain.orders import Fill, OrderStatus
 from domain.positions import ClosedTrade, Position
+from domain.prediction_records import Calibration, EdgeRecord
 from domain.shadow_trades import ShadowTrade
 from domain.signals import Side
 from domain.trading_state import TradingState
-from storage.mapping import exit_plan_from, shadow_trade_from
+from storage.mapping import edge_from, exit_plan_from, shadow_trade_from
 from storage.records import ControlState, EquitySnapshot, OrderEvent, RiskEvent
 
 ZERO = Decimal(0)
@@ -610,6 +611,42 @@ class Reports:
             shadows.append(shadow_trade_from(values))
         return shadows
 
+    # ------------------------------------------------------------------------------ prediction markets
+    def prediction_edges(self) -> list[EdgeRecord]:
+        """Every bot's edge record of every prediction market, by when it was last signalled."""
+        columns = (
+            "bot", "instrument_key", "domain", "side", "crowd_price", "probability", "edge", "side_price",
+            "estimates", "first_seen", "last_seen", "signals", "gate", "gate_reason", "traded",
+            "outcome_yes", "settled_at", "pnl", "extra",
+        )  # fmt: skip
+        with self._read() as db:
+            rows = db.execute(
+                f"select {', '.join(columns)} from prediction_edges order by last_seen, bot, instrument_key"
+            ).fetchall()
+        edges = []
+        for row in rows:
+            values = dict(zip(columns, row, strict=True))
+            for name in ("first_seen", "last_seen"):
+                values[name] = _read_time(values[name])
+            values["settled_at"] = None if values["settled_at"] is None else _read_time(values["settled_at"])
+            values["estimates"] = json.loads(values["estimates"])
+            values["extra"] = json.loads(values["extra"])
+            values["pnl"] = None if values["pnl"] is None else Decimal(values["pnl"])
+            edges.append(edge_from(values))
+        return edges
+
+    def source_calibrations(self) -> dict[str, dict[str, Calibration]]:
+        """Domain -> source -> the source's calibration record in that domain."""
+        found: dict[str, dict[str, Calibration]] = {}
+        with self._read() as db:
+            rows = db.execute(
+                "select domain, source, settled, squared_error_sum from source_calibration "
+                "order by domain, source"
+            ).fetchall()
+        for domain, source, settled, squared_error_sum in rows:
+            found.setdefault(domain, {})[source] = Calibration(source, int(settled), float(squared_error_sum))
+        return found
+
     # ------------------------------------------------------------------------------ risk events
     def risk_events(
         self, limit: int = 50, kinds: Sequence[str] | None = None, since: datetime | None = None
@@ -814,7 +851,9 @@ _ORDER_COLUMNS = (
     "client_order_id, bot, instrument_key, side, quantity, order_type, limit_price, reduce_only, status, "
     "filled_quantity, average_fill_price, venue_order_id, reason, created_at, updated_at"
 )
-_FILL_COLUMNS = "client_order_id, venue, venue_trade_id, instrument_key, side, quantity, price, fee, time"
+_FILL_COLUMNS = (
+    "client_order_id, venue, venue_trade_id, instrument_key, side, quantity, price, fee, time, settlement"
+)
 
 
 _EQUITY_COLUMNS = "time, equity, cash, realized, unrealized, fees, open_positions, gross_exposure"
@@ -831,6 +870,7 @@ def _fill(r: Sequence[Any]) -> Fill:
     return Fill(
         client_order_id=r[0], venue=r[1], venue_trade_id=r[2], instrument_key=r[3], side=Side(r[4]),
         quantity=Decimal(r[5]), price=Decimal(r[6]), fee=Decimal(r[7]), time=_read_time(r[8]),
+        settlement=bool(r[9]),
     )  # fmt: skip
 
 

@@ -16,18 +16,20 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, delete, func, select
+from sqlalchemy import Engine, Select, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domain.orders import Fill, Order, OrderStatus
 from domain.positions import ClosedTrade, Position
+from domain.prediction_records import Calibration, EdgeRecord, Settlement
 from domain.regimes import RegimeFit, RegimeReading
 from domain.shadow_trades import ShadowTrade
 from domain.signals import Decision, Signal
@@ -47,8 +49,12 @@ from storage.models import (
     OrderRow,
     PausedBotRow,
     PositionRow,
+    PredictionEdgeRow,
+    PredictionEstimateRow,
+    PredictionSettlementRow,
     RiskEventRow,
     SignalRow,
+    SourceCalibrationRow,
     VetoedTradeRow,
 )
 from storage.records import (
@@ -60,11 +66,16 @@ from storage.records import (
     RiskEvent,
     StatusSummary,
 )
+from storage.statements import table_of
 from utils.sqlite_checkpoint import WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 RowT = TypeVar("RowT")
 CONTROL_ROW_ID = 1
 OPEN_STATUSES = tuple(s.value for s in OrderStatus if s.is_open)
+_EDGES = table_of(PredictionEdgeRow)
+_ESTIMATES = table_of(PredictionEstimateRow)
+_SETTLEMENTS = table_of(PredictionSettlementRow)
+_CALIBRATION = table_of(SourceCalibrationRow)
 
 
 class OrderAlreadyJournaled(ValueError):
@@ -511,6 +522,163 @@ class Repository:
         with self._transaction(write=False):
             rows = self._session.execute(statement).mappings()
             return [mapping.shadow_trade_from(dict(row)) for row in rows]
+
+    # ==========================================================================================
+    # Prediction markets: edges, the sources' estimates, settlements, calibration
+    # ==========================================================================================
+    def record_edge(self, edge: EdgeRecord) -> EdgeRecord:
+        """Record a signal of `edge` (one row per bot and market) and return the stored record.
+
+        A new market is stored as given. A market already recorded and not yet settled takes the
+        new signal's figures, counts one more signal, keeps when it was first seen and stays
+        traded once traded. A settled record is final: it is returned unchanged.
+        """
+        key = (_EDGES.c.bot == edge.bot) & (_EDGES.c.instrument_key == edge.instrument_key)
+        with self._transaction(write=True):
+            found = self._connection.execute(select(_EDGES).where(key)).mappings().first()
+            if found is not None:
+                old = mapping.edge_from(dict(found))
+                if old.settled:
+                    return old
+                edge = replace(
+                    edge,
+                    signals=old.signals + 1,
+                    first_seen=old.first_seen,
+                    traded=old.traded or edge.traded,
+                )
+            values = mapping.edge_values(edge)
+            changed = {name: value for name, value in values.items() if name not in ("bot", "instrument_key")}
+            statement = sqlite_insert(_EDGES).values(values)
+            self._connection.execute(
+                statement.on_conflict_do_update(index_elements=["bot", "instrument_key"], set_=changed)
+            )
+            # read back: JSON and UTC times come back as every later reader will see them
+            return mapping.edge_from(
+                dict(self._connection.execute(select(_EDGES).where(key)).mappings().one())
+            )
+
+    def mark_edge_traded(self, bot: str, instrument_key: str) -> None:
+        """An entry on the edge filled (no record of the market for that bot: nothing happens)."""
+        key = (_EDGES.c.bot == bot) & (_EDGES.c.instrument_key == instrument_key)
+        with self._transaction(write=True):
+            self._connection.execute(update(_EDGES).where(key).values(traded=True))
+
+    def settle_edges(self, settlement: Settlement, pnl_by_bot: Mapping[str, Decimal]) -> int:
+        """Settle every unsettled edge record of the market; return how many.
+
+        Each gets the outcome and the settlement time; a bot in `pnl_by_bot` also its net P&L in
+        the market (the others keep None: they did not trade it).
+        """
+        unsettled = (_EDGES.c.instrument_key == settlement.instrument_key) & _EDGES.c.outcome_yes.is_(None)
+        with self._transaction(write=True):
+            bots = list(self._connection.execute(select(_EDGES.c.bot).where(unsettled)).scalars())
+            for bot in bots:
+                values: dict[str, Any] = {
+                    "outcome_yes": settlement.outcome_yes,
+                    "settled_at": settlement.settled_at,
+                }
+                if bot in pnl_by_bot:
+                    values["pnl"] = pnl_by_bot[bot]
+                self._connection.execute(
+                    update(_EDGES).where(unsettled & (_EDGES.c.bot == bot)).values(values)
+                )
+            return len(bots)
+
+    def edges(self, *, settled: bool | None = None) -> list[EdgeRecord]:
+        """Edge records, by when they were last signalled (settled only, unsettled only, or all)."""
+        statement = select(_EDGES).order_by(_EDGES.c.last_seen, _EDGES.c.bot, _EDGES.c.instrument_key)
+        if settled is True:
+            statement = statement.where(_EDGES.c.outcome_yes.is_not(None))
+        elif settled is False:
+            statement = statement.where(_EDGES.c.outcome_yes.is_(None))
+        with self._transaction(write=False):
+            return [mapping.edge_from(dict(row)) for row in self._connection.execute(statement).mappings()]
+
+    def save_estimates(
+        self, instrument_key: str, domain: str, probabilities: Mapping[str, float], time: datetime
+    ) -> None:
+        """Keep each source's first YES probability for the market, scored when it settles.
+
+        The first, not the latest: a forecaster is judged on its view at the longest lead time
+        the daemon saw, not on near-certain readings just before the settlement, which would
+        flatter every source alike and so say nothing about which one to trust."""
+        if not probabilities:
+            return
+        rows = [
+            {
+                "instrument_key": instrument_key,
+                "source": source,
+                "domain": domain,
+                "probability": p,
+                "time": time,
+            }
+            for source, p in probabilities.items()
+        ]
+        statement = sqlite_insert(_ESTIMATES).on_conflict_do_nothing(
+            index_elements=["instrument_key", "source"]
+        )
+        with self._transaction(write=True):
+            self._connection.execute(statement, rows)
+
+    def estimates_for(self, instrument_key: str) -> dict[str, float]:
+        """Source -> the first YES probability it gave the market."""
+        statement = select(_ESTIMATES.c.source, _ESTIMATES.c.probability).where(
+            _ESTIMATES.c.instrument_key == instrument_key
+        )
+        with self._transaction(write=False):
+            return {source: probability for source, probability in self._connection.execute(statement)}
+
+    def forget_estimates(self, instrument_key: str) -> None:
+        with self._transaction(write=True):
+            self._connection.execute(delete(_ESTIMATES).where(_ESTIMATES.c.instrument_key == instrument_key))
+
+    def record_settlement(self, settlement: Settlement) -> bool:
+        """Record a market's settlement; False (and nothing changed) when it was recorded before."""
+        statement = sqlite_insert(_SETTLEMENTS).values(
+            instrument_key=settlement.instrument_key,
+            outcome_yes=settlement.outcome_yes,
+            settled_at=settlement.settled_at,
+        )
+        with self._transaction(write=True):
+            result = self._connection.execute(
+                statement.on_conflict_do_nothing(index_elements=["instrument_key"])
+            )
+            return int(result.rowcount or 0) == 1
+
+    def settled_instrument_keys(self) -> set[str]:
+        with self._transaction(write=False):
+            return set(self._connection.execute(select(_SETTLEMENTS.c.instrument_key)).scalars())
+
+    def calibrations(self) -> dict[str, dict[str, Calibration]]:
+        """Domain -> source -> the source's calibration record in that domain."""
+        statement = select(_CALIBRATION.c.domain, _CALIBRATION.c.source, _CALIBRATION.c.settled,
+                           _CALIBRATION.c.squared_error_sum)  # fmt: skip
+        found: dict[str, dict[str, Calibration]] = defaultdict(dict)
+        with self._transaction(write=False):
+            for domain, source, settled, squared_error_sum in self._connection.execute(statement):
+                found[domain][source] = Calibration(source, settled, squared_error_sum)
+        return dict(found)
+
+    def save_calibrations(self, domain: str, records: Iterable[Calibration], now: datetime) -> None:
+        """Store the sources' calibration records in `domain`, replacing the ones stored before."""
+        rows = [
+            {
+                "domain": domain,
+                "source": record.source,
+                "settled": record.settled,
+                "squared_error_sum": record.squared_error_sum,
+                "updated_at": now,
+            }
+            for record in records
+        ]
+        if not rows:
+            return
+        statement = sqlite_insert(_CALIBRATION)
+        changed = {name: statement.excluded[name] for name in ("settled", "squared_error_sum", "updated_at")}
+        with self._transaction(write=True):
+            self._connection.execute(
+                statement.on_conflict_do_update(index_elements=["domain", "source"], set_=changed), rows
+            )
 
     # ==========================================================================================
     # Control and daemon state

@@ -25,30 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from domain.prediction_records import Calibration
 from scrapers.base import SourceEstimate
 
 ContractSide = Literal["yes", "no"]
-
-
-@dataclass(frozen=True, slots=True)
-class Calibration:
-    """One source's record in one domain: how many settled markets it priced, and its squared errors."""
-
-    source: str
-    settled: int = 0
-    squared_error_sum: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.settled < 0 or not (math.isfinite(self.squared_error_sum) and self.squared_error_sum >= 0):
-            raise ValueError(f"{self.source}: a calibration record cannot be negative")
-
-    def brier(self, prior_brier: float, prior_weight: float) -> float:
-        return (self.squared_error_sum + prior_brier * prior_weight) / (self.settled + prior_weight)
-
-    def settle(self, probability: float, outcome_yes: bool) -> Calibration:
-        """The record after a market the source priced at `probability` settled."""
-        error = (probability - (1.0 if outcome_yes else 0.0)) ** 2
-        return Calibration(self.source, self.settled + 1, self.squared_error_sum + error)
 
 
 @dataclass(frozen=True, slots=True)

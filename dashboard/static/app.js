@@ -418,7 +418,24 @@
       cell(b.sharpe === null ? '–' : b.sharpe.toFixed(2), 'text-end'), cell(String(b.days), 'text-end'),
       cell(b.go ? badge('GO', 'success') : badge('NO-GO', 'danger')), cell(b.failures.join('; ') || '–', 'small'))), 'no bot has closed a trade yet', 7);
     renderVetoScorecard(data.veto_scorecard);
-    setText('edge-panel', data.prediction_edge.reason);
+    renderEdgeTable(data.edge_table);
+  }
+
+  function renderEdgeTable(table) {
+    fill('edge-rows', table.rows.map((row) => {
+      const domainRow = row.level === 'domain';
+      const hitRate = el('span', { title: `${row.hits} of ${row.settled} settled`, text: percent(row.hit_rate, 1) });
+      return el('tr', { class: domainRow ? 'fw-bold edge-domain' : 'edge-source', 'data-domain': row.domain, 'data-source': row.source || '' },
+        cell(domainRow ? row.domain : ''), cell(domainRow ? el('span', { class: 'fw-normal text-body-secondary', text: 'consensus' }) : row.source),
+        cell(String(row.signals), 'text-end'), cell(String(row.settled), 'text-end'), cell(hitRate, 'text-end'),
+        cell(decimal(row.brier, 3), 'text-end'), cell(decimal(row.crowd_brier, 3), 'text-end'),
+        cell(row.priced === null ? '–' : String(row.priced), 'text-end'), cell(String(row.trades), 'text-end'), moneyCell(row.pnl));
+    }), 'No prediction-market edges yet', 10);
+    fill('edge-sources', table.sources.map((s) => el('tr', { class: s.ok ? '' : 'table-warning', 'data-source': s.name },
+      cell(s.name), cell((s.domains || []).join(', '), 'small'), cell(s.ok ? badge('ok', 'success') : badge('failing', 'danger')),
+      cell(when(s.last_success_at), 'small'), cell(s.last_error ? `${when(s.last_error_at)}: ${s.last_error}` : '–', 'small text-danger'),
+      cell(`${s.requests_today ?? 0} / ${s.daily_budget === null || s.daily_budget === undefined ? 'no cap' : s.daily_budget}`, 'text-end'))),
+    'no prediction source has reported yet', 6);
   }
 
   function horizonLabel(minutes) {

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from bots.base import Bot, BotContext, BotSpec
+from bots.base import Bot, BotContext
 from bots.bollinger import BollingerBot
 from bots.catalog import known_bots, load_bot_class
 from bots.dual_momentum import DualMomentumBot
 from bots.rsi2 import Rsi2Bot
 from config.loader import load_config
 from domain.signals import Signal
-from tests.factories import stock
+from runtime.registry import build_bots
+from runtime.venues import simulated_venues
+from simulation.market import SimulatedMarket
+from simulation.prediction_market import SimulatedPredictionMarket
+from utils.clock import SimulatedClock
 
 
 class QuietBot(Bot):
@@ -44,7 +50,7 @@ def test_benchmark_bot_path_loads() -> None:
 def test_known_bots_describes_every_short_name_and_each_loads() -> None:
     described = known_bots()
 
-    assert set(described) == {"rsi2", "dual_momentum", "bollinger"}
+    assert set(described) == {"rsi2", "dual_momentum", "bollinger", "event_trading"}
     for name, summary in described.items():
         assert summary
         assert issubclass(load_bot_class(name), Bot)
@@ -56,7 +62,7 @@ def test_unknown_short_name_lists_the_known_ones_and_suggests_the_nearest() -> N
 
     message = str(caught.value)
     assert "'rsi3'" in message and "did you mean 'rsi2'" in message
-    assert "bollinger, dual_momentum, rsi2" in message
+    assert "bollinger, dual_momentum, event_trading, rsi2" in message
     assert "module:ClassName" in message
 
 
@@ -79,12 +85,15 @@ def test_bad_class_paths_are_refused_saying_why(name: str, complaint: str) -> No
 
 
 def test_every_bot_in_the_default_registry_builds_with_its_params() -> None:
-    for entry in load_config().registry.bots:
-        spec = BotSpec(
-            name=entry.name,
-            instruments=tuple(stock(symbol) for symbol in entry.instruments),
-            params=dict(entry.params),
-            timeframe_seconds=entry.timeframe_seconds,
-        )
-        built = load_bot_class(entry.bot_class)(spec)
-        assert built.name == entry.name
+    config = load_config()
+    clock = SimulatedClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    venues = simulated_venues(
+        config.settings,
+        SimulatedMarket(clock, seed=7, day_seconds=3600, warmup_bars=0, retained_days=1.0),
+        clock,
+        SimulatedPredictionMarket(clock, seed=7, days=30),
+    )
+    built = build_bots(config, venues.by_venue())  # each with the instruments its venue lists
+    assert [b.name for b in built] == [entry.name for entry in config.registry.bots if entry.enabled]
+    for registered in built:
+        assert registered.bot.instruments, registered.name

@@ -7,11 +7,12 @@ Kalshi (tests/fakes/kalshi.py), which verifies each request's RSA-PSS signature.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -19,11 +20,13 @@ from brokers.base import BrokerError, CredentialsMissing, VenueRejected, VenueUn
 from brokers.calls import RetryPolicy
 from brokers.kalshi import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
 from brokers.kalshi_payloads import end_of_day_expiration
+from domain.contracts import Domain, Measure, Strike, StrikeType
 from domain.fees import kalshi_fee
 from domain.instruments import Instrument
 from domain.orders import OrderIntent, OrderStatus, OrderType, TimeInForce, client_order_id_for
 from domain.signals import Side
 from tests.brokers.harnesses.kalshi import KEY_ID, TICKER, KalshiHarness, pem_of, signing_key
+from tests.fakes.kalshi import FakeKalshi
 from tests.fakes.server import Fault, Request
 
 D = Decimal
@@ -189,6 +192,78 @@ def test_market_metadata_sets_tick_lot_and_underlying(kalshi: KalshiHarness) -> 
     assert plain.underlying == "KXHIGHCHI-26FEB09"
     assert (tapered.tick_size, tapered.lot_size) == (D("0.001"), D("0.01"))
     assert fed.underlying == "KXFEDDECISION-26MAR"  # H strike tokens fall back to the event ticker
+
+
+class StrikeFieldsKalshi(FakeKalshi):
+    """The fake Kalshi serving each market's own strike fields where a test set them.
+
+    FakeKalshi serves every market as the 38-39 bracket of KXHIGHCHI-26FEB09-B38.5; this
+    overlays `strikes[ticker]` on its market object, as in the real capture of
+    KXHIGHCHI-26JAN23-T5 (prediction-markets.md §1.3: strike_type less, cap_strike 5).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.strikes: dict[str, dict[str, Any]] = {}
+
+    def _render_market(self, ticker: str) -> dict[str, Any]:
+        return {**super()._render_market(ticker), **self.strikes.get(ticker, {})}
+
+
+@pytest.fixture
+def kalshi_with_strikes(kalshi: KalshiHarness) -> Iterator[KalshiHarness]:
+    """The harness on a StrikeFieldsKalshi (the harness's own fake is stopped)."""
+    kalshi.fake.stop()
+    kalshi.fake = StrikeFieldsKalshi(KEY_ID, signing_key().public_key()).start()
+    kalshi.fake.add_market(TICKER)
+    yield kalshi
+
+
+def test_a_listed_bracket_market_carries_its_contract_and_strike(kalshi: KalshiHarness) -> None:
+    (listed,) = run(kalshi.build().instruments)
+    contract = listed.contract
+    assert contract is not None
+    assert (contract.ticker, contract.event, contract.underlying) == (
+        TICKER,
+        "KXHIGHCHI-26FEB09",
+        listed.underlying,
+    )
+    assert (contract.domain, contract.measure, contract.subject) == (
+        Domain.WEATHER,
+        Measure.DAILY_HIGH_F,
+        "CHI",
+    )
+    assert contract.day == datetime(2026, 2, 9).date() and contract.venue == "kalshi"
+    assert contract.strike == Strike(StrikeType.BETWEEN, floor_strike=D(38), cap_strike=D(39))
+
+
+def test_a_listed_threshold_market_carries_the_strike_type_its_fields_say(
+    kalshi_with_strikes: KalshiHarness,
+) -> None:
+    fake = kalshi_with_strikes.fake
+    assert isinstance(fake, StrikeFieldsKalshi)
+    fake.add_market("KXHIGHCHI-26JAN23-T5")
+    fake.strikes["KXHIGHCHI-26JAN23-T5"] = {"strike_type": "less", "floor_strike": None, "cap_strike": 5}
+    (below_5,) = run(kalshi_with_strikes.build(symbols=["KXHIGHCHI-26JAN23-T5"]).instruments)
+    assert below_5.contract is not None
+    assert below_5.contract.strike == Strike(StrikeType.LESS, cap_strike=D(5))  # a T market can be `less`
+
+
+def test_a_market_whose_fields_contradict_its_ticker_is_listed_without_a_contract_and_logged_once(
+    kalshi: KalshiHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the plain fake serves the 38-39 bracket's fields for every market, so a T5 ticker contradicts them
+    kalshi.fake.add_market("KXHIGHCHI-26JAN23-T5")
+    kalshi.fake.exchange.set_quote("KXHIGHCHI-26JAN23-T5", D("0.26"), D("0.28"))
+    broker = kalshi.build(symbols=[TICKER, "KXHIGHCHI-26JAN23-T5"])
+    with caplog.at_level(logging.WARNING, logger="brokers.kalshi"):
+        bracket, mismatched = run(broker.instruments)
+        run(broker.instruments)  # listed again: still no contract, not logged again
+    assert bracket.contract is not None and mismatched.contract is None
+    assert mismatched.tick_size == D("0.01")  # still listed and tradable
+    warnings = [r.getMessage() for r in caplog.records if r.name == "brokers.kalshi"]
+    assert len(warnings) == 1
+    assert "KXHIGHCHI-26JAN23-T5" in warnings[0] and "strike_type between" in warnings[0]
 
 
 def test_an_unknown_market_is_a_clear_refusal(kalshi: KalshiHarness) -> None:

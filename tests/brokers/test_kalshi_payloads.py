@@ -21,6 +21,7 @@ from brokers.kalshi_payloads import (
     format_count,
     format_price,
     json_object,
+    market_contract,
     order_request,
     order_status,
     parse_balance,
@@ -35,6 +36,8 @@ from brokers.kalshi_payloads import (
     parse_series_fee_schedule,
     time_in_force,
 )
+from domain.contract_parsing import ContractMismatch
+from domain.contracts import Strike, StrikeType
 from domain.fees import KalshiFeeType, kalshi_fee
 from domain.orders import OrderStatus, OrderType, TimeInForce
 from domain.signals import Side
@@ -186,6 +189,23 @@ def test_transition_era_capture_is_read_from_its_dollar_fields() -> None:
     assert market.status == "active"
     assert (market.tick_size, market.lot_size) == (D("0.01"), D(1))
     assert (market.yes_bid, market.yes_ask) == (D("0.26"), D("0.27"))
+
+
+def test_the_contract_of_a_market_comes_from_its_own_strike_fields_in_both_eras() -> None:
+    bracket = market_contract("kalshi", ERA_B_MARKET)
+    assert bracket.strike == Strike(StrikeType.BETWEEN, floor_strike=D(38), cap_strike=D(39))
+    below_5 = market_contract("kalshi", json.loads(ERA_A_MARKETS)["markets"][0])
+    assert below_5.strike == Strike(StrikeType.LESS, cap_strike=D(5))  # a T ticker, strike_type less
+    assert (below_5.event, below_5.title) == (
+        "KXHIGHCHI-26JAN23",
+        "Will the high temp in Chicago be <5° on Jan 23, 2026?",
+    )
+
+
+def test_a_market_whose_fields_contradict_its_ticker_is_a_contract_mismatch() -> None:
+    fields = {**ERA_B_MARKET["market"], "floor_strike": 40, "cap_strike": 41}
+    with pytest.raises(ContractMismatch, match="midpoint"):
+        market_contract("kalshi", {"market": fields})
 
 
 def test_legacy_market_with_only_cents_falls_back_to_them() -> None:

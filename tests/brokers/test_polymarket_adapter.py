@@ -205,6 +205,17 @@ def test_instruments_come_from_gamma_with_the_market_increments(venue: Venue) ->
     assert yes.venue == NAME
 
 
+def test_instruments_carry_the_contract_of_their_outcome_token(venue: Venue) -> None:
+    yes, no = run(venue.adapter().instruments)
+    assert yes.contract is not None and no.contract is not None
+    condition = venue.market.condition_id
+    assert yes.contract.ticker == f"{condition}:{venue.market.token_ids[0]}"
+    assert no.contract.ticker == f"{condition}:{venue.market.token_ids[1]}"
+    assert (yes.contract.outcome, no.contract.outcome) == tuple(venue.market.outcomes)
+    assert yes.contract.underlying == yes.underlying == condition
+    assert yes.contract.venue == NAME and yes.contract.title == venue.market.question
+
+
 def test_a_closed_market_is_refused_with_its_reason(venue: Venue) -> None:
     closed = venue.fake.add_market("Did it snow in July?", closed=True, accepting_orders=False)
     adapter = venue.adapter(symbols=(f"{closed.condition_id}:YES",))

@@ -21,6 +21,7 @@ from brokers.polymarket_payloads import (
     OrderRecord,
     best_bid_ask,
     book_time,
+    contracts_by_token,
     find_market,
     order_amounts,
     order_status_of,
@@ -254,6 +255,21 @@ def test_fees_enabled_without_a_schedule_is_unknown_not_zero() -> None:
 def test_a_junk_gamma_market_is_a_value_error(change: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         parse_gamma_market(GAMMA_MARKET_LIVE | change)
+
+
+def test_each_outcome_token_of_a_gamma_market_has_its_contract() -> None:
+    yes_token, no_token = parse_gamma_market(GAMMA_MARKET_LIVE).token_ids
+    contracts = contracts_by_token("polymarket", GAMMA_MARKET_LIVE)
+    assert list(contracts) == [yes_token, no_token]
+    condition = GAMMA_MARKET_LIVE["conditionId"]
+    assert (contracts[yes_token].outcome, contracts[no_token].outcome) == ("Yes", "No")
+    assert contracts[no_token].ticker == f"{condition}:{no_token}"
+    assert contracts[yes_token].underlying == condition
+
+
+def test_a_gamma_market_that_is_no_contract_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="conditionId"):
+        contracts_by_token("polymarket", GAMMA_MARKET_LIVE | {"conditionId": "0x1234"})
 
 
 def test_the_market_is_picked_from_a_gamma_answer_by_condition_id() -> None:

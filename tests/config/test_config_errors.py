@@ -31,7 +31,7 @@ schedule = {{ interval_seconds = 60 }}
 def test_default_configuration_loads() -> None:
     config = load_config()
     assert len(config.registry.bots) >= 12
-    assert {b.venue for b in config.registry.bots} == {"sim-stocks", "sim-crypto", "sim-fx"}
+    assert {b.venue for b in config.registry.bots} == {"sim-stocks", "sim-crypto", "sim-fx", "sim-kalshi"}
 
 
 def test_misspelt_registry_key_is_refused_naming_file_and_key(tmp_path: Path) -> None:

@@ -1,14 +1,20 @@
-"""The dashboard's arithmetic, worked by hand: the validation gate, the book's VaR/CVaR, exit progress."""
+"""The dashboard's arithmetic, worked by hand: the validation gate, the book's VaR/CVaR, exit progress,
+the prediction-market edge table."""
 
 from __future__ import annotations
 
+import json
 import math
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
+from flask.testing import FlaskClient
 
+from bots.event_trading.scorecard import edge_scorecard
 from dashboard.analytics import (
     annualised_sharpe,
     book_tail_risk,
@@ -16,9 +22,18 @@ from dashboard.analytics import (
     exit_progress,
     validation_gate,
 )
+from dashboard.app import create_app
+from dashboard.context import Dashboard
 from domain.market import BarSeries
 from domain.positions import ExitPlan
+from domain.prediction_records import Calibration, EdgeRecord, Settlement
 from domain.signals import Side
+from scrapers.base import SourceHealth
+from storage.database import open_storage
+from storage.reports import Reports
+from storage.repository import Repository
+from tests.dashboard.daemon import dashboard_config
+from utils.clock import SimulatedClock
 
 D = Decimal
 
@@ -135,3 +150,98 @@ def test_exit_progress_reads_the_plan_and_the_mark_in_units_of_risk() -> None:
         ExitPlan(Side.BUY, D(100), D(103), D(2), D(30), D("1.5"), D(106), True, True), D(10), D(105)
     )
     assert trailing.trailing and "trailing stop" in trailing.stage
+
+
+# ---------------------------------------------------------------------------------------------- edge table
+EDGE_TIME = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+CHICAGO_HIGH = "kalshi:KXHIGHCHI-26MAR02-B38.5"
+
+
+def edge_record(key: str, **overrides: object) -> EdgeRecord:
+    values: dict[str, object] = {
+        "bot": "weather-edge",
+        "instrument_key": key,
+        "domain": "weather",
+        "side": "yes",
+        "crowd_price": 0.40,
+        "probability": 0.70,
+        "edge": 0.28,
+        "side_price": 0.42,
+        "estimates": {"nws_forecast": 0.75, "gfs_ensemble": 0.65},
+        "first_seen": EDGE_TIME,
+        "last_seen": EDGE_TIME,
+        "traded": True,
+    }
+    values.update(overrides)
+    return EdgeRecord(**values)  # type: ignore[arg-type]
+
+
+def nws_health() -> dict[str, object]:
+    health = SourceHealth("nws_forecast", EDGE_TIME, None, None, 12, 500).to_dict()
+    return {**health, "domains": ["weather"]}
+
+
+@pytest.fixture
+def edge_journal(tmp_path: Path) -> Iterator[tuple[FlaskClient, Repository]]:
+    """A fresh journal (no trading run) and the read-only dashboard over it."""
+    settings = dashboard_config(tmp_path).settings
+    repository = open_storage(settings.system.database)
+    dashboard = Dashboard(settings, Reports(settings.system.database), SimulatedClock(EDGE_TIME))
+    yield create_app(dashboard).test_client(), repository
+    repository.close()
+
+
+def test_the_edge_table_scores_the_journals_edges_and_lists_the_stored_sources(
+    edge_journal: tuple[FlaskClient, Repository],
+) -> None:
+    client, repository = edge_journal
+    repository.record_edge(edge_record(CHICAGO_HIGH))
+    new_york = edge_record(
+        "kalshi:KXHIGHNY-26MAR02-B40.5",
+        side="no",
+        probability=0.3,
+        crowd_price=0.6,
+        estimates={"nws_forecast": 0.25},
+        traded=False,
+    )
+    repository.record_edge(new_york)
+    repository.settle_edges(
+        Settlement(CHICAGO_HIGH, True, EDGE_TIME + timedelta(hours=9)), {"weather-edge": D("5.80")}
+    )
+    repository.save_calibrations("weather", [Calibration("nws_forecast", 4, 0.2)], EDGE_TIME)
+    repository.set_daemon_value("prediction_sources", json.dumps([nws_health()]))
+
+    table = client.get("/api/analytics").get_json()["edge_table"]
+
+    assert table["rows"] == [
+        row.to_dict() for row in edge_scorecard(repository.edges(), repository.calibrations())
+    ]
+    domain, gfs, nws = table["rows"]
+    # one of two edges settled, on the right side: (0.70 - 1)² = 0.09 against the crowd's (0.40 - 1)² = 0.36
+    assert (domain["signals"], domain["settled"], domain["hits"], domain["trades"]) == (2, 1, 1, 1)
+    assert domain["brier"] == pytest.approx(0.09) and domain["crowd_brier"] == pytest.approx(0.36)
+    assert domain["pnl"] == "5.80" and domain["source"] is None
+    assert (gfs["source"], nws["source"]) == ("gfs_ensemble", "nws_forecast")
+    assert (nws["signals"], nws["priced"], nws["brier"]) == (2, 4, pytest.approx(0.05))  # 0.2 over 4 markets
+    assert (gfs["priced"], gfs["brier"]) == (0, None)
+    assert table["sources"] == [json.loads(json.dumps(nws_health()))]
+
+
+def test_without_edges_or_sources_the_edge_table_is_empty(
+    edge_journal: tuple[FlaskClient, Repository],
+) -> None:
+    client, _ = edge_journal
+
+    assert client.get("/api/analytics").get_json()["edge_table"] == {"rows": [], "sources": []}
+
+
+@pytest.mark.parametrize("stored", ["not json {", '{"name": "nws_forecast"}', "[1, 2]", '[{"ok": true}]'])
+def test_a_malformed_stored_source_list_shows_no_sources_rather_than_failing(
+    edge_journal: tuple[FlaskClient, Repository], stored: str
+) -> None:
+    client, repository = edge_journal
+    repository.set_daemon_value("prediction_sources", stored)
+
+    response = client.get("/api/analytics")
+
+    assert response.status_code == 200 and response.get_json()["edge_table"]["sources"] == []

@@ -82,6 +82,7 @@ def test_overview_shows_brokers_breakers_and_risk_events_from_the_journal(
     assert {(row["venue"], row["mode"], row["connected"]) for row in data["brokers"]["rows"]} == {
         ("sim-crypto", "paper", True),
         ("sim-fx", "paper", True),
+        ("sim-kalshi", "paper", True),
         ("sim-stocks", "paper", True),
     }
     breakers = {(b["name"], b["bot"]): b for b in data["circuit_breakers"]}
@@ -271,7 +272,7 @@ def test_analytics_curves_and_tables_are_the_journals(client: FlaskClient, journ
         assert vetoes["rows"][0]["cause"] == "all" and vetoes["rows"][0]["vetoed"] == len(shadows)
     else:
         assert vetoes["rows"] == [] and vetoes["recent"] == []
-    assert data["prediction_edge"]["available"] is False
+    assert set(data["edge_table"]) == {"rows", "sources"}
 
 
 def test_risk_controls_against_their_limits_and_no_var_without_the_daemon(

@@ -25,10 +25,12 @@ from config.schema import Settings
 from dashboard.app import create_app
 from dashboard.context import Dashboard
 from dashboard.server import DashboardServer
+from domain.prediction_records import Calibration, EdgeRecord, Settlement
 from domain.regimes import Regime, RegimeFit, RegimeReading
 from ml_models.models import ModelRegistry
 from ml_models.training.train import XgbParams, train_asset
 from runtime.events import Event
+from scrapers.base import SourceHealth
 from storage.database import open_storage
 from storage.reports import Reports
 from tests.dashboard.daemon import TOKEN, dashboard_config, fill_journal
@@ -105,7 +107,7 @@ def test_a_trader_reads_the_figures_pulls_a_lever_and_sees_events_arrive(
         assert page.text_content("#pnl-today") == money(expected["pnl"]["today"], signed=True)
         assert page.text_content("#open-positions") == f"{expected['positions']['open']} / 25"
         assert page.text_content("#trading-state") == "active"
-        assert page.locator("#brokers tr").count() == 3
+        assert page.locator("#brokers tr").count() == 4  # the simulated stocks, crypto, forex and Kalshi
         assert page.locator("#breakers").inner_text().count("bot auto-paused") == 1
         daemon.thaw()
 
@@ -282,6 +284,49 @@ def test_the_models_page_shows_each_markets_regime_and_each_assets_model(
         assert "only 90 bars" in page.locator("#fits-table").inner_text()
         assert "BTC: v1 promoted" in page.locator("#retraining-outcomes").inner_text()
         page.screenshot(path=str(tmp_path / "screenshots" / "models.png"), full_page=True)
+        page.close()
+    repository.close()
+    assert problems == []
+
+
+def test_the_analytics_page_shows_the_prediction_market_edge_table(browser: Browser, tmp_path: Path) -> None:
+    settings = dashboard_config(tmp_path).settings
+    repository = open_storage(settings.system.database)
+    problems: list[str] = []
+    with read_only_server(settings) as server:
+        page = open_page(browser, problems)
+        page.goto(server.url + "analytics")
+        page.wait_for_selector("#edge-rows tr td")
+        assert "No prediction-market edges yet" in page.locator("#edge-rows").inner_text()
+
+        seen = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+        chicago = "kalshi:KXHIGHCHI-26MAR02-B38.5"
+        repository.record_edge(
+            EdgeRecord(
+                "weather-edge", chicago, "weather", "yes", 0.40, 0.70, 0.28, 0.42,
+                {"nws_forecast": 0.75, "gfs_ensemble": 0.65}, seen, seen, traded=True,
+            )
+        )  # fmt: skip
+        repository.settle_edges(Settlement(chicago, True, seen), {"weather-edge": Decimal("5.8")})
+        repository.save_calibrations("weather", [Calibration("nws_forecast", 4, 0.2)], seen)
+        health = SourceHealth("nws_forecast", seen, "HTTP 503", seen.replace(hour=14), 12, 500)
+        repository.set_daemon_value(
+            "prediction_sources", json.dumps([{**health.to_dict(), "domains": ["weather"]}])
+        )
+
+        page.reload()
+        page.wait_for_selector('#edge-rows tr[data-source="nws_forecast"]')
+        assert page.locator("#edge-rows tr").count() == 3  # weather, then gfs_ensemble and nws_forecast
+        domain = page.locator("#edge-rows tr.edge-domain")
+        assert domain.count() == 1 and domain.first.get_attribute("data-domain") == "weather"
+        assert domain.first.inner_text().split("\t") == [
+            "weather", "consensus", "1", "1", "100.0 %", "0.090", "0.360", "–", "1", "+5.80",
+        ]  # fmt: skip
+        nws = page.locator('#edge-rows tr[data-source="nws_forecast"]').inner_text().split("\t")
+        assert nws[1:] == ["nws_forecast", "1", "1", "100.0 %", "0.050", "–", "4", "1", "+5.80"]
+        source = page.locator('#edge-sources tr[data-source="nws_forecast"]').inner_text()
+        assert "weather" in source and "ok" in source and "HTTP 503" in source and "12 / 500" in source
+        page.screenshot(path=str(tmp_path / "screenshots" / "edge-table.png"), full_page=True)
         page.close()
     repository.close()
     assert problems == []

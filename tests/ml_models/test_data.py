@@ -3,6 +3,8 @@ shipped data loads without a network; unusable bars are refused with the asset a
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,3 +73,15 @@ def test_bars_with_a_non_positive_price_are_refused() -> None:
 
     with pytest.raises(BarDataError, match="SPX: column low has a non-positive price at bar 3"):
         validate_bars("SPX", frame)
+
+
+def test_simulated_bars_load_the_same_from_inside_a_running_event_loop() -> None:
+    # the simulated daemon retrains inline, on its own event loop (the weekly cron job)
+    settings = SimulationSettings(bars=200, timeframe_seconds=300)
+    outside = load_bars("simulated", ("ETH",), simulation=settings)
+
+    async def from_the_loop() -> dict[str, pd.DataFrame]:
+        return load_bars("simulated", ("ETH",), simulation=settings)
+
+    inside = asyncio.run(from_the_loop())
+    pd.testing.assert_frame_equal(inside["ETH"], outside["ETH"])

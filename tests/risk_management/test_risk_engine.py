@@ -367,9 +367,17 @@ def kalshi_contract() -> Instrument:
     )
 
 
-def prediction_entry(evidence: dict[str, object], ask: str = "0.25"):  # type: ignore[no-untyped-def]
+def prediction_entry(  # type: ignore[no-untyped-def]
+    evidence: dict[str, object],
+    ask: str = "0.25",
+    risk_fraction: float = 0.05,
+    free_cash: Decimal | None = None,
+):
+    """A Kalshi entry on a 10,000 USD book; the risk fraction is high unless a test is about it."""
     contract = kalshi_contract()
-    limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0})
+    limits = replace(
+        LIMITS, max_quote_age_seconds={"prediction": 60.0}, risk_fraction_per_trade=risk_fraction
+    )
     bid = str(Decimal(ask) - Decimal("0.01"))
     return RiskEngine(limits).assess(
         signal(contract, stop=None, evidence=evidence),
@@ -377,7 +385,24 @@ def prediction_entry(evidence: dict[str, object], ask: str = "0.25"):  # type: i
         quote=quote(contract, bid=bid, ask=ask),
         own_position=None,
         now=T0,
+        free_cash=free_cash,
     )
+
+
+def test_a_bought_contract_risks_its_whole_price_so_the_risk_fraction_bounds_it_at_zero() -> None:
+    # 0.05 % of 10,000 = 5 USD may be lost; a contract at 0.25 can lose 0.25 -> 20 contracts,
+    # although quarter-Kelly alone would take 1780 (see the next test)
+    outcome = prediction_entry({"win_probability": 0.40, "fee_per_contract": 0.02}, risk_fraction=0.0005)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(20)
+
+
+def test_a_buy_costs_no_more_than_the_accounts_free_cash() -> None:
+    # Kelly would take 1780 contracts at 0.25 (445 USD); the account has 100.10 free -> 400
+    cut = prediction_entry({"win_probability": 0.40, "fee_per_contract": 0.02}, free_cash=Decimal("100.10"))
+    assert cut.intent is not None and cut.intent.quantity == Decimal(400)
+    assert cut.decision.details["cut_by_cap"] == "insufficient_cash"
+    broke = prediction_entry({"win_probability": 0.40, "fee_per_contract": 0.02}, free_cash=Decimal("0.20"))
+    assert broke.intent is None and broke.decision.reason_code is ReasonCode.INSUFFICIENT_CASH
 
 
 def test_prediction_entries_are_sized_by_quarter_kelly_after_fees() -> None:

@@ -111,7 +111,8 @@ def test_a_prediction_entry_is_sized_with_its_venues_kalshi_fee() -> None:
     def no_position(bot: str, instrument: Instrument) -> Position | None:
         return None
 
-    limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0})
+    # a risk fraction high enough that Kelly binds (at 0.5 % the $0 worst case would: 200 contracts)
+    limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0}, risk_fraction_per_trade=0.05)
     stage = RiskStage(RiskEngine(limits), lambda: book(), price, no_position, fees={"kalshi": KalshiFees()})
     ctx = SignalContext(now=T0, confidence=0.6)
     entry = signal(contract, stop=None, evidence={"win_probability": 0.40})

@@ -56,6 +56,20 @@ def test_a_weather_contract_goes_to_the_weather_sources_and_the_all_domain_ones_
     assert odds.asked == []
 
 
+def test_a_source_kept_to_some_venues_is_not_asked_about_another_venues_markets() -> None:
+    real = Answering("gfs_ensemble", frozenset({Domain.WEATHER}))
+    simulated = Answering("sim_gfs_ensemble", frozenset({Domain.WEATHER}))
+    router = SourceRouter(
+        [real, simulated],
+        venues={"gfs_ensemble": frozenset({"kalshi"}), "sim_gfs_ensemble": frozenset({"sim-kalshi"})},
+    )
+
+    result = asyncio.run(router.estimates(contract(Domain.WEATHER), NOW))  # a market on "kalshi"
+
+    assert [e.source for e in result.estimates] == ["gfs_ensemble"] and result.missing == ()
+    assert simulated.asked == []
+
+
 def test_an_unknown_contract_goes_to_no_source() -> None:
     whales = Answering("whale_tracker", frozenset(set(Domain) - {Domain.UNKNOWN}))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,8 +11,11 @@ import pytest
 from domain.contracts import ContractSpec, Domain, Measure, Strike, StrikeType
 from scrapers.base import NoEstimate, SourceEstimate
 from scrapers.weather.probability import ensemble_probability, normal_probability
+from scrapers.whales import tape_estimate
+from simulation.prediction_market import SimulatedPredictionMarket
 from simulation.prediction_sources import WorldForecasts, replay_scores, simulated_sources
 from simulation.prediction_world import SimulatedMarket, cpi_months, weather_days
+from utils.clock import SimulatedClock
 
 NOW = datetime(2026, 2, 9, 15, 0, tzinfo=UTC)
 
@@ -32,8 +35,9 @@ def test_the_simulated_sources_run_the_real_models_on_the_worlds_forecasts() -> 
     gfs, nws, cleveland = simulated_sources(world)
     contract = event.markets[2].contract
 
+    expected = ensemble_probability(event.ensemble_f, contract.strike)
     assert asyncio.run(gfs.estimate(contract, NOW)) == SourceEstimate(
-        "sim_gfs_ensemble", ensemble_probability(event.ensemble_f, contract.strike), NOW, {"simulated": True}
+        "sim_gfs_ensemble", expected, NOW, {"simulated": True, "forecast_probability": expected}
     )
     nws_estimate = asyncio.run(nws.estimate(contract, NOW))
     assert isinstance(nws_estimate, SourceEstimate)
@@ -84,3 +88,45 @@ def test_over_a_simulated_quarter_the_consensus_beats_the_crowd() -> None:
 
     assert scores.markets == 90 * 4 * 6
     assert scores.brier_consensus < scores.brier_crowd
+
+
+def test_with_the_market_the_forecasters_learn_as_the_crowd_does_and_the_whale_reads_its_tape() -> None:
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    clock = SimulatedClock(start)
+    market = SimulatedPredictionMarket(clock, seed=7, days=3)
+    gfs, _, _, whale = simulated_sources(WorldForecasts(market.weather, market.cpi), market)
+    listed = market.open_markets(start)[0]
+    key = listed.instrument.key
+    first = asyncio.run(gfs.estimate(listed.contract, start))
+    assert isinstance(first, SourceEstimate)
+    forecast = first.evidence["forecast_probability"]
+    information = market.information(key, start)
+    assert information is not None and 0 < information < 1
+    # what it said before anything was known, moved towards the outcome by the share now known
+    outcome = 1.0 if listed.market.outcome_yes else 0.0
+    assert first.probability == pytest.approx(forecast + (outcome - forecast) * information)
+    # the crowd's mid learns by the same share
+    mid = listed.mid_at(start)
+    assert mid == pytest.approx(
+        listed.market.crowd_price + (outcome - listed.market.crowd_price) * information
+    )
+    # after the close neither has anything to say
+    after = listed.closes_at + timedelta(minutes=1)
+    assert isinstance(asyncio.run(gfs.estimate(listed.contract, after)), NoEstimate)
+    assert isinstance(asyncio.run(whale.estimate(listed.contract, after)), NoEstimate)
+    # the tape is the same whenever it is read, and the whale tracker answers from it
+    tape = market.trades(listed.contract.ticker, start - timedelta(hours=6), start)
+    assert tape == market.trades(listed.contract.ticker, start - timedelta(hours=6), start)
+    assert all(start - timedelta(hours=6) <= t.created_time <= start for t in tape)
+    answer = asyncio.run(whale.estimate(listed.contract, start))
+    expected = tape_estimate(
+        "sim_whale_tracker",
+        listed.contract.ticker,
+        tape,
+        mid,
+        start,
+        lookback=timedelta(hours=6),
+        min_notional_usd=500.0,
+        max_shift=0.05,
+    )
+    assert answer == expected

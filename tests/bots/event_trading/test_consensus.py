@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bots.event_trading.consensus import Calibration, ConsensusSettings, consensus
+from bots.event_trading.consensus import ConsensusSettings, consensus
+from domain.prediction_records import Calibration
 from scrapers.base import SourceEstimate
 
 NOW = datetime(2026, 2, 9, 15, 0, tzinfo=UTC)

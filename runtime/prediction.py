@@ -1,0 +1,215 @@
+"""Prediction markets in the daemon: the edge desk, the gate stage and settlement, wired together.
+
+Built only when an enabled bot is an event-trading bot. The simulated Kalshi venue brings its
+own sources (the simulated world's forecasters and whale tracker over its tape); a real venue
+uses the real sources of `scrapers/` (see `runtime.prediction_sources`).
+
+Settlement runs every `settle_check_seconds`: each market a venue settled since the last look
+is settled once (the journal remembers it across restarts). Its sources' last probabilities
+are scored into their calibration records (the consensus weights), every bot's position in it
+is closed at the settlement value, the bots' edge records learn the outcome and the P&L, and
+the ML gate is refitted on the settled edges.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from bots.base import Bot
+from bots.event_trading.bot import EventTradingBot
+from bots.event_trading.consensus import ConsensusSettings
+from bots.event_trading.desk import EdgeDesk, TradeTape
+from bots.event_trading.gates import MlGate
+from bots.event_trading.stage import GateSettings, PredictionGateStage, QuoteOf
+from config.schema import PredictionSettings
+from domain.contracts import ContractSpec
+from domain.fees import FeeSchedule
+from domain.instruments import Instrument
+from domain.positions import ClosedTrade
+from domain.prediction_records import PREDICTION_SOURCES_KEY, EdgeRecord, Settlement
+from runtime.events import Event
+from scrapers.base import ContractSource
+from scrapers.router import Estimates, SourceRouter
+from storage.repository import Repository
+from utils.clock import Clock
+
+log = logging.getLogger(__name__)
+
+MARKET_LIFETIME = timedelta(days=120)  # no market trades longer: its round trips all closed since
+
+
+class SettlementSource(Protocol):
+    def settlements(self, since: datetime | None, now: datetime) -> list[Settlement]: ...
+
+
+class SettlesPositions(Protocol):
+    """The part of the orchestrator settlement needs: who holds a market, and closing them there."""
+
+    def holders(self, instrument_key: str) -> list[str]: ...
+
+    async def settle_position(self, bot: str, settlement: Settlement) -> ClosedTrade | None: ...
+
+
+def consensus_settings(settings: PredictionSettings) -> ConsensusSettings:
+    return ConsensusSettings(settings.min_sources, settings.prior_brier, settings.prior_weight)
+
+
+def gate_settings(settings: PredictionSettings) -> GateSettings:
+    return GateSettings(
+        min_edge=settings.min_edge,
+        price_lookback=timedelta(minutes=settings.price_lookback_minutes),
+        max_premium_to_vwap=settings.max_premium_to_vwap,
+        max_adverse_drift=settings.max_adverse_drift,
+        spike_move=settings.spike_move,
+        spike_window=timedelta(minutes=settings.spike_window_minutes),
+    )
+
+
+class PredictionMarkets:
+    """The daemon's prediction-market desk: build with `build`, then `stage`, `settle`, `on_event`."""
+
+    def __init__(
+        self,
+        settings: PredictionSettings,
+        repository: Repository,
+        clock: Clock,
+        sources: Sequence[ContractSource],
+        settlement_sources: Mapping[str, SettlementSource],
+        tapes: Mapping[str, TradeTape],
+        instruments: Mapping[str, Instrument],
+        source_venues: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._repository = repository
+        self._clock = clock
+        self._settlement_sources = dict(settlement_sources)
+        self._instruments = instruments
+        self._settled = repository.settled_instrument_keys()
+        self._pending_estimates: dict[str, tuple[str, dict[str, float], datetime]] = {}
+        self._seen: set[tuple[str, str]] = set()  # (market, source) whose first view is kept
+        self.desk = EdgeDesk(
+            SourceRouter(sources, settings.source_timeout_seconds, source_venues),
+            consensus_settings(settings),
+            repository.calibrations(),
+            tapes=tapes,
+            ml_gate=MlGate(
+                min_training=settings.ml_gate_min_training,
+                min_side_probability=settings.ml_gate_min_side_probability,
+                max_source_spread=settings.ml_gate_max_source_spread,
+            ),
+            estimate_ttl=timedelta(seconds=settings.estimate_ttl_seconds),
+            on_estimates=self._record_estimates,
+        )
+        self.desk.train_ml_gate(repository.edges(settled=True))
+
+    def attach(self, bots: Sequence[Bot]) -> int:
+        """Give the desk to every event-trading bot; how many there were."""
+        count = 0
+        for bot in bots:
+            if isinstance(bot, EventTradingBot):
+                bot.attach(self.desk)
+                count += 1
+        return count
+
+    def stage(self, quote_of: QuoteOf, fees: Mapping[str, FeeSchedule]) -> PredictionGateStage:
+        return PredictionGateStage(
+            self.desk, quote_of, fees, gate_settings(self.settings), on_edge=self._record_edge
+        )
+
+    # -------------------------------------------------------------------------------- journal
+    def _record_estimates(self, contract: ContractSpec, found: Estimates, now: datetime) -> None:
+        # kept until the next settlement run writes them in one transaction (a crash loses at most
+        # that long of them; the next ask brings them back)
+        # (each source's first view of a market is what its calibration scores)
+        key = f"{contract.venue}:{contract.ticker}"
+        new = {e.source: e.probability for e in found.estimates if (key, e.source) not in self._seen}
+        if not new:
+            return
+        self._seen.update((key, source) for source in new)
+        pending = self._pending_estimates.get(key)
+        merged = new if pending is None else {**new, **pending[1]}
+        self._pending_estimates[key] = (contract.domain.value, merged, now if pending is None else pending[2])
+
+    def flush_estimates(self) -> None:
+        pending, self._pending_estimates = self._pending_estimates, {}
+        if not pending:
+            return
+        with self._repository.batch():
+            for key, (domain, probabilities, when) in pending.items():
+                self._repository.save_estimates(key, domain, probabilities, when)
+
+    def _record_edge(self, record: EdgeRecord) -> None:
+        self._repository.record_edge(record)
+
+    def on_event(self, event: Event) -> None:
+        """An entry filled in a prediction market: its bot's edge record there was traded."""
+        payload = event.payload
+        if event.kind != "fill" or payload.get("exit") or payload.get("settlement"):
+            return
+        key = str(payload.get("instrument_key", ""))
+        if key in self._instruments and self._instruments[key].contract is not None:
+            self._repository.mark_edge_traded(str(payload.get("bot", "")), key)
+
+    def publish_health(self) -> None:
+        statuses = [status.to_dict() for status in self.desk.health()]
+        self._repository.set_daemon_value(PREDICTION_SOURCES_KEY, json.dumps(statuses))
+
+    # -------------------------------------------------------------------------------- settlement
+    async def settle(self, positions: SettlesPositions) -> list[Settlement]:
+        """Settle every market the venues settled that this daemon has not; the settlements done."""
+        now = self._clock.now()
+        self.flush_estimates()
+        done: list[Settlement] = []
+        for source in self._settlement_sources.values():
+            for settlement in source.settlements(None, now):
+                if settlement.instrument_key in self._settled:
+                    continue
+                await self._settle_one(settlement, positions)
+                done.append(settlement)
+        if done:
+            self.desk.train_ml_gate(self._repository.edges(settled=True))
+            log.info("settled %d prediction market(s)", len(done))
+        self.publish_health()
+        return done
+
+    async def _settle_one(self, settlement: Settlement, positions: SettlesPositions) -> None:
+        key = settlement.instrument_key
+        instrument = self._instruments.get(key)
+        contract = None if instrument is None else instrument.contract
+        for bot in positions.holders(key):
+            try:
+                await positions.settle_position(bot, settlement)
+            except Exception:
+                log.exception("could not settle %s's position in %s; retried next time", bot, key)
+                return  # not marked settled: the next run tries again
+        now = self._clock.now()
+        # each bot's net P&L in the market: the round trips it made there, however they ended
+        # (held to settlement, or sold when the edge reversed)
+        pnl: dict[str, Decimal] = {}
+        for trade in self._repository.closed_trades(since=now - MARKET_LIFETIME):
+            if trade.instrument_key == key:
+                pnl[trade.bot] = pnl.get(trade.bot, Decimal(0)) + trade.net_pnl
+        with self._repository.batch():
+            if not self._repository.record_settlement(settlement):
+                self._settled.add(key)
+                return
+            if contract is not None:
+                domain = contract.domain.value
+                probabilities = self._repository.estimates_for(key)
+                updated = self.desk.settle(domain, probabilities, settlement.outcome_yes)
+                if updated:
+                    self._repository.save_calibrations(domain, updated, now)
+            self._repository.forget_estimates(key)
+            self._repository.settle_edges(settlement, pnl)
+        self._seen = {(market, source) for market, source in self._seen if market != key}
+        self.desk.forget(key)
+        self._settled.add(key)
+
+
+def prediction_bots(bots: Sequence[Bot]) -> bool:
+    return any(isinstance(bot, EventTradingBot) for bot in bots)
