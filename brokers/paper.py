@@ -368,11 +368,9 @@ class PaperBroker:
         async with self._lock:
             await self._poll_unlocked()
             now = self._clock.now()
-            existing = self._orders.get(intent.client_order_id)
-            if existing is not None:
-                with self._storage():
-                    self._record_submission(intent, now, duplicate=True, outcome=existing.status.value)
-                return existing.view()
+            known = self._known(intent, now)
+            if known is not None:
+                return known
             plan = await self._assess(intent, now)
             if isinstance(plan, str):
                 return self._refuse(intent, now, plan)
@@ -396,6 +394,15 @@ class PaperBroker:
             self._next_order_sequence += 1
             return order.view()
 
+    def _known(self, intent: OrderIntent, now: datetime) -> VenueOrder | None:
+        """The order a resent client order id already names (the resend is journaled), or None."""
+        existing = self._orders.get(intent.client_order_id)
+        if existing is None:
+            return None
+        with self._storage():
+            self._record_submission(intent, now, duplicate=True, outcome=existing.status.value)
+        return existing.view()
+
     async def settle(self, intent: OrderIntent, yes_value: Decimal) -> VenueOrder:
         """Pay out a held prediction position at its market's settlement, as the venue does.
 
@@ -417,11 +424,9 @@ class PaperBroker:
         async with self._lock:
             await self._poll_unlocked()
             now = self._clock.now()
-            existing = self._orders.get(intent.client_order_id)
-            if existing is not None:
-                with self._storage():
-                    self._record_submission(intent, now, duplicate=True, outcome=existing.status.value)
-                return existing.view()
+            known = self._known(intent, now)
+            if known is not None:
+                return known
             problem = self._settlement_problem(intent)
             if problem is not None:
                 return self._refuse(intent, now, problem)

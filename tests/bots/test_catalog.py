@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from config.loader import load_config
 from domain.signals import Signal
 from runtime.registry import build_bots
 from runtime.venues import simulated_venues
+from runtime.wiring import with_paths
 from simulation.market import SimulatedMarket
 from simulation.prediction_market import SimulatedPredictionMarket
 from utils.clock import SimulatedClock
@@ -84,8 +86,8 @@ def test_bad_class_paths_are_refused_saying_why(name: str, complaint: str) -> No
         load_bot_class(name)
 
 
-def test_every_bot_in_the_default_registry_builds_with_its_params() -> None:
-    config = load_config()
+def test_every_bot_in_the_default_registry_builds_with_its_params(tmp_path: Path) -> None:
+    config = with_paths(load_config(), database=tmp_path / "trading.sqlite", var_dir=tmp_path)
     clock = SimulatedClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
     venues = simulated_venues(
         config.settings,
