@@ -16,10 +16,13 @@ Execution rules (one venue account per broker; bots share it):
   broker does not see prices between calls. DAY orders expire at the next
   midnight UTC.
 - Selling more than is held opens a short; there is no margin model, so sells
-  are never refused for cash. Buys need free cash (cash less what resting buy
-  limits reserve) for the notional plus the fee. `reduce_only` is not enforced
-  here: bots share the account, so one bot's exit can look like an increase of
-  the venue's net position; the orchestrator's books own that rule.
+  are never refused for cash, except on a prediction market: there a YES sold
+  beyond what is held is a NO bought, paid (1 - price) a contract from free cash,
+  and $1 a contract of the cash stays reserved while it is held. Buys need free
+  cash (cash less what resting buy limits reserve) for the notional plus the
+  fee. `reduce_only` is not enforced here: bots share the account, so one bot's
+  exit can look like an increase of the venue's net position; the orchestrator's
+  books own that rule.
 - Cash: a buy pays quantity x price + fee; a sell receives quantity x price - fee.
 - Settlement (`settle`): when a prediction market settles, the venue pays out every
   held contract at its settlement value, $1 or $0 per YES. The paper venue does it
@@ -597,6 +600,15 @@ class PaperBroker:
             free = self._cash - self._reserved()
             if cost > free:
                 return f"insufficient cash: the buy needs {cost:.2f} {CURRENCY}, {free:.2f} is free"
+        if intent.side is Side.SELL and plan.action is not _Action.EXPIRE and self._is_prediction(instrument):
+            # selling YES beyond what is held buys NO: it must be paid for, (1 - price) a contract
+            held = self._holdings.get(instrument.key, _Holding(Decimal(0), Decimal(0))).quantity
+            opened = quantity - max(held, Decimal(0))
+            if opened > 0:
+                cost = opened * (1 - plan.price) + self._fees.fee(quantity, plan.price, plan.maker)
+                free = self._cash - self._reserved()
+                if cost > free:
+                    return f"insufficient cash: the NO bought needs {cost:.2f} {CURRENCY}, {free:.2f} is free"
         return plan
 
     def _plan(self, intent: OrderIntent, instrument: Instrument, quote: Quote) -> _Plan | str:
@@ -640,13 +652,22 @@ class PaperBroker:
         return quote
 
     def _reserved(self) -> Decimal:
-        """Cash promised to resting buy limits (notional plus maker fee)."""
+        """Cash promised to resting buy limits (notional plus maker fee), and $1 a contract for
+        each YES sold short on a prediction market (NO held): what it pays if YES settles. So
+        free cash falls by what the NO cost, as on Kalshi, where buying NO is paid up front."""
         reserved = Decimal(0)
         for order in self._open_orders():
             if order.side is Side.BUY and order.limit_price is not None:
                 notional = order.remaining * order.limit_price
                 reserved += notional + self._fees.fee(order.remaining, order.limit_price, maker=True)
+        for key, holding in self._holdings.items():
+            if holding.quantity < 0 and self._is_prediction(self._instruments.get(key)):
+                reserved += -holding.quantity
         return reserved
+
+    @staticmethod
+    def _is_prediction(instrument: Instrument | None) -> bool:
+        return instrument is not None and instrument.asset_class is AssetClass.PREDICTION
 
     # ------------------------------------------------------------------------------------------
     # Execution and the books (callers hold a `_storage()` transaction)

@@ -326,18 +326,22 @@ class RiskEngine:
         assert quote is not None  # checked by _price_problem
         entry = quote.touch(signal.side)
         prediction = instrument.asset_class is AssetClass.PREDICTION
-        if prediction and signal.side is Side.BUY and entry > limits.prediction_max_entry_price:
+        # what the contract bought costs: the YES at the ask, or (selling YES) the NO at 1 - bid
+        paid = entry if signal.side is Side.BUY else Decimal(1) - entry
+        if prediction and paid > limits.prediction_max_entry_price:
+            bought = "YES" if signal.side is Side.BUY else "NO"
             return _reject(
                 ReasonCode.PREDICTION_PRICE_CAP,
-                f"{symbol} costs {entry} per contract, above the {limits.prediction_max_entry_price} cap "
-                "for prediction-market entries",
+                f"{bought} of {symbol} costs {paid} per contract, above the "
+                f"{limits.prediction_max_entry_price} cap for prediction-market entries",
             )
         stop: Decimal | None = None
-        if prediction and signal.side is Side.BUY:
+        if prediction:
             # a bought contract can lose its whole price: it is sized to lose at most the risk
-            # fraction at $0, as a stock is at its stop (and Kelly may cut it further)
-            stop = Decimal(0)
-        elif not prediction:
+            # fraction when it settles worthless ($0 for a YES, YES at $1 for a NO), as a stock
+            # is at its stop (and Kelly may cut it further)
+            stop = Decimal(0) if signal.side is Side.BUY else Decimal(1)
+        else:
             if signal.stop is None:
                 return _reject(
                     ReasonCode.SIZE_ZERO, f"entry in {symbol} has no stop, so its risk cannot be sized"
@@ -349,7 +353,7 @@ class RiskEngine:
                     f"stop {stop} is not on the losing side of entry {entry} ({signal.side})",
                 )
         try:
-            kelly = _kelly_fraction(signal.evidence, entry, limits)
+            kelly = _kelly_fraction(signal.evidence, paid if prediction else entry, limits)
         except (TypeError, ValueError) as exc:
             return _reject(ReasonCode.SIZE_ZERO, f"{symbol}: unusable Kelly inputs in the signal: {exc}")
         if prediction and kelly is None:
@@ -372,7 +376,7 @@ class RiskEngine:
         if kelly is not None:
             # the Kelly stake (a fraction of equity, quarter-Kelly and capped) bounds the size
             kelly_stake = book.equity * Decimal(str(kelly)) * Decimal(str(multiplier))
-            quantity = min(quantity, kelly_stake / entry)
+            quantity = min(quantity, kelly_stake / (paid if prediction else entry))
         quantity = cap_quantity_by_notional(quantity, entry, book.equity * limits.max_position_fraction)
         quantity = cap_quantity_by_notional(quantity, entry, limits.max_order_notional_usd)
         # room under each exposure cap; the tightest one binds
@@ -392,11 +396,12 @@ class RiskEngine:
                 f"{limits.max_bot_exposure_fraction:.0%} share of equity {book.equity:.2f}",
             ),
         ]
-        if free_cash is not None and signal.side is Side.BUY:
+        if free_cash is not None and (signal.side is Side.BUY or prediction):
+            # rooms are notional at `entry`; a NO is paid at 1 - bid, so its cash room is rescaled
             rooms.append(
                 (
                     ReasonCode.INSUFFICIENT_CASH,
-                    free_cash,
+                    free_cash if signal.side is Side.BUY else free_cash * entry / paid,
                     f"the {instrument.venue} account has {free_cash:.2f} free, less than a lot of {symbol}",
                 )
             )

@@ -1,16 +1,15 @@
-"""The event-trading bot: buys the YES of prediction markets its domain sources say are cheap.
+"""The event-trading bot: buys the side of a prediction market its domain sources say is cheap.
 
 Each tick it walks its markets that are trading now, asks the edge desk for the domain
 sources' estimates, and takes their consensus against the crowd's mid. Where at least two
-sources agree that YES is worth more than the crowd pays, and YES costs no more than
-`max_price`, it signals an entry carrying the consensus (`win_probability`, which the risk
-engine sizes by quarter-Kelly after the venue's fee) and every source's probability (which
-the gate stage prices again, through its three gates). A held position is closed when the
-consensus turns to NO and puts the YES at least `exit_margin` under the bid ("unless the edge
-reverses"); otherwise it is held to settlement.
-
-Only YES is bought: our prediction instruments are the YES contract of each market, and a
-NO entry would be a short YES, which the Kelly sizing of a bought contract does not describe.
+sources agree on a side and that side costs no more than `max_price`, it signals an entry
+carrying the consensus (`win_probability`: the side's probability, which the risk engine sizes
+by quarter-Kelly after the venue's fee) and every source's probability (which the gate stage
+prices again, through its three gates). Our instruments are each market's YES contract: YES is
+bought at the ask (a BUY), NO by selling YES at the bid (a SELL; it costs 1 − bid, and the
+paper venue and the risk engine treat it as the NO bought). A held position is closed when the
+consensus turns against it and the other side of the book beats what it is worth by
+`exit_margin` ("unless the edge reverses"); otherwise it is held to settlement.
 
 Parameters: `domains` (default all the desk prices), `max_price` (default 0.30, the risk
 engine's cap; entries above it are not even signalled), `exit_margin` (default 0.05);
@@ -86,13 +85,15 @@ class EventTradingBot(Bot):
             if quote is None:
                 continue  # not trading now (before it opens, after it closes)
             position = ctx.position(instrument)
-            holding = position is not None and position.is_open
-            if not holding and quote.ask > self.max_price:
-                continue
+            held = position.side if position is not None and position.is_open else None
+            yes_cost, no_cost = quote.ask, Decimal(1) - quote.bid
+            if held is None and min(yes_cost, no_cost) > self.max_price:
+                continue  # neither side is cheap enough to buy
             found = await desk.estimates(contract, ctx.now)
             if len(found.estimates) < desk.settings.min_sources:
                 continue
             verdict = desk.consensus(contract, found, float(quote.mid))
+            p_yes = verdict.probability
             evidence: dict[str, Any] = {
                 "consensus": verdict.to_dict(),
                 "estimates": {e.source: e.probability for e in found.estimates},
@@ -100,38 +101,50 @@ class EventTradingBot(Bot):
                 "domain": contract.domain.value,
                 "crowd_price": float(quote.mid),
             }
-            if holding:
-                # sell only when the bid beats what the YES is worth by the margin: a NO consensus a
-                # hair under a one-cent bid is rounding, and selling there pays the spread for nothing
-                worth = verdict.probability
-                reversed_ = verdict.side == "no" and worth is not None
-                if reversed_ and worth is not None and worth <= float(quote.bid) - self.exit_margin:
+            if held is not None:
+                # close only when the other side of the book beats what the contract held is worth
+                # by the margin: a reversal a hair past a one-cent quote is rounding, and trading
+                # there pays the spread for nothing
+                if p_yes is None:
+                    continue
+                if held is Side.BUY:
+                    reversed_ = verdict.side == "no" and p_yes <= float(quote.bid) - self.exit_margin
+                else:
+                    reversed_ = verdict.side == "yes" and p_yes >= float(quote.ask) + self.exit_margin
+                if reversed_:
                     signals.append(
                         self.signal(
                             ctx,
                             instrument,
-                            Side.SELL,
+                            held.opposite,
                             SignalIntent.CLOSE,
                             confidence=1.0,
                             edge=0.0,
                             stop=None,
-                            reason=f"the edge reversed: {verdict.reason}; the bid is {quote.bid}",
+                            reason=f"the edge reversed: {verdict.reason}; bid {quote.bid}, ask {quote.ask}",
                             evidence=evidence,
                             sequence=index,
                         )
                     )
                 continue
-            if verdict.side != "yes" or verdict.probability is None:
+            if p_yes is None or verdict.side is None:
                 continue
-            evidence["win_probability"] = verdict.probability
+            # YES is bought at the ask; NO is bought by selling YES at the bid (it costs 1 - bid)
+            side, cost, p_side = (
+                (Side.BUY, yes_cost, p_yes) if verdict.side == "yes" else (Side.SELL, no_cost, 1.0 - p_yes)
+            )
+            if cost > self.max_price:
+                continue
+            evidence["win_probability"] = p_side
+            evidence["contract_side"] = verdict.side
             signals.append(
                 self.signal(
                     ctx,
                     instrument,
-                    Side.BUY,
+                    side,
                     SignalIntent.OPEN,
-                    confidence=verdict.probability,
-                    edge=verdict.probability - float(quote.ask),
+                    confidence=p_side,
+                    edge=p_side - float(cost),
                     stop=None,
                     reason=verdict.reason,
                     evidence=evidence,

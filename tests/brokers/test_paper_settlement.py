@@ -330,3 +330,14 @@ def test_a_sale_into_a_one_cent_bid_fills_at_the_cent_even_with_slippage(tmp_pat
         assert sold.status is OrderStatus.FILLED and sold.average_fill_price == Decimal("0.01")
     finally:
         setup.broker.close()
+
+
+def test_a_yes_sold_beyond_the_holding_is_a_no_bought_and_keeps_a_dollar_aside(venue: Venue) -> None:
+    # sell 10 YES at the 0.48 bid holding none: +4.80 - fee 0.18 -> cash 104.62, but $10 stays reserved
+    # while the NO is held, so 94.62 is free: the 5.20 the NO cost and its fee are gone from free cash
+    assert venue.submit(order(Side.SELL, tag="no-in")).status is OrderStatus.FILLED
+    balance = asyncio.run(venue.broker.balance())
+    assert balance.cash == Decimal("104.62") and balance.free == Decimal("94.62")
+    # a NO the free cash cannot pay for is refused: 200 NO at 0.52 need 104 + fee
+    refused = venue.submit(order(Side.SELL, "200", tag="no-too-big"))
+    assert refused.status is OrderStatus.REJECTED and "insufficient cash" in (refused.reason or "")

@@ -396,6 +396,37 @@ def test_a_bought_contract_risks_its_whole_price_so_the_risk_fraction_bounds_it_
     assert outcome.intent is not None and outcome.intent.quantity == Decimal(20)
 
 
+def test_a_no_bought_by_selling_yes_is_priced_capped_and_sized_at_one_minus_the_bid() -> None:
+    contract = kalshi_contract()
+    limits = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0}, risk_fraction_per_trade=0.0005)
+
+    def sell_yes(bid: str, evidence: dict[str, object], free_cash: Decimal | None = None):  # type: ignore[no-untyped-def]
+        ask = str(Decimal(bid) + Decimal("0.01"))
+        return RiskEngine(limits).assess(
+            signal(contract, Side.SELL, stop=None, evidence=evidence),
+            book=book(),
+            quote=quote(contract, bid=bid, ask=ask),
+            own_position=None,
+            now=T0,
+            free_cash=free_cash,
+        )
+
+    # YES bid 0.60: the NO costs 0.40, above the 0.30 cap
+    capped = sell_yes("0.60", {"win_probability": 0.9})
+    assert (
+        capped.decision.reason_code is ReasonCode.PREDICTION_PRICE_CAP and "NO of" in capped.decision.message
+    )
+    # YES bid 0.75: the NO costs 0.25 and loses it all if YES settles; 0.05 % of 10,000 = 5 USD -> 20
+    # contracts (quarter-Kelly at P(NO) 0.40 and cost 0.27 would allow 1780)
+    sized = sell_yes("0.75", {"win_probability": 0.40, "fee_per_contract": 0.02})
+    assert (
+        sized.intent is not None and sized.intent.side is Side.SELL and sized.intent.quantity == Decimal(20)
+    )
+    # 2.50 USD free pays for 10 NO at 0.25
+    cash = sell_yes("0.75", {"win_probability": 0.40, "fee_per_contract": 0.02}, free_cash=Decimal("2.50"))
+    assert cash.intent is not None and cash.intent.quantity == Decimal(10)
+
+
 def test_a_buy_costs_no_more_than_the_accounts_free_cash() -> None:
     # Kelly would take 1780 contracts at 0.25 (445 USD); the account has 100.10 free -> 400
     cut = prediction_entry({"win_probability": 0.40, "fee_per_contract": 0.02}, free_cash=Decimal("100.10"))

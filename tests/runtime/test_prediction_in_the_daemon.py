@@ -23,7 +23,7 @@ from config.schema import Registry
 from domain.orders import Fill, Order, OrderStatus
 from domain.positions import ClosedTrade
 from domain.prediction_records import PREDICTION_SOURCES_KEY, Calibration, EdgeRecord
-from domain.signals import Decision, ReasonCode
+from domain.signals import Decision, ReasonCode, Side
 from runtime.wiring import build_simulated, with_paths
 from simulation.prediction_market import SimulatedPredictionMarket
 from storage.database import open_storage
@@ -128,11 +128,15 @@ def test_an_entry_passes_the_consensus_and_its_three_gates_then_the_whole_road(d
         consensus = day.decisions[order.intent.signal_id][1]
         assert [g["gate"] for g in consensus.details["gates"]] == ["edge", "ml", "price"]
         assert all(g["passed"] for g in consensus.details["gates"])
-        assert consensus.details["consensus"]["side"] == "yes"
+        # YES is bought at the ask (a buy), NO by selling YES at the bid (it costs 1 - bid)
+        bought_yes = order.intent.side is Side.BUY
+        assert consensus.details["consensus"]["side"] == ("yes" if bought_yes else "no")
         assert len(consensus.details["consensus"]["weights"]) >= 2  # two sources at least
         # a bought contract risks its price: at most 0.05 % of the book's capital (one contract of rounding)
-        price = order.average_fill_price
-        assert price is not None and Decimal(0) < price <= Decimal("0.30")  # the entry price cap
+        fill = order.average_fill_price
+        assert fill is not None
+        price = fill if bought_yes else Decimal(1) - fill
+        assert Decimal(0) < price <= Decimal("0.30")  # the entry price cap
         budget = day.capital * Decimal(str(day.config.settings.risk.risk_fraction_per_trade))
         assert order.filled_quantity * price <= budget * Decimal("1.01") + price  # equity moves a little
 
@@ -166,8 +170,11 @@ def test_positions_settle_at_the_markets_hidden_outcome_with_the_pnl_of_the_pric
         assert order.intent.reduce_only and order.status is OrderStatus.FILLED
         trade = closed[(order.intent.bot, fill.instrument_key)]
         assert trade.exit_price == fill.price
-        # net P&L: (settlement value - price paid) per contract, less the entry's fee
-        assert trade.net_pnl == (fill.price - trade.entry_price) * trade.quantity - trade.fees
+        # net P&L: (settlement value - YES price) per contract held long (the reverse for a short
+        # YES, the NO held), less the entry's fee
+        assert (
+            trade.net_pnl == (fill.price - trade.entry_price) * trade.quantity * trade.side.sign - trade.fees
+        )
         assert fill.instrument_key not in day.open_keys
     # every market whose settlement time has passed holds no position any more
     settled = {s.instrument_key for s in day.world.settlements(None, day.end)}

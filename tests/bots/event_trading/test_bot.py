@@ -180,11 +180,28 @@ def test_an_ask_above_max_price_is_not_signalled_and_the_sources_are_not_asked()
     assert [s.calls for s in sources] == [0, 0]
 
 
-def test_a_no_consensus_when_flat_signals_nothing() -> None:
-    # both under the mid 0.21: the sources agree NO is cheap, and this bot buys only YES
+def test_a_no_consensus_when_flat_buys_no_only_when_the_no_is_cheap() -> None:
+    # both under the mid 0.21: the sources agree NO is cheap; NO costs 1 - 0.20 = 0.80, above the cap
     made = wired(weather_sources(0.10, 0.12))
-    ctx = QuotedContext({CHI.key: book(CHI, "0.20", "0.22")})
+    assert tick(made, QuotedContext({CHI.key: book(CHI, "0.20", "0.22")})) == []
 
+    # at a YES bid of 0.80 the NO costs 0.20: sell YES (buy NO) with P(NO) = 1 - (0.60 + 0.70) / 2
+    made = wired(weather_sources(0.60, 0.70))
+    [entry] = tick(made, QuotedContext({CHI.key: book(CHI, "0.80", "0.82")}))
+    assert entry.side is Side.SELL and entry.intent is SignalIntent.OPEN
+    assert entry.evidence["contract_side"] == "no"
+    assert entry.evidence["win_probability"] == pytest.approx(0.35)
+    assert entry.confidence == pytest.approx(0.35) and entry.edge == pytest.approx(0.35 - 0.20)
+
+
+def test_a_held_no_is_closed_when_the_consensus_turns_yes_over_the_ask_by_the_margin() -> None:
+    # short 10 YES (NO held); ask 0.30: both at 0.40 -> YES consensus 0.40 >= 0.30 + 0.05: buy back
+    made = wired(weather_sources(0.40, 0.40))
+    ctx = QuotedContext({CHI.key: book(CHI, "0.28", "0.30")}, {CHI.key: held(CHI, "-10")})
+    [exit_] = tick(made, ctx)
+    assert exit_.side is Side.BUY and exit_.intent is SignalIntent.CLOSE
+    # 0.34 is inside the margin: held
+    made = wired(weather_sources(0.34, 0.34))
     assert tick(made, ctx) == []
 
 
@@ -243,7 +260,7 @@ def test_a_held_position_is_closed_when_the_consensus_is_no_and_under_the_bid_by
     assert exit_.side is Side.SELL and exit_.intent is SignalIntent.CLOSE
     assert exit_.confidence == 1.0 and exit_.edge == 0.0 and exit_.stop is None
     assert exit_.reason.startswith("the edge reversed: 2 sources agree on NO: 0.240")
-    assert exit_.reason.endswith("the bid is 0.30")
+    assert exit_.reason.endswith("bid 0.30, ask 0.32")
     assert "win_probability" not in exit_.evidence
     assert exit_.evidence["consensus"]["side"] == "no"
 
