@@ -71,7 +71,9 @@ def gate_settings(settings: PredictionSettings) -> GateSettings:
 
 
 class PredictionMarkets:
-    """The daemon's prediction-market desk: build with `build`, then `stage`, `settle`, `on_event`."""
+    """The daemon's prediction-market desk (built by `runtime.wiring.prediction_markets`): `attach`
+    gives the bots the edge desk, `stage` is the gate stage of the road, `settle` the periodic
+    settlement, `on_event` marks traded edges from the event bus."""
 
     def __init__(
         self,
@@ -209,7 +211,3 @@ class PredictionMarkets:
         self._seen = {(market, source) for market, source in self._seen if market != key}
         self.desk.forget(key)
         self._settled.add(key)
-
-
-def prediction_bots(bots: Sequence[Bot]) -> bool:
-    return any(isinstance(bot, EventTradingBot) for bot in bots)

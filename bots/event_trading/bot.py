@@ -18,7 +18,6 @@ engine's cap; entries above it are not even signalled), `exit_margin` (default 0
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -152,7 +151,3 @@ class EventTradingBot(Bot):
                 )
             )
         return signals
-
-
-def event_trading_bots(bots: Sequence[Bot]) -> list[EventTradingBot]:
-    return [bot for bot in bots if isinstance(bot, EventTradingBot)]
