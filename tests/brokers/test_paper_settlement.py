@@ -70,8 +70,9 @@ class FixedQuotes:
 
 
 class Venue:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, slippage_bps: int = 0) -> None:
         self.path = path
+        self.slippage_bps = slippage_bps
         self.clock = SimulatedClock(T0)
         self.quotes = FixedQuotes()
         self.quotes.set(CONTRACT, "0.48", "0.50", T0)
@@ -85,7 +86,7 @@ class Venue:
             market_data=self.quotes,
             clock=self.clock,
             fees=KalshiFees(),
-            slippage=SlippageModel(fixed_bps=Decimal(0), impact_bps_per_10k=Decimal(0)),
+            slippage=SlippageModel(fixed_bps=Decimal(self.slippage_bps), impact_bps_per_10k=Decimal(0)),
             starting_cash=Decimal(100),
             max_quote_age_seconds=10.0,
             database_path=self.path,
@@ -310,19 +311,7 @@ def test_a_settlement_order_and_its_fill_survive_a_restart(venue: Venue) -> None
 def test_a_sale_into_a_one_cent_bid_fills_at_the_cent_even_with_slippage(tmp_path: Path) -> None:
     # 1 bp of slippage takes 0.01 to 0.009999, which the adverse rounding would floor to 0.00:
     # nothing trades below the lowest tick, so the sale fills at the bid itself
-    setup = Venue(tmp_path / "slipping.sqlite")
-    setup.broker.close()
-    setup.broker = PaperBroker(
-        venue=VENUE,
-        instruments=[CONTRACT, SPY],
-        market_data=setup.quotes,
-        clock=setup.clock,
-        fees=KalshiFees(),
-        slippage=SlippageModel(fixed_bps=Decimal(1), impact_bps_per_10k=Decimal(0)),
-        starting_cash=Decimal(100),
-        max_quote_age_seconds=10.0,
-        database_path=setup.path,
-    )
+    setup = Venue(tmp_path / "slipping.sqlite", slippage_bps=1)
     try:
         setup.quotes.set(CONTRACT, "0.01", "0.02", T0)
         assert setup.submit(order(Side.BUY, tag="cheap-in")).status is OrderStatus.FILLED
