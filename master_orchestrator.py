@@ -37,11 +37,8 @@ from domain.orders import (
     Fill,
     InvalidOrderTransition,
     Order,
-    OrderIntent,
     OrderStatus,
-    OrderType,
-    TimeInForce,
-    client_order_id_for,
+    market_intent,
 )
 from domain.pipeline import SignalContext, Stage
 from domain.positions import ClosedTrade, ExitPlan, Position
@@ -1021,6 +1018,10 @@ class Orchestrator:
         async with self._tracked():
             return await self.process_signal(signal)
 
+    def held_instrument_keys(self) -> set[str]:
+        """The markets some bot holds an open position in."""
+        return {p.instrument_key for p in self.book.open_positions()}
+
     def holders(self, instrument_key: str) -> list[str]:
         """The bots with an open position in `instrument_key`."""
         return sorted(p.bot for p in self.book.open_positions() if p.instrument_key == instrument_key)
@@ -1029,18 +1030,19 @@ class Orchestrator:
         """Close `bot`'s position in a settled prediction market at the settlement value.
 
         The venue pays, no order is sent: the close is journaled like any exit (a settlement
-        signal, its decision, the order), and the paper broker books it as a fill at $1 or $0
-        without a fee. Its ids derive from the settlement, so a restart settles once. A live
-        venue settles its own positions; reconciliation reads them, so nothing is done here.
+        signal, its decision, the order) and booked as a fill at $1 or $0 a YES contract
+        without a fee. A paper broker books that fill itself (cash moves in its account); for a
+        live venue, whose account the venue has already paid, the daemon books the venue's
+        settlement as the fill (trade id `settle-<client order id>`). Ids derive from the
+        settlement, so a restart settles once.
         """
         position = self.book.position(bot, settlement.instrument_key)
         if position is None or position.side is None or position.quantity == 0:
             return None
         instrument = self.instruments[settlement.instrument_key]
         broker = self.router.broker_for(bot, instrument.venue)
-        settle = getattr(broker, "settle", None)
-        if broker is None or settle is None:
-            log.info("%s: %s settles at the venue; reconciliation will book it", bot, instrument.key)
+        if broker is None:
+            log.warning("%s: no broker for %s; its settlement waits", bot, instrument.key)
             return None
         value = settlement.yes_value
         outcome = "YES" if settlement.outcome_yes else "NO"
@@ -1060,18 +1062,7 @@ class Orchestrator:
             close_quantity=abs(position.quantity),
         )
         now = self.clock.now()
-        intent = OrderIntent(
-            client_order_id=client_order_id_for(signal.id),
-            signal_id=signal.id,
-            bot=bot,
-            instrument=instrument,
-            side=signal.side,
-            quantity=abs(position.quantity),
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.IOC,
-            created_at=now,
-            reduce_only=True,
-        )
+        intent = market_intent(signal, abs(position.quantity), now, reduce_only=True)
         existing = self.repository.load_order(intent.client_order_id)
         order = existing if existing is not None else Order(intent)
         if existing is None:
@@ -1081,6 +1072,9 @@ class Orchestrator:
         async with self._tracked():
             if order.status is OrderStatus.NEW:
                 order.transition(OrderStatus.SUBMITTED, now)
+            settle = getattr(broker, "settle", None)
+            if settle is None:
+                return self._book_venue_settlement(order, settlement)
             venue_order: VenueOrder = await settle(intent, value)
             with self.repository.batch():
                 self._sync_order(order, venue_order)
@@ -1091,6 +1085,26 @@ class Orchestrator:
                 self.repository.update_order(order)
             self._forget_if_done(order)
         return next((c for c in closed if c.bot == bot and c.instrument_key == instrument.key), None)
+
+    def _book_venue_settlement(self, order: Order, settlement: Settlement) -> ClosedTrade | None:
+        """Book a live venue's settlement of `order`'s position as its fill: the venue's own word
+        (the market's result), at the settlement value, timed when the venue settled."""
+        intent = order.intent
+        fill = Fill(
+            client_order_id=intent.client_order_id,
+            venue=intent.instrument.venue,
+            venue_trade_id=f"settle-{intent.client_order_id}",
+            instrument_key=intent.instrument.key,
+            side=intent.side,
+            quantity=intent.quantity,
+            price=settlement.yes_value,
+            fee=Decimal(0),
+            time=settlement.settled_at,
+            settlement=True,
+        )
+        closed = self._apply_fill(fill)  # the fill completes the order (a replay changes nothing)
+        self._forget_if_done(order)
+        return closed
 
     def _close_signal(
         self, position: Position, tag: str, quantity: Decimal, reason: str, evidence: dict[str, Any]

@@ -77,6 +77,7 @@ from brokers.kalshi_payloads import (
     parse_error,
     parse_fills_page,
     parse_market,
+    parse_market_result,
     parse_order,
     parse_orderbook,
     parse_orders_page,
@@ -91,6 +92,7 @@ from domain.contracts import ContractSpec
 from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
 from domain.orders import Fill, OrderStatus, OrderType, TimeInForce
+from domain.prediction_records import Settlement
 from domain.signals import Side
 from risk_management.underlying import underlying_of
 from utils.clock import WALL_CLOCK
@@ -370,6 +372,25 @@ class KalshiAdapter(LiveAdapter):
         return [
             self._instrument(await self._market(symbol, refresh=True)) for symbol in self.connection.symbols
         ]
+
+    async def settlement(self, instrument: Instrument, now: datetime) -> Settlement | None:
+        """The market's settlement once Kalshi has paid it out (`settled`/`finalized`), else None.
+
+        Timed at the market's `settlement_ts`, or `now` when the payload omits it. A final
+        market that did not settle at $1 or $0 (scalar, voided) is logged and left alone: the
+        position stays on the books and reconciliation reports the difference to the operator.
+        """
+        symbol = instrument.symbol
+        what = f"market {symbol}"
+        payload = await self._request(what, "GET", f"/markets/{_segment(symbol)}")
+        try:
+            result = parse_market_result(payload)
+        except ValueError as exc:
+            log.warning("%s: %s; not settled by the daemon", self.venue, exc)
+            return None
+        if result is None:
+            return None
+        return Settlement(instrument.key, result.outcome_yes, result.settled_at or now)
 
     async def _book_prices(self, symbol: str, *, once: bool = False) -> tuple[Decimal, Decimal] | None:
         what = f"order book {symbol}"

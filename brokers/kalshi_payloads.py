@@ -270,6 +270,40 @@ def market_contract(venue: str, payload: Any) -> ContractSpec:
     return parse_kalshi_market(venue, object_field(payload, "market", "market"))
 
 
+# statuses after which the venue has paid out ("settled" in the 2.x era, "finalized" since)
+FINAL_MARKET_STATUSES = frozenset({"settled", "finalized"})
+
+
+@dataclass(frozen=True, slots=True)
+class MarketResult:
+    """A settled market's result: whether YES paid, and when (None when the payload omits it)."""
+
+    ticker: str
+    outcome_yes: bool
+    settled_at: datetime | None
+
+
+def parse_market_result(payload: Any) -> MarketResult | None:
+    """The result of a `GET /markets/{ticker}` answer once the market is paid out, else None.
+
+    A market that is `determined` or `disputed` has not paid yet, so only a final status
+    counts. A final market whose `result` is not `yes` or `no` (a `scalar` market, or a void
+    one with an empty result) raises ValueError: it does not settle at $1 or $0, and the
+    daemon refuses to guess what it paid.
+    """
+    market = object_field(payload, "market", "market")
+    ticker = text_field(market, "ticker", "market")
+    status = market.get("status", "")
+    if status not in FINAL_MARKET_STATUSES:
+        return None
+    result = market.get("result", "")
+    if result not in ("yes", "no"):
+        raise ValueError(f"market {ticker} is {status} with result {result!r}, not yes or no")
+    raw_time = market.get("settlement_ts")
+    settled_at = None if raw_time in (None, "") else time_field(raw_time, f"market {ticker} settlement_ts")
+    return MarketResult(ticker, result == "yes", settled_at)
+
+
 # --------------------------------------------------------------------------------------- order book
 @dataclass(frozen=True, slots=True)
 class BookTop:

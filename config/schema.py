@@ -483,6 +483,8 @@ class PredictionSettings(Strict):
     estimate_ttl_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0  # bots share one ask this long
     source_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
     settle_check_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    # a real venue is asked about each watched market's settlement at most this often
+    live_settlement_check_minutes: Annotated[float, Field(gt=0, le=1440)] = 15.0
     # --- the real sources, used for bots on real venues (Kalshi, Polymarket) --------------------
     stations: str = "stations.toml"  # the settlement-station table, relative to the settings file
     nws_user_agent: str = "multi-asset-trader (operator contact: set [prediction] nws_user_agent)"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.instruments import Instrument
-from domain.signals import Side
+from domain.signals import Side, Signal
 from domain.time import require_aware
 
 
@@ -110,6 +110,22 @@ class OrderIntent:
                 raise ValueError(f"{self.client_order_id}: a limit order needs a positive limit price")
         elif self.limit_price is not None:
             raise ValueError(f"{self.client_order_id}: a market order takes no limit price")
+
+
+def market_intent(signal: Signal, quantity: Decimal, now: datetime, *, reduce_only: bool) -> OrderIntent:
+    """The immediate-or-cancel market order a signal becomes (its id derived from the signal's)."""
+    return OrderIntent(
+        client_order_id=client_order_id_for(signal.id),
+        signal_id=signal.id,
+        bot=signal.bot,
+        instrument=signal.instrument,
+        side=signal.side,
+        quantity=quantity,
+        order_type=OrderType.MARKET,
+        time_in_force=TimeInForce.IOC,
+        created_at=now,
+        reduce_only=reduce_only,
+    )
 
 
 @dataclass(frozen=True, slots=True)

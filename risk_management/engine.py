@@ -21,7 +21,7 @@ import numpy as np
 from domain.contracts import Measure
 from domain.instruments import AssetClass, Instrument
 from domain.market import Quote
-from domain.orders import OrderIntent, OrderType, TimeInForce, client_order_id_for
+from domain.orders import OrderIntent, market_intent
 from domain.positions import Position
 from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent
 from domain.trading_state import TradingState
@@ -251,7 +251,7 @@ class RiskEngine:
             return price_problem
         held = abs(position.quantity)
         quantity = min(signal.close_quantity or held, held)
-        intent = self._intent(signal, quantity, now, reduce_only=True)
+        intent = market_intent(signal, quantity, now, reduce_only=True)
         return RiskOutcome(
             Decision.accept(
                 STAGE, f"exit {quantity} {symbol} of {held} held", details={"quantity": str(quantity)}
@@ -482,7 +482,7 @@ class RiskEngine:
                 f"{quantity} {symbol} ({notional:.2f} USD) is below the venue minimum "
                 f"({instrument.min_quantity} units, {instrument.min_notional} USD)",
             )
-        intent = self._intent(signal, quantity, now, reduce_only=False)
+        intent = market_intent(signal, quantity, now, reduce_only=False)
         details = {
             "quantity": str(quantity),
             "entry_estimate": str(entry),
@@ -520,20 +520,6 @@ class RiskEngine:
                 f"price for {instrument.symbol} is {age:.0f} s old (limit {max_age:.0f} s); nothing sent",
             )
         return None
-
-    def _intent(self, signal: Signal, quantity: Decimal, now: datetime, *, reduce_only: bool) -> OrderIntent:
-        return OrderIntent(
-            client_order_id=client_order_id_for(signal.id),
-            signal_id=signal.id,
-            bot=signal.bot,
-            instrument=signal.instrument,
-            side=signal.side,
-            quantity=quantity,
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.IOC,
-            created_at=now,
-            reduce_only=reduce_only,
-        )
 
 
 def _kelly_fraction(evidence: Mapping[str, object], entry: Decimal, limits: RiskLimits) -> float | None:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bots.base import Bot
 from bots.event_trading.bot import EventTradingBot
@@ -40,19 +40,86 @@ from utils.clock import Clock
 
 log = logging.getLogger(__name__)
 
-MARKET_LIFETIME = timedelta(days=120)  # no market trades longer: its round trips all closed since
-
 
 class SettlementSource(Protocol):
-    def settlements(self, since: datetime | None, now: datetime) -> list[Settlement]: ...
+    """Where a venue's settlements are read: `markets` are the venue's unsettled markets the
+    daemon holds or has estimates for (a real venue is asked about those; the simulated world
+    knows its own)."""
+
+    async def settlements(self, markets: Sequence[Instrument], now: datetime) -> list[Settlement]: ...
 
 
 class SettlesPositions(Protocol):
     """The part of the orchestrator settlement needs: who holds a market, and closing them there."""
 
+    def held_instrument_keys(self) -> set[str]: ...
+
     def holders(self, instrument_key: str) -> list[str]: ...
 
     async def settle_position(self, bot: str, settlement: Settlement) -> ClosedTrade | None: ...
+
+
+class SimulatedSettlementLog(Protocol):
+    def settlements(self, since: datetime | None, now: datetime) -> list[Settlement]: ...
+
+
+class SimulatedSettlements:
+    """The simulated world's settlements, read from where the last look ended."""
+
+    def __init__(self, world: SimulatedSettlementLog) -> None:
+        self._world = world
+        self._since: datetime | None = None
+
+    async def settlements(self, markets: Sequence[Instrument], now: datetime) -> list[Settlement]:
+        found = self._world.settlements(self._since, now)
+        self._since = now
+        return found
+
+
+@runtime_checkable
+class ReadsSettlement(Protocol):
+    """A real venue's adapter: a market's settlement once the venue has paid it out."""
+
+    async def settlement(self, instrument: Instrument, now: datetime) -> Settlement | None: ...
+
+
+class VenueSettlements:
+    """A real venue's settlements, asked market by market (Kalshi: `GET /markets/{ticker}`).
+
+    A market is asked about once its observation day is over (weather: the day after the
+    climate day; a market without a day, at once), and then at most every `check_every`, so
+    a few hundred watched markets cost a few requests a minute. A market the venue cannot
+    answer for is asked again next time.
+    """
+
+    def __init__(self, venue: str, reader: ReadsSettlement, check_every: timedelta) -> None:
+        self._venue = venue
+        self._reader = reader
+        self._check_every = check_every
+        self._asked: dict[str, datetime] = {}
+
+    def _due(self, instrument: Instrument, now: datetime) -> bool:
+        contract = instrument.contract
+        if contract is not None and contract.day is not None and contract.day >= now.date():
+            return False
+        asked = self._asked.get(instrument.key)
+        return asked is None or now - asked >= self._check_every
+
+    async def settlements(self, markets: Sequence[Instrument], now: datetime) -> list[Settlement]:
+        found: list[Settlement] = []
+        for instrument in markets:
+            if not self._due(instrument, now):
+                continue
+            self._asked[instrument.key] = now
+            try:
+                settlement = await self._reader.settlement(instrument, now)
+            except Exception as exc:  # a venue error: this market waits for the next look
+                log.warning("%s: settlement of %s unavailable: %s", self._venue, instrument.symbol, exc)
+                continue
+            if settlement is not None:
+                found.append(settlement)
+                del self._asked[instrument.key]
+        return found
 
 
 def consensus_settings(settings: PredictionSettings) -> ConsensusSettings:
@@ -166,9 +233,20 @@ class PredictionMarkets:
         """Settle every market the venues settled that this daemon has not; the settlements done."""
         now = self._clock.now()
         self.flush_estimates()
+        candidates = self._repository.estimated_instrument_keys() | positions.held_instrument_keys()
         done: list[Settlement] = []
-        for source in self._settlement_sources.values():
-            for settlement in source.settlements(None, now):
+        for venue, source in self._settlement_sources.items():
+            markets = [
+                instrument
+                for key in sorted(candidates - self._settled)
+                if (instrument := self._instruments.get(key)) is not None and instrument.venue == venue
+            ]
+            try:
+                found = await source.settlements(markets, now)
+            except Exception:
+                log.exception("settlements of %s unavailable; asked again next time", venue)
+                continue
+            for settlement in found:
                 if settlement.instrument_key in self._settled:
                     continue
                 await self._settle_one(settlement, positions)
@@ -193,9 +271,8 @@ class PredictionMarkets:
         # each bot's net P&L in the market: the round trips it made there, however they ended
         # (held to settlement, or sold when the edge reversed)
         pnl: dict[str, Decimal] = {}
-        for trade in self._repository.closed_trades(since=now - MARKET_LIFETIME):
-            if trade.instrument_key == key:
-                pnl[trade.bot] = pnl.get(trade.bot, Decimal(0)) + trade.net_pnl
+        for trade in self._repository.closed_trades_in(key):
+            pnl[trade.bot] = pnl.get(trade.bot, Decimal(0)) + trade.net_pnl
         with self._repository.batch():
             if not self._repository.record_settlement(settlement):
                 self._settled.add(key)

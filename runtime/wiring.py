@@ -40,7 +40,13 @@ from runtime.ai_stages import ensemble_stage, llm_access, llm_veto_stage, veto_s
 from runtime.control import Control
 from runtime.events import EventBus
 from runtime.news import build_news
-from runtime.prediction import PredictionMarkets, SettlementSource
+from runtime.prediction import (
+    PredictionMarkets,
+    ReadsSettlement,
+    SettlementSource,
+    SimulatedSettlements,
+    VenueSettlements,
+)
 from runtime.prediction_sources import real_sources
 from runtime.registry import RegisteredBot, build_bots
 from runtime.retraining import ModelRetraining, check_ml_settings
@@ -167,9 +173,11 @@ def prediction_markets(
     world: SimulatedPredictionMarket | None,
     environ: Mapping[str, str],
     bots: Sequence[RegisteredBot],
+    adapters: Mapping[str, object] | None = None,
 ) -> PredictionMarkets:
     """The prediction desk: the simulated world's sources, settlement and tape for its venue, and
-    the real sources (`runtime.prediction_sources`) for the real venues event-trading bots trade."""
+    the real sources (`runtime.prediction_sources`) for the real venues event-trading bots trade,
+    whose settlements are read from the venue's adapter (`adapters`, by venue) where it can."""
     settings = config.settings
     traded = {b.entry.venue for b in bots if isinstance(b.bot, EventTradingBot)}
     real = {v for v in traded if settings.venues[v].kind != "simulated"}
@@ -181,7 +189,7 @@ def prediction_markets(
         for source in simulated_sources(WorldForecasts(world.weather, world.cpi), world):
             sources.append(source)
             venues[source.name] = frozenset({PREDICTION_VENUE})
-        settlements[PREDICTION_VENUE] = world
+        settlements[PREDICTION_VENUE] = SimulatedSettlements(world)
         tapes[PREDICTION_VENUE] = world
     if real:
         var_dir = Path(settings.system.var_dir)
@@ -190,6 +198,15 @@ def prediction_markets(
             venues[source.name] = frozenset(real)
             if isinstance(source, WhaleTracker):
                 tapes.update({v: source for v in real if settings.venues[v].kind == "kalshi"})
+        check_every = timedelta(minutes=settings.prediction.live_settlement_check_minutes)
+        for venue in sorted(real):
+            adapter = (adapters or {}).get(venue)
+            if isinstance(adapter, ReadsSettlement):
+                settlements[venue] = VenueSettlements(venue, adapter, check_every)
+            else:
+                log.warning(
+                    "venue %s: the daemon cannot read its settlements; reconciliation reports them", venue
+                )
     return PredictionMarkets(
         settings.prediction, repository, clock, sources, settlements, tapes, instruments, venues
     )
@@ -301,7 +318,7 @@ def build_orchestrator(
     if any(isinstance(b.bot, EventTradingBot) for b in bots):
         # prediction signals take the consensus and the 3-gate entry where others take the vote
         prediction = prediction_markets(
-            config, repository, clock, instruments, prediction_world, surroundings, bots
+            config, repository, clock, instruments, prediction_world, surroundings, bots, venues.live
         )
         prediction.attach([b.bot for b in bots])
         stages.append(AssetClassSplit("ensemble", prediction.stage(prices.quote, prediction_fees), ensemble))

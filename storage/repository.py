@@ -394,6 +394,16 @@ class Repository:
         with self._transaction(write=True):
             statements.INSERT_CLOSED_TRADE.execute(self._driver, mapping.closed_trade_values(trade))
 
+    def closed_trades_in(self, instrument_key: str) -> list[ClosedTrade]:
+        """Every round trip closed in one market, oldest first."""
+        statement = (
+            select(ClosedTradeRow)
+            .where(ClosedTradeRow.instrument_key == instrument_key)
+            .order_by(ClosedTradeRow.closed_at, ClosedTradeRow.id)
+        )
+        with self._transaction(write=False):
+            return [mapping.closed_trade_from(row) for row in self._rows(statement)]
+
     def closed_trades(self, since: datetime | None = None) -> list[ClosedTrade]:
         """Round trips closed at or after `since` (all when None), oldest first."""
         statement = select(ClosedTradeRow).order_by(ClosedTradeRow.closed_at, ClosedTradeRow.id)
@@ -627,6 +637,11 @@ class Repository:
         )
         with self._transaction(write=False):
             return {source: probability for source, probability in self._connection.execute(statement)}
+
+    def estimated_instrument_keys(self) -> set[str]:
+        """The markets holding sources' probabilities that no settlement has scored yet."""
+        with self._transaction(write=False):
+            return set(self._connection.execute(select(_ESTIMATES.c.instrument_key).distinct()).scalars())
 
     def forget_estimates(self, instrument_key: str) -> None:
         with self._transaction(write=True):

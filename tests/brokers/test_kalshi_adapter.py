@@ -452,3 +452,39 @@ def test_fee_schedule_is_read_from_the_series(kalshi: KalshiHarness) -> None:
 def test_balance_is_the_dollar_balance(kalshi: KalshiHarness) -> None:
     balance = run(kalshi.broker.balance)
     assert (balance.currency, balance.cash, balance.free) == ("USD", D(1000), D(1000))
+
+
+# ---------------------------------------------------------------------------------- settlement
+def test_a_market_is_settled_only_once_kalshi_has_paid_it_out(kalshi: KalshiHarness) -> None:
+    now = datetime(2026, 2, 10, 15, 0, tzinfo=UTC)
+    assert run(lambda: kalshi.broker.settlement(kalshi.instrument, now)) is None  # still active
+    kalshi.fake.settle_market(TICKER, "yes", status="determined")  # decided, not yet paid
+    assert run(lambda: kalshi.broker.settlement(kalshi.instrument, now)) is None
+    paid_at = datetime(2026, 2, 10, 14, 2, tzinfo=UTC)
+    kalshi.fake.settle_market(TICKER, "yes", settled_at=paid_at)
+    settlement = run(lambda: kalshi.broker.settlement(kalshi.instrument, now))
+    assert settlement is not None
+    assert (settlement.instrument_key, settlement.outcome_yes, settlement.settled_at) == (
+        kalshi.instrument.key,
+        True,
+        paid_at,
+    )
+    assert settlement.yes_value == D(1)
+
+
+def test_a_settlement_without_its_time_is_timed_when_the_daemon_read_it(kalshi: KalshiHarness) -> None:
+    now = datetime(2026, 2, 10, 15, 0, tzinfo=UTC)
+    kalshi.fake.settle_market(TICKER, "no", status="settled")  # the 2.x era's final status
+    settlement = run(lambda: kalshi.broker.settlement(kalshi.instrument, now))
+    assert settlement is not None
+    assert (settlement.outcome_yes, settlement.settled_at, settlement.yes_value) == (False, now, D(0))
+
+
+def test_a_final_market_without_a_yes_or_no_result_is_not_settled_and_is_logged(
+    kalshi: KalshiHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime(2026, 2, 10, 15, 0, tzinfo=UTC)
+    kalshi.fake.settle_market(TICKER, "scalar")
+    with caplog.at_level(logging.WARNING, logger="brokers.kalshi"):
+        assert run(lambda: kalshi.broker.settlement(kalshi.instrument, now)) is None
+    assert f"market {TICKER} is finalized with result 'scalar', not yes or no" in caplog.text

@@ -113,6 +113,7 @@ class FakeKalshi(ServedFake):
         self.markets: dict[str, dict[str, Any]] = {}
         self.series: dict[str, dict[str, Any]] = {}
         self.books: dict[str, Any] = {}  # a raw `GET .../orderbook` answer, overriding the quote
+        self.results: dict[str, dict[str, Any]] = {}  # ticker -> its status and result once settled
         self.candlesticks: dict[str, list[dict[str, Any]]] = {}
         self.page_cap = 200  # the most items one page holds, whatever `limit` asks
         self.timestamp_window_ms = 10_000
@@ -160,6 +161,27 @@ class FakeKalshi(ServedFake):
                 "fee_multiplier": fee_multiplier,
             },
         )
+
+    def settle_market(
+        self, ticker: str, result: str, *, status: str = "finalized", settled_at: datetime | None = None
+    ) -> None:
+        """The market's result is in: its status, `result` and `settlement_ts` say so (as the
+        current API does; `settled_at` None leaves `settlement_ts` out), its book empties and
+        the positions in it are paid out (a YES contract at $1 on `yes`, NO at $1 on `no`)."""
+        overrides: dict[str, Any] = {"status": status, "result": result}
+        if settled_at is not None:
+            overrides["settlement_ts"] = iso(settled_at)
+        self.results[ticker] = overrides
+        if result not in ("yes", "no"):
+            return
+        with self.exchange.lock:
+            self.exchange.quotes.pop(ticker, None)
+            position = self.exchange.positions.pop(ticker, None)
+            if position is not None:
+                # YES held is paid its YES value; NO held (a negative YES position) 1 - that
+                value = ONE if result == "yes" else Decimal(0)
+                paid = value if position.quantity > 0 else ONE - value
+                self.exchange.cash += abs(position.quantity) * paid
 
     def order_by_client_id(self, client_order_id: str) -> FakeOrder | None:
         return self.exchange.find_client(client_order_id)
@@ -264,6 +286,7 @@ class FakeKalshi(ServedFake):
             "strike_type": "between",
             "floor_strike": 38,
             "cap_strike": 39,
+            **self.results.get(ticker, {}),
         }
 
     def _known(self, ticker: str) -> Response | None:
