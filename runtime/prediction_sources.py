@@ -2,11 +2,12 @@
 
 Used for event-trading bots on real venues (Kalshi, Polymarket): the weather models (GFS
 ensemble through Open-Meteo, the NWS point forecast) with the settlement-station table, the
-Cleveland Fed's inflation nowcast, FRED and GDPNow when `FRED_API_KEY` is set, the sportsbook
-odds when `ODDS_API_KEY` and the sports to read are set, and the whale tracker on Kalshi's
-public trade tape. Each answers through a `JsonFetcher`: its HTTP cache is a SQLite file under
-`<var_dir>/http_cache/`, and its daily budget and 429 pause are its own. A source without its
-key is simply not built (the dashboard's source list says which run); none makes data up.
+Cleveland Fed's inflation nowcast, FRED, GDPNow and the CPI base rate when `FRED_API_KEY` is
+set, the sportsbook odds when `ODDS_API_KEY` and the sports to read are set, and the whale
+tracker on Kalshi's public trade tape. Each answers through a `JsonFetcher`: its HTTP cache is
+a SQLite file under `<var_dir>/http_cache/`, and its daily budget and 429 pause are its own
+(the CPI base rate reads through FRED's). A source without its key is simply not built (the
+dashboard's source list says which run); none makes data up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from config.schema import PredictionSettings
 from scrapers.base import ContractSource, JsonFetcher
 from scrapers.economics.cleveland_fed import ClevelandFedNowcastSource
+from scrapers.economics.cpi_base_rate import CpiBaseRateSource
 from scrapers.economics.fred import FredClient, FredSource
 from scrapers.economics.gdpnow import GdpNowSource
 from scrapers.sports.odds import OddsApiSource
@@ -60,7 +62,8 @@ def real_sources(
     fred_key = environ.get(settings.fred_key_env, "").strip()
     if fred_key:
         client = FredClient(fred_key, fetcher("fred", var_dir, 3600, per_day=2_000))
-        sources.extend([FredSource(client), GdpNowSource(client)])
+        fred = FredSource(client)
+        sources.extend([fred, GdpNowSource(client), CpiBaseRateSource(fred)])
     odds_key = environ.get(settings.odds_key_env, "").strip()
     if odds_key and settings.odds_sports:
         odds_fetcher = fetcher("sportsbook_odds", var_dir, 1800, per_day=settings.odds_requests_per_day)

@@ -2,9 +2,11 @@
 
 `sim_gfs_ensemble` counts the world's 31 ensemble members with the same rule as the real
 GFS source (`scrapers.weather.probability.ensemble_probability`), `sim_nws_forecast` puts the
-same Normal(point, 3 °F) around the world's point forecast, and `sim_cleveland_fed` the same
-0.10 pp band around its CPI nowcast (`scrapers.probability.band_probability`). Only
-the data is simulated; the arithmetic is the one that prices real markets.
+same Normal(point, 3 °F) around the world's point forecast, `sim_cleveland_fed` the same
+0.10 pp band around its CPI nowcast (`scrapers.probability.band_probability`), and
+`sim_cpi_base_rate` the real base-rate model (`scrapers.economics.cpi_base_rate`) on the world's
+long-run mean and spread of CPI. Only the data is simulated; the arithmetic is the one that
+prices real markets.
 
 `replay_scores` plays a whole world through the consensus engine with calibration learned as
 markets settle, and reports Brier scores of the consensus and of the crowd: the measurement
@@ -24,12 +26,15 @@ from domain.contracts import ContractSpec, Domain, Measure
 from domain.fees import KalshiFees
 from domain.prediction_records import Calibration
 from scrapers.base import ContractSource, EstimateResult, NoEstimate, SourceEstimate, SourceHealth
+from scrapers.economics.cpi_base_rate import base_rate_probability
 from scrapers.probability import band_probability
 from scrapers.weather.probability import ensemble_probability, normal_probability
 from scrapers.whales import tape_estimate
 from simulation.prediction_market import SimulatedPredictionMarket, learned
 from simulation.prediction_world import (
+    CPI_MEAN_PCT,
     CPI_NOWCAST_SD_PP,
+    CPI_SD_PP,
     NWS_SD_F,
     CpiEvent,
     SimulatedMarket,
@@ -64,6 +69,16 @@ class WorldForecasts:
             return None
         return band_probability(event.nowcast_pct, contract.strike, CPI_NOWCAST_SD_PP, decimals=1)
 
+    def cpi_base_rate(self, contract: ContractSpec) -> float | None:
+        """The base rate of a listed CPI month: history's mean and spread, the same every month."""
+        if (
+            contract.event not in self.cpi
+            or contract.strike is None
+            or contract.measure is not Measure.CPI_MOM_PCT
+        ):
+            return None
+        return base_rate_probability(CPI_MEAN_PCT, CPI_SD_PP, contract.strike)[0]
+
 
 @dataclass(slots=True)
 class SimulatedSource:
@@ -72,12 +87,14 @@ class SimulatedSource:
     With `market`, the forecaster learns as the crowd does while the market trades: what it
     said before anything was known moves towards the outcome by the share of information
     arrived (`SimulatedPredictionMarket.information`), as forecasts sharpen when the day
-    nears; without it (the replay) it keeps its first view."""
+    nears; without it (the replay) it keeps its first view. A model of history alone
+    (`learns` False: the CPI base rate) keeps its view whatever arrives."""
 
     name: str
     domains: frozenset[Domain]
     probability: Probability
     market: SimulatedPredictionMarket | None = None
+    learns: bool = True
     _health: SourceHealth = field(init=False)
 
     def __post_init__(self) -> None:
@@ -99,8 +116,9 @@ class SimulatedSource:
             information = self.market.information(key, now)
             if listed is None or information is None:
                 return NoEstimate(self.name, f"{contract.ticker} is not trading")
-            p = learned(p, listed.market.outcome_yes, information)
-            evidence["information"] = round(information, 6)
+            if self.learns:
+                p = learned(p, listed.market.outcome_yes, information)
+                evidence["information"] = round(information, 6)
         self._health.last_success_at = now
         return SourceEstimate(self.name, p, now, evidence)
 
@@ -157,6 +175,7 @@ def simulated_sources(
         SimulatedSource("sim_gfs_ensemble", weather, world.gfs, market),
         SimulatedSource("sim_nws_forecast", weather, world.nws, market),
         SimulatedSource("sim_cleveland_fed", economics, world.cleveland, market),
+        SimulatedSource("sim_cpi_base_rate", economics, world.cpi_base_rate, market, learns=False),
     ]
     if market is not None:
         sources.append(SimulatedWhaleTracker(market))

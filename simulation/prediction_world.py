@@ -11,7 +11,8 @@ seed, so a world is reproducible; nothing here reads a clock or the network.
   decimal) with `greater` thresholds 0.0 ... 0.5 (`KXCPI-26AUG-T0.3`).
 - **Forecasts** are noisy views of the hidden value with the documented error bands: a
   31-member GFS-like ensemble (a shared error of the run plus each member's own), an NWS-like
-  point forecast (3 °F), a Cleveland-Fed-like CPI nowcast (0.10 pp).
+  point forecast (3 °F), a Cleveland-Fed-like CPI nowcast (0.10 pp), and the CPI base rate
+  (the world's own long-run mean and spread of CPI m/m, which knows nothing of the month).
 - **Crowd prices** carry the favourite-longshot bias measured on Kalshi (Becker 2026, in
   `shared/reference/prediction-markets.md` §8: contracts at 5 ¢ win about 4 %): the crowd's
   own belief comes from a weaker forecast, and its price over-weights small probabilities,
@@ -42,6 +43,7 @@ NWS_SD_F = 3.0  # the point forecast's error, as the NWS model assumes
 # the crowd's own forecast misses by this much, and it knows it: alone it is about as good as the
 # ensemble's mean, but the ensemble and the NWS forecast together (independent errors) beat it
 CROWD_SD_F = 2.5
+CPI_MEAN_PCT = 0.25  # the long-run mean of CPI m/m
 CPI_SD_PP = 0.15  # month-to-month spread of CPI m/m around its mean
 CPI_NOWCAST_SD_PP = 0.10
 CROWD_CPI_SD_PP = 0.14
@@ -189,7 +191,7 @@ def weather_event(city: CityClimate, day: date, rng: np.random.Generator) -> Wea
     return WeatherEvent(city, day, true_high, members, nws, tuple(markets))
 
 
-def cpi_event(year: int, month: int, rng: np.random.Generator, mean_pct: float = 0.25) -> CpiEvent:
+def cpi_event(year: int, month: int, rng: np.random.Generator, mean_pct: float = CPI_MEAN_PCT) -> CpiEvent:
     true_value = mean_pct + rng.normal(0.0, CPI_SD_PP)
     published = Decimal(str(round(true_value, 1)))
     nowcast = float(true_value + rng.normal(0.0, CPI_NOWCAST_SD_PP))

@@ -20,8 +20,10 @@ def test_without_keys_only_the_keyless_sources_run(tmp_path: Path) -> None:
     assert names({}, tmp_path) == ["gfs_ensemble", "nws_forecast", "cleveland_fed", "whale_tracker"]
 
 
-def test_a_fred_key_adds_fred_and_gdpnow_and_odds_need_a_key_and_their_sports(tmp_path: Path) -> None:
-    assert names({"FRED_API_KEY": "k"}, tmp_path)[-2:] == ["fred", "gdpnow"]
+def test_a_fred_key_adds_fred_gdpnow_and_the_cpi_base_rate_and_odds_need_a_key_and_their_sports(
+    tmp_path: Path,
+) -> None:
+    assert names({"FRED_API_KEY": "k"}, tmp_path)[-3:] == ["fred", "gdpnow", "cpi_base_rate"]
     assert "sportsbook_odds" not in names({"ODDS_API_KEY": "k"}, tmp_path)  # no sports configured
     with_sports = names({"ODDS_API_KEY": "k"}, tmp_path, odds_sports=["americanfootball_nfl"])
     assert with_sports[-1] == "sportsbook_odds"
