@@ -1018,6 +1018,27 @@ class Orchestrator:
         async with self._tracked():
             return await self.process_signal(signal)
 
+    def list_instruments(self, listed: Sequence[Instrument]) -> list[Instrument]:
+        """Trade markets a venue listed after the start: the book, the paper venue and the bots
+        whose registry patterns match them learn of them. The ones that were new."""
+        new = [i for i in listed if i.key not in self.instruments]
+        if not new:
+            return []
+        self.instruments.update({i.key: i for i in new})  # shared with the stages that look up markets
+        self.book.add_instruments(new)
+        for venue in sorted({i.venue for i in new}):
+            of_venue = [i for i in new if i.venue == venue]
+            paper = self.router.routes.get((venue, "paper"))
+            add = getattr(paper, "add_instruments", None)
+            if add is not None:
+                add(of_venue)
+            for registered in self.bots:
+                taken = registered.take_listed(of_venue)
+                if taken:
+                    log.info("%s trades %d newly listed market(s) on %s", registered.name, len(taken), venue)
+        log.info("listed %d new market(s)", len(new))
+        return new
+
     def held_instrument_keys(self) -> set[str]:
         """The markets some bot holds an open position in."""
         return {p.instrument_key for p in self.book.open_positions()}

@@ -3,7 +3,9 @@
 Plays simulated worlds (`simulation.prediction_world`: four cities' daily-high ladders for a
 year and ten years of CPI months per seed) through the consensus engine with calibration
 learned as markets settle (`simulation.prediction_sources.replay_scores`), and prints per seed
-the Brier score of the consensus and of the crowd's mid over the same markets, how many edges
+and domain (weather: the GFS-like ensemble and the NWS-like forecast; economics: the nowcast
+and the CPI base rate) the Brier score of the consensus and of the crowd's mid over the same
+markets, how many edges
 the sources agreed on, how many the edge gate traded after Kalshi's fee and the spread, and
 the P&L per contract. A reliability diagram of the last seed is saved as a PNG.
 
@@ -61,26 +63,32 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=ROOT / "var" / "reports" / "prediction_reliability.png")
     args = parser.parse_args()
     print(
-        f"{'seed':>4} {'markets':>8} {'Brier consensus':>16} {'Brier crowd':>12} "
+        f"{'seed':>4} {'domain':>9} {'markets':>8} {'Brier consensus':>16} {'Brier crowd':>12} "
         f"{'edges':>6} {'trades':>7} {'P&L/contract':>13} {'ROI':>7}"
     )
     for seed in range(1, args.seeds + 1):
         weather = list(weather_days(date(2026, 1, 1), args.days, seed))
         cpi = list(cpi_months(2016, 1, 120, seed + 1000))
         world = WorldForecasts(weather, cpi)
-        scores = replay_scores(
-            [e.markets for e in weather] + [e.markets for e in cpi],
-            {
-                "sim_gfs_ensemble": world.gfs,
-                "sim_nws_forecast": world.nws,
-                "sim_cleveland_fed": world.cleveland,
-            },
-        )
-        print(
-            f"{seed:>4} {scores.markets:>8} {scores.brier_consensus:>16.4f} {scores.brier_crowd:>12.4f} "
-            f"{scores.edges:>6} {scores.trades:>7} {scores.pnl_per_contract:>13.2f} {scores.roi:>7.1%}",
-            flush=True,
-        )
+        # calibration is kept per domain, as the daemon keeps it
+        domains = {
+            "weather": (
+                [e.markets for e in weather],
+                {"sim_gfs_ensemble": world.gfs, "sim_nws_forecast": world.nws},
+            ),
+            "economics": (
+                [e.markets for e in cpi],
+                {"sim_cleveland_fed": world.cleveland, "sim_cpi_base_rate": world.cpi_base_rate},
+            ),
+        }
+        for domain, (events, forecasts) in domains.items():
+            scores = replay_scores(events, forecasts)
+            print(
+                f"{seed:>4} {domain:>9} {scores.markets:>8} {scores.brier_consensus:>16.4f} "
+                f"{scores.brier_crowd:>12.4f} {scores.edges:>6} {scores.trades:>7} "
+                f"{scores.pnl_per_contract:>13.2f} {scores.roi:>7.1%}",
+                flush=True,
+            )
         if seed == args.seeds:
             reliability_plot([m for e in weather for m in e.markets], world, args.plot)
 

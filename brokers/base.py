@@ -7,6 +7,7 @@ leave an adapter only as one of the `BrokerError` classes below.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -159,3 +160,10 @@ class Broker(Protocol):
     async def fills_since(self, since: datetime) -> list[Fill]: ...
 
     def health(self) -> BrokerHealth: ...
+
+
+@runtime_checkable
+class ListsSeries(Protocol):
+    """A prediction venue that lists a series' open markets (Kalshi): new ones open every day."""
+
+    async def series_markets(self, series: Sequence[str]) -> list[Instrument]: ...

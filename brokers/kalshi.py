@@ -66,9 +66,11 @@ from brokers.kalshi_payloads import (
     Payload,
     average_fill_price,
     end_of_day_expiration,
+    entry_ticker,
     first_of,
     json_object,
     market_contract,
+    markets_page,
     next_cursor,
     order_request,
     order_status,
@@ -105,6 +107,9 @@ PRODUCTION_BASE_URL = "https://api.elections.kalshi.com/trade-api/v2"
 SIGNED_PATH_PREFIX = "/trade-api/v2"
 PAGE_LIMIT = 200  # the documented maximum of `limit` on orders and fills
 POSITIONS_PAGE_LIMIT = 100
+MARKETS_PAGE_LIMIT = 1000  # the documented maximum of `limit` on GET /markets
+# the GET /markets filter for tradable markets; the markets it selects report status "active"
+LISTED_STATUS_FILTER = "open"
 MAX_PAGES = 500  # a runaway cursor stops here instead of looping forever
 
 CREDENTIALS: tuple[CredentialSpec, ...] = (
@@ -259,6 +264,7 @@ class KalshiAdapter(LiveAdapter):
         # ticker -> the question the market settles on; None when its payload does not say (logged once)
         self._contracts: dict[str, ContractSpec | None] = {}
         self._unreadable_contracts: set[str] = set()
+        self._unreadable_listings: set[str] = set()  # listed markets left out, warned about once
         self._fee_schedules: dict[str, KalshiFeeSchedule] = {}
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._client_ids: dict[str, str] = {}  # Kalshi order id -> client order id
@@ -372,6 +378,56 @@ class KalshiAdapter(LiveAdapter):
         return [
             self._instrument(await self._market(symbol, refresh=True)) for symbol in self.connection.symbols
         ]
+
+    async def series_markets(self, series: Sequence[str]) -> list[Instrument]:
+        """The open markets of each series (`GET /markets?series_ticker=S&status=open`), sorted by symbol.
+
+        New markets open every day (tomorrow's KXHIGHCHI brackets), so this asks the venue
+        rather than `symbols`. Each listed market is remembered as `_market` remembers it:
+        quotes, bars and orders on it need no `GET /markets/{ticker}`. A market whose payload
+        does not parse is left out with a warning naming it (once per ticker); the others are
+        still listed. A page that does not parse is `VenueUnavailable`.
+        """
+        if isinstance(series, str):  # a str is a Sequence[str] too: "KXHIGHCHI" would list "K", "X", ...
+            raise TypeError(f"series_markets takes a sequence of series tickers, not the string {series!r}")
+        listed: dict[str, KalshiMarket] = {}
+        for series_ticker in dict.fromkeys(series):
+            if not series_ticker or "-" in series_ticker:
+                # "" would list every market on the venue; an event or market ticker lists none
+                raise ValueError(f"{series_ticker!r} is not a series ticker (like KXHIGHCHI)")
+            what = f"markets of series {series_ticker}"
+            query: Query = [
+                ("series_ticker", series_ticker),
+                ("status", LISTED_STATUS_FILTER),
+                ("limit", MARKETS_PAGE_LIMIT),
+            ]
+            for page in await self._pages(what, "/markets", query):
+                for index, entry in enumerate(self.parsed(what, markets_page, page)):
+                    market = self._listed_market(what, index, entry)
+                    if market is not None:
+                        listed[market.ticker] = market
+        return [self._instrument(listed[symbol]) for symbol in sorted(listed)]
+
+    def _listed_market(self, what: str, index: int, entry: Any) -> KalshiMarket | None:
+        """One entry of a listing, parsed and remembered; None (warned once) when it does not parse."""
+        # a ticker names the market; an entry without one is named by its place in the page
+        name = entry_ticker(entry) or f"entry {index} of a page of {what}"
+        try:
+            market = parse_market(entry)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as error:
+            if name not in self._unreadable_listings:
+                self._unreadable_listings.add(name)
+                log.warning(
+                    "%s: %s is left out of the listing, its payload does not parse: %s",
+                    self.venue,
+                    name,
+                    error,
+                )
+            return None
+        self._unreadable_listings.discard(market.ticker)
+        self._markets[market.ticker] = market
+        self._contracts[market.ticker] = self._contract_of(market.ticker, entry)
+        return market
 
     async def settlement(self, instrument: Instrument, now: datetime) -> Settlement | None:
         """The market's settlement once Kalshi has paid it out (`settled`/`finalized`), else None.
@@ -506,7 +562,8 @@ class KalshiAdapter(LiveAdapter):
         """Kalshi has no lookup by client order id: page through the ticker's orders and match it.
 
         An order this process sent is read directly by its Kalshi id. After a restart the
-        tickers searched are those the venue is configured for (`symbols`).
+        tickers searched are those the venue is configured for (`symbols`), then the whole
+        order list (a market listed by series is in no configured symbol).
         """
         order_id = self._order_ids.get(client_order_id)
         if order_id is not None:
@@ -517,12 +574,21 @@ class KalshiAdapter(LiveAdapter):
         known = self._tickers.get(client_order_id)
         tickers = [known] if known is not None else list(self.connection.symbols)
         for ticker in tickers:
-            query: Query = [("ticker", ticker), ("limit", PAGE_LIMIT)]
-            for page in await self._pages("order lookup", "/portfolio/orders", query, once=True):
-                orders = self.parsed("order lookup", parse_orders_page, page)[0]
-                match = first_of(orders, client_order_id)
-                if match is not None:
-                    return self._venue_order(match)
+            match = await self._search_orders(client_order_id, [("ticker", ticker), ("limit", PAGE_LIMIT)])
+            if match is not None:
+                return match
+        if known is None:
+            # a market listed by series after the start is in no configured symbol: the account's
+            # whole order list (only after a restart, for an order this process did not send)
+            return await self._search_orders(client_order_id, [("limit", PAGE_LIMIT)])
+        return None
+
+    async def _search_orders(self, client_order_id: str, query: Query) -> VenueOrder | None:
+        for page in await self._pages("order lookup", "/portfolio/orders", query, once=True):
+            orders = self.parsed("order lookup", parse_orders_page, page)[0]
+            match = first_of(orders, client_order_id)
+            if match is not None:
+                return self._venue_order(match)
         return None
 
     async def _create(self, order: OutboundOrder) -> VenueOrder:

@@ -270,6 +270,25 @@ def market_contract(venue: str, payload: Any) -> ContractSpec:
     return parse_kalshi_market(venue, object_field(payload, "market", "market"))
 
 
+def markets_page(payload: Any) -> list[Any]:
+    """`GET /markets`: the page's market entries as sent, for `parse_market` one by one.
+
+    Left unparsed so that one market the parsers cannot read does not hide the rest of the
+    listing; a page that is not `{"markets": [...]}` raises `ValueError`.
+    """
+    root = object_field(payload, None, "markets")
+    return list_field(root, "markets", "markets")
+
+
+def entry_ticker(entry: Any) -> str | None:
+    """The `ticker` of a market entry, when it has a readable one (to name a market that does not parse)."""
+    if isinstance(entry, Mapping):
+        ticker = entry.get("ticker")
+        if isinstance(ticker, str) and ticker:
+            return ticker
+    return None
+
+
 # statuses after which the venue has paid out ("settled" in the 2.x era, "finalized" since)
 FINAL_MARKET_STATUSES = frozenset({"settled", "finalized"})
 

@@ -330,6 +330,13 @@ class PaperBroker:
     async def instruments(self) -> list[Instrument]:
         return list(self._instruments.values())
 
+    def add_instruments(self, instruments: Sequence[Instrument]) -> None:
+        """Trade markets the venue listed after the start (of this venue only)."""
+        foreign = [i.key for i in instruments if i.venue != self.venue]
+        if foreign:
+            raise ValueError(f"paper venue {self.venue} was given instruments of other venues: {foreign}")
+        self._instruments.update({i.key: i for i in instruments})
+
     async def quote(self, instrument: Instrument) -> Quote | None:
         await self.poll()
         if instrument.key not in self._instruments:

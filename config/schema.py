@@ -378,6 +378,8 @@ class VenueSettings(Strict):
     data_url: str | None = None  # a second host where the venue has one (Alpaca data, Polymarket Gamma)
     exchange: str | None = None  # the ccxt exchange id, e.g. "kraken" (kind = "ccxt" only)
     symbols: list[str] = Field(default_factory=list)  # the venue's instruments the bots may trade
+    # kind "kalshi": series (KXHIGHCHI) whose open markets are listed too, at start and as they open
+    series: list[str] = Field(default_factory=list)
     credentials_env_prefix: str | None = None  # default: the kind, upper-cased (ALPACA_API_KEY, ...)
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
@@ -389,7 +391,12 @@ class VenueSettings(Strict):
             raise ValueError("exchange is required when kind is 'ccxt' (a ccxt exchange id such as 'kraken')")
         if self.kind != "ccxt" and self.exchange is not None:
             raise ValueError(f"exchange applies only to kind 'ccxt', not {self.kind!r}")
-        if self.kind != "simulated" and not self.symbols:
+        if self.series and self.kind != "kalshi":
+            raise ValueError(f"series applies only to kind 'kalshi', not {self.kind!r}")
+        bad = [s for s in self.series if not s or "-" in s or s != s.strip()]
+        if bad:
+            raise ValueError(f"series takes series tickers such as 'KXHIGHCHI', not {bad}")
+        if self.kind != "simulated" and not self.symbols and not self.series:
             raise ValueError(f"symbols must list the {self.kind} instruments the bots may trade")
         return self
 
@@ -483,6 +490,8 @@ class PredictionSettings(Strict):
     estimate_ttl_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0  # bots share one ask this long
     source_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
     settle_check_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    # venues list new markets every day: the daemon looks for them this often
+    listing_refresh_minutes: Annotated[float, Field(ge=1, le=1440)] = 60.0
     # a real venue is asked about each watched market's settlement at most this often
     live_settlement_check_minutes: Annotated[float, Field(gt=0, le=1440)] = 15.0
     # --- the real sources, used for bots on real venues (Kalshi, Polymarket) --------------------

@@ -51,6 +51,10 @@ class Book:
             self._closed_realized += trade.gross_pnl
             self._closed_fees += trade.fees
 
+    def add_instruments(self, instruments: Iterable[Instrument]) -> None:
+        """Know markets a venue listed after the start."""
+        self._instruments.update({i.key: i for i in instruments})
+
     def instrument(self, key: str) -> Instrument:
         return self._instruments[key]
 

@@ -26,6 +26,7 @@ from bots.event_trading.consensus import ConsensusSettings
 from bots.event_trading.desk import EdgeDesk, TradeTape
 from bots.event_trading.gates import MlGate
 from bots.event_trading.stage import GateSettings, PredictionGateStage, QuoteOf
+from brokers.base import ListsSeries
 from config.schema import PredictionSettings
 from domain.contracts import ContractSpec
 from domain.fees import FeeSchedule
@@ -122,6 +123,29 @@ class VenueSettlements:
         return found
 
 
+class ListsMarkets(Protocol):
+    """A prediction venue's markets as listed at `now` (those already known may come again)."""
+
+    async def listings(self, now: datetime) -> list[Instrument]: ...
+
+
+class SeriesListings:
+    """A real venue's listing: the open markets of the series its settings name (Kalshi)."""
+
+    def __init__(self, lister: ListsSeries, series: Sequence[str]) -> None:
+        self._lister = lister
+        self._series = list(series)
+
+    async def listings(self, now: datetime) -> list[Instrument]:
+        return await self._lister.series_markets(self._series)
+
+
+class TakesListings(Protocol):
+    """The orchestrator's side of a listing: trade the new markets; the ones that were new."""
+
+    def list_instruments(self, listed: Sequence[Instrument]) -> list[Instrument]: ...
+
+
 def consensus_settings(settings: PredictionSettings) -> ConsensusSettings:
     return ConsensusSettings(settings.min_sources, settings.prior_brier, settings.prior_weight)
 
@@ -152,11 +176,13 @@ class PredictionMarkets:
         tapes: Mapping[str, TradeTape],
         instruments: Mapping[str, Instrument],
         source_venues: Mapping[str, frozenset[str]] | None = None,
+        listings: Mapping[str, ListsMarkets] | None = None,
     ) -> None:
         self.settings = settings
         self._repository = repository
         self._clock = clock
         self._settlement_sources = dict(settlement_sources)
+        self._listings = dict(listings or {})
         self._instruments = instruments
         self._settled = repository.settled_instrument_keys()
         self._pending_estimates: dict[str, tuple[str, dict[str, float], datetime]] = {}
@@ -227,6 +253,20 @@ class PredictionMarkets:
     def publish_health(self) -> None:
         statuses = [status.to_dict() for status in self.desk.health()]
         self._repository.set_daemon_value(PREDICTION_SOURCES_KEY, json.dumps(statuses))
+
+    # -------------------------------------------------------------------------------- listing
+    async def refresh_listings(self, markets: TakesListings) -> int:
+        """Hand every venue's newly listed markets to the daemon; how many were new."""
+        now = self._clock.now()
+        count = 0
+        for venue, source in self._listings.items():
+            try:
+                found = await source.listings(now)
+            except Exception:
+                log.exception("listings of %s unavailable; asked again next time", venue)
+                continue
+            count += len(markets.list_instruments(found))
+        return count
 
     # -------------------------------------------------------------------------------- settlement
     async def settle(self, positions: SettlesPositions) -> list[Settlement]:

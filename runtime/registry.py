@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from apscheduler.triggers.base import BaseTrigger
 
@@ -34,12 +34,35 @@ class RegisteredBot:
             return f"cron {schedule.cron} ({schedule.timezone or 'system timezone'})"
         return f"every {schedule.interval_seconds} s"
 
+    def take_listed(self, listed: Iterable[Instrument]) -> list[Instrument]:
+        """Add the newly listed markets of the bot's venue that its patterns match; those added.
+
+        A market named literally in the registry was listed at the start; only patterns
+        (`KXHIGH*`) reach markets a venue lists later."""
+        patterns = [symbol for symbol in self.entry.instruments if is_pattern(symbol)]
+        held = {instrument.key for instrument in self.bot.spec.instruments}
+        taken = [
+            instrument
+            for instrument in sorted(listed, key=lambda i: i.symbol)
+            if instrument.venue == self.entry.venue
+            and instrument.key not in held
+            and any(fnmatch.fnmatchcase(instrument.symbol, pattern) for pattern in patterns)
+        ]
+        if taken:
+            self.bot.spec = replace(self.bot.spec, instruments=self.bot.spec.instruments + tuple(taken))
+        return taken
+
     def trigger(self, clock: Clock, default_timezone: str) -> BaseTrigger:
         schedule = self.entry.schedule
         timezone = schedule.timezone or default_timezone
         if isinstance(schedule, CronSchedule):
             return cron_trigger(schedule.cron, timezone)
         return interval_trigger(schedule.interval_seconds, clock, timezone, stagger_key=self.name)
+
+
+def is_pattern(symbol: str) -> bool:
+    """Whether a registry instrument is an `fnmatch` pattern rather than a symbol."""
+    return any(char in symbol for char in "*?[")
 
 
 def build_bots(
@@ -53,7 +76,7 @@ def build_bots(
         listed = instruments_by_venue.get(entry.venue, {})
         instruments: list[Instrument] = []
         for position, symbol in enumerate(entry.instruments):
-            if any(char in symbol for char in "*?["):
+            if is_pattern(symbol):
                 # a pattern: every listed symbol it matches (prediction venues list hundreds of markets)
                 matched = [listed[s] for s in sorted(listed) if fnmatch.fnmatchcase(s, symbol)]
                 if not matched:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from brokers.base import Broker, BrokerError, MarketDataSource
+from brokers.base import Broker, BrokerError, ListsSeries, MarketDataSource
 from brokers.factory import build_adapter
 from brokers.paper import FeeModel, PaperBroker, SlippageModel
 from config.loader import ConfigError, LoadedConfig
@@ -164,6 +164,11 @@ async def connect_real_venues(
         try:
             adapter = adapter_factory(name, venue_settings, environ, Path(settings.system.var_dir))
             instruments = await adapter.instruments()
+            if venue_settings.series and isinstance(adapter, ListsSeries):
+                # the open markets of its series (Kalshi): tomorrow's ones come by the listing job
+                listed = await adapter.series_markets(venue_settings.series)
+                known = {i.symbol for i in instruments}
+                instruments += [i for i in listed if i.symbol not in known]
         except BrokerError as exc:
             venues.unavailable[name] = str(exc)
             log.error("venue %s unavailable: %s", name, exc)

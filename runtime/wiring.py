@@ -18,7 +18,7 @@ from ai import NEWS_STATUS_KEY
 from bots.event_trading.bot import EventTradingBot
 from bots.event_trading.desk import TradeTape
 from bots.event_trading.stage import AssetClassSplit
-from brokers.base import BrokerError
+from brokers.base import BrokerError, ListsSeries
 from brokers.factory import build_adapter
 from brokers.paper import PaperBroker
 from brokers.price_chain import PriceChain
@@ -41,8 +41,10 @@ from runtime.control import Control
 from runtime.events import EventBus
 from runtime.news import build_news
 from runtime.prediction import (
+    ListsMarkets,
     PredictionMarkets,
     ReadsSettlement,
+    SeriesListings,
     SettlementSource,
     SimulatedSettlements,
     VenueSettlements,
@@ -67,7 +69,7 @@ from scrapers.base import ContractSource
 from scrapers.whales import WhaleTracker
 from simulation.market import SimulatedMarket
 from simulation.prediction_market import SimulatedPredictionMarket
-from simulation.prediction_sources import WorldForecasts, simulated_sources
+from simulation.prediction_sources import SimulatedListings, WorldForecasts, simulated_sources
 from simulation.prediction_world import VENUE as PREDICTION_VENUE
 from storage.database import open_storage
 from storage.repository import Repository
@@ -185,12 +187,15 @@ def prediction_markets(
     venues: dict[str, frozenset[str]] = {}
     settlements: dict[str, SettlementSource] = {}
     tapes: dict[str, TradeTape] = {}
+    listings: dict[str, ListsMarkets] = {}
     if world is not None and PREDICTION_VENUE in traded:
-        for source in simulated_sources(WorldForecasts(world.weather, world.cpi), world):
+        forecasts = WorldForecasts(world.weather, world.cpi)
+        for source in simulated_sources(forecasts, world):
             sources.append(source)
             venues[source.name] = frozenset({PREDICTION_VENUE})
         settlements[PREDICTION_VENUE] = SimulatedSettlements(world)
         tapes[PREDICTION_VENUE] = world
+        listings[PREDICTION_VENUE] = SimulatedListings(world, forecasts)
     if real:
         var_dir = Path(settings.system.var_dir)
         for source in real_sources(settings.prediction, config.settings_path, environ, var_dir):
@@ -207,8 +212,11 @@ def prediction_markets(
                 log.warning(
                     "venue %s: the daemon cannot read its settlements; reconciliation reports them", venue
                 )
+            series = settings.venues[venue].series
+            if series and isinstance(adapter, ListsSeries):
+                listings[venue] = SeriesListings(adapter, series)
     return PredictionMarkets(
-        settings.prediction, repository, clock, sources, settlements, tapes, instruments, venues
+        settings.prediction, repository, clock, sources, settlements, tapes, instruments, venues, listings
     )
 
 
@@ -381,6 +389,12 @@ def build_orchestrator(
             await desk.settle(orchestrator)
 
         orchestrator.periodic_hooks.append(("prediction-settlement", every, settle))
+
+        async def list_markets() -> None:
+            await desk.refresh_listings(orchestrator)
+
+        listing_every = int(settings.prediction.listing_refresh_minutes * 60)
+        orchestrator.periodic_hooks.append(("prediction-listings", listing_every, list_markets))
     if news is not None:
         # the job's first run is a second after start; a simulated run reads the news before its first tick
         orchestrator.periodic_hooks.append(("news", int(settings.news.refresh_minutes * 60), news.refresh))

@@ -1,9 +1,10 @@
 """The simulated Kalshi venue's market data: the prediction world's markets as instruments, quoted
 on the clock, and settled when their outcome is known.
 
-A market is listed from the start for a fixed horizon (`days` of weather events from the day
-before the clock's start, and the CPI months whose release falls in it), so the daemon knows
-every instrument when it starts. Each market trades only in its window:
+At the start the venue lists a horizon of `days` of weather events from the day before the
+clock's start, and the CPI months whose release falls in it; `extend` lists further days as the
+clock moves on (the daemon's listing job calls it), so a run of any length has markets to
+trade. Each market trades only in its window:
 
 - a weather market opens at 15:00 UTC the day before its observation day and closes at 06:00
   UTC after it (just past midnight in the US), and settles at 14:00 UTC that morning, when the
@@ -41,7 +42,9 @@ from domain.market import BarSeries, Quote
 from domain.prediction_records import Settlement
 from scrapers.whales import KalshiTrade
 from simulation.prediction_world import (
+    CpiEvent,
     SimulatedMarket,
+    WeatherEvent,
     cpi_months,
     weather_days,
 )
@@ -60,6 +63,15 @@ WHALE_BUCKET_SHARE = 0.03
 WHALE_ACCURACY = 0.65  # how often a whale takes the side that pays
 WHALE_NOTIONAL_USD = (600.0, 3000.0)
 TAPE_CACHE_MARKETS = 2_000  # tapes kept (a market's is a few hundred trades); then drawn again
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What one extension of the horizon listed: the new events and their markets' instruments."""
+
+    weather: tuple[WeatherEvent, ...]
+    cpi: tuple[CpiEvent, ...]
+    instruments: tuple[Instrument, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,30 +162,50 @@ class SimulatedPredictionMarket:
             raise ValueError(f"the prediction world needs at least one day, got {days}")
         self._clock = clock
         self._seed = seed
+        self._days = days
         # by ticker: the first and last buckets drawn, their trades in time order, and the times
         self._tapes: dict[str, tuple[int, int, list[KalshiTrade], list[datetime]]] = {}
-        first = clock.now().date() - timedelta(days=1)
-        self.weather = list(weather_days(first, days + 1, seed))
-        # the CPI months whose release falls within the horizon (releases on the 12th of the next month)
-        last = first + timedelta(days=days)
+        self.weather: list[WeatherEvent] = []
+        self.cpi: list[CpiEvent] = []
+        self._markets: dict[str, ListedMarket] = {}
+        self._by_ticker: dict[str, ListedMarket] = {}
+        self._first = clock.now().date() - timedelta(days=1)
+        self._last: date | None = None  # the last observation day listed
+        self.extend(clock.now())
+
+    def extend(self, now: datetime) -> Listing:
+        """List the days up to `days` after `now`'s (and the CPI months released by then) that
+        are not listed yet; what was new. The same world as a venue started later would list:
+        every city-day and CPI month has its own seed."""
+        last = now.date() + timedelta(days=self._days - 1)
+        first = self._first if self._last is None else self._last + timedelta(days=1)
+        if first > last:
+            return Listing((), (), ())
+        weather = list(weather_days(first, (last - first).days + 1, self._seed))
+        # the CPI months whose release falls in [first, last] (released on the 12th of the next month)
         months = []
         year, month = (first.year, first.month - 1) if first.month > 1 else (first.year - 1, 12)
         while _cpi_release(year, month) <= last:
             if _cpi_release(year, month) >= first:
                 months.append((year, month))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        self.cpi = [event for y, m in months for event in cpi_months(y, m, 1, seed)]
+        cpi = [event for y, m in months for event in cpi_months(y, m, 1, self._seed)]
         listed: list[ListedMarket] = []
-        for weather in self.weather:
-            opens = _at(weather.day - timedelta(days=1), WEATHER_OPENS)
-            closes = _at(weather.day + timedelta(days=1), WEATHER_CLOSES)
-            settles = _at(weather.day + timedelta(days=1), WEATHER_SETTLES)
-            listed.extend(self._list(weather.markets, opens, closes, settles))
-        for cpi in self.cpi:
-            release = _at(_cpi_release(cpi.year, cpi.month), CPI_RELEASE)
-            listed.extend(self._list(cpi.markets, release - timedelta(days=CPI_OPEN_DAYS), release, release))
-        self._markets = {entry.instrument.key: entry for entry in listed}
-        self._by_ticker = {entry.contract.ticker: entry for entry in listed}
+        for day in weather:
+            opens = _at(day.day - timedelta(days=1), WEATHER_OPENS)
+            closes = _at(day.day + timedelta(days=1), WEATHER_CLOSES)
+            settles = _at(day.day + timedelta(days=1), WEATHER_SETTLES)
+            listed.extend(self._list(day.markets, opens, closes, settles))
+        for release_month in cpi:
+            release = _at(_cpi_release(release_month.year, release_month.month), CPI_RELEASE)
+            opens = release - timedelta(days=CPI_OPEN_DAYS)
+            listed.extend(self._list(release_month.markets, opens, release, release))
+        self.weather.extend(weather)
+        self.cpi.extend(cpi)
+        self._markets.update({entry.instrument.key: entry for entry in listed})
+        self._by_ticker.update({entry.contract.ticker: entry for entry in listed})
+        self._last = last
+        return Listing(tuple(weather), tuple(cpi), tuple(entry.instrument for entry in listed))
 
     @staticmethod
     def _list(

@@ -24,6 +24,7 @@ from bots.event_trading.consensus import ConsensusSettings, calibration_weights,
 from bots.event_trading.gates import BookTop, edge_gate
 from domain.contracts import ContractSpec, Domain, Measure
 from domain.fees import KalshiFees
+from domain.instruments import Instrument
 from domain.prediction_records import Calibration
 from scrapers.base import ContractSource, EstimateResult, NoEstimate, SourceEstimate, SourceHealth
 from scrapers.economics.cpi_base_rate import base_rate_probability
@@ -48,8 +49,14 @@ class WorldForecasts:
     """The forecasts of a world's events, looked up by a contract's event ticker."""
 
     def __init__(self, weather: Iterable[WeatherEvent] = (), cpi: Iterable[CpiEvent] = ()) -> None:
-        self.weather: dict[str, WeatherEvent] = {e.event_ticker: e for e in weather}
-        self.cpi: dict[str, CpiEvent] = {f"KXCPI-{e.period}": e for e in cpi}
+        self.weather: dict[str, WeatherEvent] = {}
+        self.cpi: dict[str, CpiEvent] = {}
+        self.add(weather, cpi)
+
+    def add(self, weather: Iterable[WeatherEvent] = (), cpi: Iterable[CpiEvent] = ()) -> None:
+        """Know the forecasts of newly listed events too."""
+        self.weather.update({e.event_ticker: e for e in weather})
+        self.cpi.update({f"KXCPI-{e.period}": e for e in cpi})
 
     def gfs(self, contract: ContractSpec) -> float | None:
         event = self.weather.get(contract.event)
@@ -164,6 +171,20 @@ class SimulatedWhaleTracker:
         )
         self._health.last_success_at = now
         return result
+
+
+class SimulatedListings:
+    """The simulated venue's listing: its horizon extended to `now`, the new events' forecasts
+    made known to the world's sources, the new markets returned."""
+
+    def __init__(self, market: SimulatedPredictionMarket, forecasts: WorldForecasts) -> None:
+        self._market = market
+        self._forecasts = forecasts
+
+    async def listings(self, now: datetime) -> list[Instrument]:
+        listing = self._market.extend(now)
+        self._forecasts.add(listing.weather, listing.cpi)
+        return list(listing.instruments)
 
 
 def simulated_sources(

@@ -403,6 +403,26 @@ def test_order_lookup_after_a_restart_pages_through_the_order_list(kalshi: Kalsh
     assert sum(1 for r in lookups if "cursor" in r.query) == 2  # the oldest order sits on the third page
 
 
+def test_after_a_restart_an_order_on_a_market_listed_by_series_is_found_in_the_whole_order_list(
+    kalshi: KalshiHarness,
+) -> None:
+    listed_later = "KXHIGHCHI-26FEB10-B40.5"  # tomorrow's ladder: in no configured symbol
+    kalshi.fake.add_market(listed_later)
+    kalshi.fake.exchange.set_quote(listed_later, D("0.30"), D("0.32"))
+    [instrument] = [
+        i for i in run(lambda: kalshi.broker.series_markets(["KXHIGHCHI"])) if i.symbol == listed_later
+    ]
+    intent = order(kalshi, "series", instrument=instrument, price=D("0.25"))
+    run(lambda: kalshi.broker.submit(intent))
+
+    found = run(lambda: kalshi.restarted_broker().order_status(intent.client_order_id))
+
+    assert found is not None and found.client_order_id == intent.client_order_id
+    lookups = kalshi.fake.server.requests_to("GET", "/portfolio/orders")
+    # the configured ticker first, then the account's whole list
+    assert [r.query.get("ticker") for r in lookups] == [TICKER, None]
+
+
 def test_cancel_of_a_filled_order_reports_it_filled_without_a_delete(kalshi: KalshiHarness) -> None:
     intent = order(kalshi, "filled-then-cancel")
     run(lambda: kalshi.broker.submit(intent))

@@ -47,6 +47,16 @@ _STATUS = {
     "canceled": "canceled",
     "expired": "canceled",  # an IOC remainder: Kalshi reports it canceled
 }
+# `GET /markets?status=` filter values -> the market `status` values each one selects. The docs
+# say only that the two vocabularies differ (prediction-markets.md §1.3); this mapping is our
+# reading of them, not something Kalshi states. `inactive`, `disputed` and `amended` markets
+# are selected by no filter here, only by an unfiltered listing.
+_LISTING_STATUSES = {
+    "unopened": frozenset({"initialized"}),
+    "open": frozenset({"active"}),
+    "closed": frozenset({"closed", "determined"}),
+    "settled": frozenset({"finalized", "settled"}),
+}
 _TIME_IN_FORCE = {
     "good_till_canceled": "gtc",
     "immediate_or_cancel": "ioc",
@@ -113,6 +123,7 @@ class FakeKalshi(ServedFake):
         self.markets: dict[str, dict[str, Any]] = {}
         self.series: dict[str, dict[str, Any]] = {}
         self.books: dict[str, Any] = {}  # a raw `GET .../orderbook` answer, overriding the quote
+        self.listing: Any = None  # a raw `GET /markets` answer, overriding the listing when set
         self.results: dict[str, dict[str, Any]] = {}  # ticker -> its status and result once settled
         self.candlesticks: dict[str, list[dict[str, Any]]] = {}
         self.page_cap = 200  # the most items one page holds, whatever `limit` asks
@@ -218,6 +229,7 @@ class FakeKalshi(ServedFake):
 
     def _register(self) -> None:
         routes = [
+            ("GET", r"/markets", self._market_list, False),
             ("GET", rf"/markets/{TICKER}", self._market, False),
             ("GET", rf"/markets/{TICKER}/orderbook", self._orderbook, False),
             ("GET", r"/series/(?P<series>[A-Za-z0-9]+)", self._series, False),
@@ -297,6 +309,30 @@ class FakeKalshi(ServedFake):
     def _market(self, request: Request, match: re.Match[str]) -> Any:
         ticker = match["ticker"]
         return self._known(ticker) or {"market": self._render_market(ticker)}
+
+    def _market_list(self, request: Request, match: re.Match[str]) -> Any:
+        """`GET /markets`: filtered by `series_ticker`, `event_ticker` and `status`, paged by `_page`."""
+        if self.listing is not None:
+            return self.listing
+        query = request.query
+        wanted_status = query.get("status")
+        if wanted_status and wanted_status not in _LISTING_STATUSES:
+            return fail(
+                400,
+                "invalid_parameters",
+                f"status {wanted_status!r} is not one of {', '.join(_LISTING_STATUSES)}",
+            )
+        rows = []
+        for ticker in list(self.markets):
+            market = self._render_market(ticker)
+            if query.get("series_ticker") and ticker.split("-", 1)[0] != query["series_ticker"]:
+                continue
+            if query.get("event_ticker") and market["event_ticker"] != query["event_ticker"]:
+                continue
+            if wanted_status and market["status"] not in _LISTING_STATUSES[wanted_status]:
+                continue
+            rows.append(market)
+        return self._page(request, "markets", rows)
 
     def _orderbook(self, request: Request, match: re.Match[str]) -> Any:
         ticker = match["ticker"]

@@ -1,4 +1,5 @@
-"""Settlement on a real venue: read from the venue market by market, booked by the daemon.
+"""A real prediction venue: settlements read market by market and booked by the daemon, and
+markets listed by series as they open.
 
 A live venue pays a settled market out itself, so the daemon sends nothing: it asks the venue
 (Kalshi: `GET /markets/{ticker}`, through the real adapter against the local fake) and books the
@@ -17,18 +18,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from brokers.base import ListsSeries
 from brokers.router import BrokerRouter
+from config.loader import load_config
+from config.schema import VenueSettings
 from domain.contract_parsing import parse_kalshi_ticker
 from domain.contracts import Strike, StrikeType
 from domain.instruments import Instrument
 from domain.orders import client_order_id_for
 from domain.prediction_records import Settlement
 from domain.signals import Side, Signal, SignalIntent, make_signal_id
-from runtime.prediction import VenueSettlements
+from runtime.prediction import SeriesListings, VenueSettlements
+from runtime.venues import Venues, connect_real_venues
 from runtime.wiring import build_simulated
 from tests.brokers.harnesses.kalshi import TICKER, KalshiHarness
 from tests.runtime.test_orchestrator import START, configured
+from utils.clock import SimulatedClock
 
 D = Decimal
 CHECK_EVERY = timedelta(minutes=15)
@@ -170,3 +177,37 @@ def test_the_daemon_books_a_live_venues_settlement_as_the_closing_fill_once(tmp_
         await orchestrator.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_kalshi_venue_lists_its_series_open_markets_at_start_and_new_ones_on_the_listing_job(
+    kalshi: KalshiHarness, tmp_path: Path
+) -> None:
+    base = load_config().settings
+    settings = base.model_copy(
+        update={
+            "venues": {"kalshi": kalshi.settings(symbols=[], series=["KXHIGHCHI"])},
+            "system": base.system.model_copy(update={"var_dir": str(tmp_path / "var")}),
+        }
+    )
+    venues = Venues()
+    clock = SimulatedClock(datetime(2026, 2, 9, 15, 0, tzinfo=UTC))
+    asyncio.run(connect_real_venues(settings, clock, kalshi.environ, venues))
+
+    assert venues.unavailable == {}
+    assert sorted(i.symbol for i in venues.instruments.values()) == [TICKER]
+    adapter = venues.live["kalshi"]
+    assert isinstance(adapter, ListsSeries)
+
+    tomorrow = "KXHIGHCHI-26FEB10-B40.5"
+    kalshi.fake.add_market(tomorrow)
+    listings = SeriesListings(adapter, ["KXHIGHCHI"])
+    found = asyncio.run(listings.listings(clock.now()))
+    assert sorted(i.symbol for i in found) == [TICKER, tomorrow]
+    venues.close()
+
+
+def test_series_are_refused_outside_kalshi_and_must_be_series_tickers() -> None:
+    with pytest.raises(ValidationError, match="series applies only to kind 'kalshi'"):
+        VenueSettings(kind="alpaca", asset_class="stock", symbols=["SPY"], series=["KXHIGHCHI"])
+    with pytest.raises(ValidationError, match="series takes series tickers"):
+        VenueSettings(kind="kalshi", asset_class="prediction", series=["KXHIGHCHI-26FEB09"])

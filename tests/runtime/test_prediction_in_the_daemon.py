@@ -208,7 +208,14 @@ def settlement_orders(orders: list[Order], decisions: dict[str, list[Decision]])
 
 def test_every_source_reports_its_health_with_its_domains(day: Day) -> None:
     by_name = {source["name"]: source for source in day.sources}
-    assert set(by_name) == {"sim_gfs_ensemble", "sim_nws_forecast", "sim_cleveland_fed", "sim_whale_tracker"}
+    assert set(by_name) == {
+        "sim_gfs_ensemble",
+        "sim_nws_forecast",
+        "sim_cleveland_fed",
+        "sim_cpi_base_rate",
+        "sim_whale_tracker",
+    }
+    assert by_name["sim_cpi_base_rate"]["domains"] == ["economics"]
     assert by_name["sim_whale_tracker"]["domains"] == ["economics", "weather"]
     assert all(source["ok"] and source["last_success_at"] for source in day.sources)
 

@@ -76,3 +76,30 @@ def test_no_quote_outside_the_window_and_settlement_after_it() -> None:
     settled = market.settled_since(entry.closes_at, clock.now())
     assert entry in settled
     assert entry not in market.settled_since(clock.now(), clock.now() + timedelta(hours=1))
+
+
+def test_the_venue_lists_further_days_as_the_clock_moves_on_the_same_world_a_later_start_lists() -> None:
+    market, clock = world(days=5)
+    first = {i.key for i in market.instruments()}  # 2026-03-01 ... 2026-03-06
+    assert market.extend(clock.now()).instruments == ()  # nothing new the same day
+
+    clock.advance(timedelta(days=9).total_seconds())  # 2026-03-11: the horizon reaches 2026-03-15
+    listing = market.extend(clock.now())
+    new = {i.key for i in listing.instruments}
+    assert not new & first
+    # nine more days of four cities' ladders (03-07 ... 03-15), and February's CPI, released 03-12
+    assert len(new) == 9 * 4 * 6 + 6
+    assert {e.day.isoformat() for e in listing.weather} == {f"2026-03-{d:02d}" for d in range(7, 16)}
+    assert [(e.year, e.month) for e in listing.cpi] == [(2026, 2)]
+    assert {i.key for i in market.instruments()} == first | new
+
+    # a venue started on the later day lists the same markets with the same hidden outcomes
+    later = SimulatedPredictionMarket(SimulatedClock(clock.now()), seed=7, days=5)
+    for instrument in later.instruments():
+        mine, theirs = market.listed(instrument.key), later.listed(instrument.key)
+        assert mine is not None and theirs is not None
+        assert (mine.market, mine.opens_at, mine.settles_at) == (
+            theirs.market,
+            theirs.opens_at,
+            theirs.settles_at,
+        )

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from scipy.stats import norm
 
 from domain.contracts import ContractSpec, Domain, Measure, Strike, StrikeType
 from scrapers.base import NoEstimate, SourceEstimate
@@ -32,7 +33,7 @@ def market(ticker: str, bid: str, ask: str, outcome: bool) -> SimulatedMarket:
 def test_the_simulated_sources_run_the_real_models_on_the_worlds_forecasts() -> None:
     event = next(weather_days(date(2026, 2, 9), 1, seed=4))
     world = WorldForecasts([event])
-    gfs, nws, cleveland = simulated_sources(world)
+    gfs, nws, cleveland, _ = simulated_sources(world)
     contract = event.markets[2].contract
 
     expected = ensemble_probability(event.ensemble_f, contract.strike)
@@ -48,11 +49,29 @@ def test_the_simulated_sources_run_the_real_models_on_the_worlds_forecasts() -> 
 def test_a_cpi_market_is_priced_by_the_nowcast_band() -> None:
     month = next(cpi_months(2026, 8, 1, seed=9))
     world = WorldForecasts(cpi=[month])
-    _, _, cleveland = simulated_sources(world)
+    _, _, cleveland, _ = simulated_sources(world)
 
     estimate = asyncio.run(cleveland.estimate(month.markets[3].contract, NOW))
 
     assert isinstance(estimate, SourceEstimate) and 0 < estimate.probability < 1
+
+
+def test_a_cpi_market_is_priced_by_the_base_rate_of_the_worlds_long_run_cpi() -> None:
+    month = next(cpi_months(2026, 8, 1, seed=9))
+    world = WorldForecasts(cpi=[month])
+    *_, base_rate = simulated_sources(world)
+    above = month.markets[3].contract  # CPI m/m above 0.3 %: a published 0.4 or more
+    assert above.strike is not None and above.strike.floor_strike == Decimal("0.3")
+
+    estimate = asyncio.run(base_rate.estimate(above, NOW))
+
+    # Normal(0.25, 0.15): P(true value >= 0.35) = 1 - Phi(0.6667)
+    assert isinstance(estimate, SourceEstimate)
+    assert estimate.probability == pytest.approx(norm.sf(0.35, 0.25, 0.15), abs=1e-9)
+    assert estimate.probability == pytest.approx(0.2525, abs=1e-4)
+    # a weather contract is outside its domain
+    weather = market("KXHIGHCHI-26FEB09-T40", "0.30", "0.31", True).contract
+    assert isinstance(asyncio.run(base_rate.estimate(weather, NOW)), NoEstimate)
 
 
 def test_the_replay_scores_briers_edges_and_pnl_by_hand() -> None:
@@ -94,7 +113,7 @@ def test_with_the_market_the_forecasters_learn_as_the_crowd_does_and_the_whale_r
     start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
     clock = SimulatedClock(start)
     market = SimulatedPredictionMarket(clock, seed=7, days=3)
-    gfs, _, _, whale = simulated_sources(WorldForecasts(market.weather, market.cpi), market)
+    gfs, _, _, _, whale = simulated_sources(WorldForecasts(market.weather, market.cpi), market)
     listed = market.open_markets(start)[0]
     key = listed.instrument.key
     first = asyncio.run(gfs.estimate(listed.contract, start))
