@@ -84,10 +84,20 @@ class Exposure:
     signed_quantity: Decimal
     mark_price: Decimal
     stance: Stance | None = None  # what it bets on its underlying; None when unknown
+    # an option position: its delta-adjusted exposure to the underlying (signed, in currency),
+    # which the limits count instead of the premium (`risk_management.option_exposure`)
+    delta_notional: Decimal | None = None
+
+    @property
+    def signed_notional(self) -> Decimal:
+        """What the position moves with: quantity x mark, or an option's delta-adjusted exposure."""
+        if self.delta_notional is not None:
+            return self.delta_notional
+        return self.signed_quantity * self.mark_price
 
     @property
     def notional(self) -> Decimal:
-        return abs(self.signed_quantity) * self.mark_price
+        return abs(self.signed_notional)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +429,7 @@ class RiskEngine:
         if correlations:
             by_market: dict[str, Decimal] = {}
             for e in book.open_exposures + book.pending_entries:
-                signed = e.signed_quantity * e.mark_price
+                signed = e.signed_notional
                 by_market[e.instrument_key] = by_market.get(e.instrument_key, Decimal(0)) + signed
             together = Decimal(
                 str(

@@ -151,9 +151,7 @@ def _tail_inputs(
     scale = math.sqrt(history.horizon_seconds / history.timeframe_seconds)
     exposures: dict[str, float] = {}
     for e in book.open_exposures + book.pending_entries:
-        exposures[e.instrument_key] = exposures.get(e.instrument_key, 0.0) + float(
-            e.signed_quantity * e.mark_price
-        )
+        exposures[e.instrument_key] = exposures.get(e.instrument_key, 0.0) + float(e.signed_notional)
     if any(key not in held for key in exposures):
         return None
     try:
