@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ai import LLM_SPEND_KEY
+from backtest.go_live import GoLiveCriteria, gate_from_trades
 from brokers.base import Broker, BrokerError, VenueOrder
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
@@ -178,7 +179,10 @@ class Orchestrator:
 
         timezone = self.settings.system.timezone
         jobs = self.settings.orchestrator
+        refused = self._refused_by_go_live_gate(history, now)
         for registered in self.bots:
+            if registered.name in refused:
+                continue
             self.scheduler.add_job(
                 f"bot:{registered.name}",
                 registered.trigger(self.clock, timezone),
@@ -1038,6 +1042,30 @@ class Orchestrator:
                     log.info("%s trades %d newly listed market(s) on %s", registered.name, len(taken), venue)
         log.info("listed %d new market(s)", len(new))
         return new
+
+    def _refused_by_go_live_gate(self, history: Sequence[ClosedTrade], now: datetime) -> set[str]:
+        """The live bots whose record fails the go-live gate: not started, each with an error event."""
+        go_live = self.settings.go_live
+        if not go_live.enabled:
+            return set()
+        criteria = GoLiveCriteria(go_live.min_trades, go_live.min_win_rate, go_live.min_sharpe)
+        zone = ZoneInfo(self.settings.system.timezone)
+        refused = set()
+        for registered in self.bots:
+            if registered.entry.mode != "live":
+                continue
+            result = gate_from_trades(registered.name, history, zone, now.astimezone(zone).date(), criteria)
+            if result.go:
+                continue
+            refused.add(registered.name)
+            message = (
+                f"{registered.name} is not started in live mode: its record fails the go-live gate "
+                f"({'; '.join(result.failures)}); trade it in paper mode until it passes"
+            )
+            log.error("%s", message)
+            details = {"trades": result.trades, "win_rate": result.win_rate, "sharpe": result.sharpe}
+            self._record_risk_event("go_live_refused", "error", message, bot=registered.name, details=details)
+        return refused
 
     def held_instrument_keys(self) -> set[str]:
         """The markets some bot holds an open position in."""

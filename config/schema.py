@@ -401,6 +401,15 @@ class VenueSettings(Strict):
         return self
 
 
+class GoLiveSettings(Strict):
+    """What a bot's record must show before the daemon starts it in live mode (`backtest.go_live`)."""
+
+    enabled: bool = True  # off only for tests against fake venues: it lets any bot trade real money
+    min_trades: Annotated[int, Field(ge=0)] = 100
+    min_win_rate: Annotated[float, Field(ge=0, le=1)] = 0.45
+    min_sharpe: float = 1.0
+
+
 class OrchestratorSettings(Strict):
     equity_snapshot_seconds: Annotated[int, Field(ge=1)] = 60
     exit_check_seconds: Annotated[int, Field(ge=1)] = 5
@@ -516,6 +525,7 @@ class Settings(Strict):
     veto: VetoSettings = VetoSettings()
     news: NewsSettings = NewsSettings()
     prediction: PredictionSettings = PredictionSettings()
+    go_live: GoLiveSettings = GoLiveSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 

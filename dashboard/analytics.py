@@ -1,13 +1,6 @@
-"""The dashboard's arithmetic: the validation gate and the book's tail risk (pure, no I/O).
+"""The dashboard's arithmetic: the book's tail risk, exit progress (pure, no I/O).
 
-The gate is the bar a bot must clear before it trades real money: 100 or more
-closed trades, a win rate of 45 % or more and an annualised Sharpe ratio of 1.0
-or more. Sharpe is taken on the bot's *daily net P&L*, every calendar day from
-its first trade's day to today (days without a closed trade count as 0), as
-mean / standard deviation × √365. Daily rather than per-trade: a per-trade
-ratio depends on how often a bot trades and has no agreed annualisation. The
-P&L is in dollars, not returns: a bot has no capital of its own to divide by,
-and a constant divisor would cancel out of the ratio anyway.
+The Go / No-Go table's gate is `backtest.go_live`'s, the one the daemon applies to live bots.
 """
 
 from __future__ import annotations
@@ -16,7 +9,6 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -26,63 +18,7 @@ from domain.positions import ExitPlan
 from risk_management.correlation import log_returns
 from risk_management.tail_risk import book_pnl_samples, sample_cvar, sample_var
 
-MIN_TRADES = 100
-MIN_WIN_RATE = 0.45
-MIN_SHARPE = 1.0
-DAYS_PER_YEAR = 365  # crypto and prediction markets trade every day; a stock bot's weekends count as 0
 MIN_SCENARIOS = 20  # bar returns the held markets must share before their VaR means anything
-
-
-@dataclass(frozen=True, slots=True)
-class GateResult:
-    """One bot against the validation gate; `failures` says which criteria it misses, and why."""
-
-    bot: str
-    trades: int
-    win_rate: float | None
-    sharpe: float | None
-    days: int
-    failures: tuple[str, ...]
-
-    @property
-    def go(self) -> bool:
-        return not self.failures
-
-
-def calendar_series(days_with_trades: Mapping[date, Decimal], first: date, last: date) -> list[Decimal]:
-    """Daily net P&L for every day from `first` to `last` inclusive, 0 on days without a trade."""
-    series = []
-    day = first
-    while day <= last:
-        series.append(days_with_trades.get(day, Decimal(0)))
-        day += timedelta(days=1)
-    return series
-
-
-def annualised_sharpe(daily_pnl: Sequence[Decimal], periods_per_year: int = DAYS_PER_YEAR) -> float | None:
-    """mean / sample standard deviation × √periods; None with fewer than 2 days or no variation."""
-    if len(daily_pnl) < 2:
-        return None
-    values = np.array([float(v) for v in daily_pnl], dtype=np.float64)
-    std = float(values.std(ddof=1))
-    if std == 0.0:
-        return None
-    return float(values.mean()) / std * math.sqrt(periods_per_year)
-
-
-def validation_gate(bot: str, trades: int, wins: int, daily_pnl: Sequence[Decimal]) -> GateResult:
-    win_rate = wins / trades if trades else None
-    sharpe = annualised_sharpe(daily_pnl)
-    failures = []
-    if trades < MIN_TRADES:
-        failures.append(f"{trades} trades, needs {MIN_TRADES}+")
-    if win_rate is None or win_rate < MIN_WIN_RATE:
-        shown = "no trades" if win_rate is None else f"win rate {win_rate:.1%}"
-        failures.append(f"{shown}, needs {MIN_WIN_RATE:.0%}+")
-    if sharpe is None or sharpe < MIN_SHARPE:
-        shown = "Sharpe unknown (under 2 days or flat)" if sharpe is None else f"Sharpe {sharpe:.2f}"
-        failures.append(f"{shown}, needs {MIN_SHARPE:.1f}+")
-    return GateResult(bot, trades, win_rate, sharpe, len(daily_pnl), tuple(failures))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -12,15 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ai.veto_followup import scorecard
+from backtest.go_live import DAYS_PER_YEAR, GoLiveCriteria, calendar_series, gate
 from bots.event_trading.scorecard import edge_scorecard
-from dashboard.analytics import (
-    DAYS_PER_YEAR,
-    MIN_SHARPE,
-    MIN_TRADES,
-    MIN_WIN_RATE,
-    calendar_series,
-    validation_gate,
-)
 from dashboard.context import Dashboard, iso, money
 from domain.positions import ClosedTrade
 from domain.prediction_records import PREDICTION_SOURCES_KEY
@@ -325,12 +318,14 @@ def performance_row(performance: Performance) -> dict[str, Any]:
 
 def validation(dashboard: Dashboard, performance: list[Performance], today: date) -> dict[str, Any]:
     daily = dashboard.ledger.daily_by_bot()
+    go_live = dashboard.settings.go_live
+    criteria = GoLiveCriteria(go_live.min_trades, go_live.min_win_rate, go_live.min_sharpe)
     rows = []
     for bot in performance:
         days = daily.get(bot.key, {})
         first = min(days, default=today)
         series = calendar_series(days, first, max(today, first))
-        result = validation_gate(bot.key, bot.trades, bot.wins, series)
+        result = gate(bot.key, bot.trades, bot.wins, series, criteria)
         rows.append(
             {
                 "bot": result.bot,
@@ -343,7 +338,11 @@ def validation(dashboard: Dashboard, performance: list[Performance], today: date
             }
         )
     return {
-        "criteria": {"min_trades": MIN_TRADES, "min_win_rate": MIN_WIN_RATE, "min_sharpe": MIN_SHARPE},
+        "criteria": {
+            "min_trades": criteria.min_trades,
+            "min_win_rate": criteria.min_win_rate,
+            "min_sharpe": criteria.min_sharpe,
+        },
         "sharpe_basis": (
             f"daily net P&L over every calendar day from the bot's first trade to today "
             f"(no-trade days count as 0), mean / standard deviation x sqrt({DAYS_PER_YEAR})"

@@ -39,6 +39,8 @@ class Scheduler(Protocol):
 
     def remove_job(self, job_id: str) -> None: ...
 
+    def job_ids(self) -> list[str]: ...
+
     def start(self) -> None: ...
 
     async def shutdown(self) -> None: ...
@@ -96,6 +98,9 @@ class LiveScheduler:
     def remove_job(self, job_id: str) -> None:
         self._scheduler.remove_job(job_id)
 
+    def job_ids(self) -> list[str]:
+        return sorted(job.id for job in self._scheduler.get_jobs())
+
     def start(self) -> None:
         self._scheduler.start()
 
@@ -120,6 +125,9 @@ class SimulatedScheduler:
 
     def remove_job(self, job_id: str) -> None:
         self._jobs.pop(job_id, None)
+
+    def job_ids(self) -> list[str]:
+        return sorted(self._jobs)
 
     def start(self) -> None:
         """Nothing to start: time moves only inside `run_until`."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
+from backtest.metrics import drawdown_series
 from domain.orders import Fill, OrderStatus
 from domain.positions import ClosedTrade, Position
 from domain.prediction_records import Calibration, EdgeRecord
@@ -765,13 +769,11 @@ class Reports:
 
 
 def drawdowns(equity: Sequence[Decimal]) -> list[Decimal]:
-    """Each point's fall below the running peak, as a fraction of that peak (0 at a new high)."""
-    peak: Decimal | None = None
-    result = []
-    for value in equity:
-        peak = value if peak is None or value > peak else peak
-        result.append((peak - value) / peak if peak > 0 else ZERO)
-    return result
+    """Each point's fall below the running peak, as a fraction of that peak (0 at a new high, and
+    where no positive peak has been seen yet). Computed by `backtest.metrics`, the one definition
+    the project uses; a ratio needs no exact decimals, so it goes through float and back."""
+    fractions = drawdown_series(np.array([float(value) for value in equity], dtype=np.float64))
+    return [ZERO if math.isnan(fraction) else Decimal(repr(float(fraction))) for fraction in fractions]
 
 
 def max_drawdown(equity: Sequence[Decimal]) -> Decimal:

@@ -1,12 +1,11 @@
-"""The dashboard's arithmetic, worked by hand: the validation gate, the book's VaR/CVaR, exit progress,
-the prediction-market edge table."""
+"""The dashboard's arithmetic, worked by hand: the book's VaR/CVaR, exit progress, the
+prediction-market edge table."""
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,13 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from bots.event_trading.scorecard import edge_scorecard
-from dashboard.analytics import (
-    annualised_sharpe,
-    book_tail_risk,
-    calendar_series,
-    exit_progress,
-    validation_gate,
-)
+from dashboard.analytics import book_tail_risk, exit_progress
 from dashboard.app import create_app
 from dashboard.context import Dashboard
 from domain.market import BarSeries
@@ -36,40 +29,6 @@ from tests.dashboard.daemon import dashboard_config
 from utils.clock import SimulatedClock
 
 D = Decimal
-
-
-def test_sharpe_is_the_daily_mean_over_the_sample_deviation_annualised_on_365_days() -> None:
-    # mean 0.5; deviations 0.5, -1.5, 1.5, -0.5: squares sum to 5, over n - 1 = 3
-    assert annualised_sharpe([D(1), D(-1), D(2), D(0)]) == pytest.approx(
-        0.5 / math.sqrt(5 / 3) * math.sqrt(365)
-    )
-    assert annualised_sharpe([D(3)]) is None  # one day has no deviation
-    assert annualised_sharpe([D(2), D(2), D(2)]) is None  # nor does a flat series
-
-
-def test_days_without_a_trade_count_as_zero() -> None:
-    days = {date(2026, 3, 2): D("5"), date(2026, 3, 5): D("-1")}
-    assert calendar_series(days, date(2026, 3, 1), date(2026, 3, 6)) == [D(0), D(5), D(0), D(0), D(-1), D(0)]
-
-
-def test_the_gate_says_go_only_when_every_criterion_holds() -> None:
-    steady = [D(10), D(12), D(8), D(11), D(9)] * 4  # high mean, small spread: Sharpe far above 1
-    go = validation_gate("bot", 120, 60, steady)
-    assert go.go and go.failures == () and go.win_rate == 0.5 and go.days == 20
-    assert validation_gate("bot", 99, 60, steady).failures == ("99 trades, needs 100+",)
-    assert validation_gate("bot", 120, 53, steady).failures == ("win rate 44.2%, needs 45%+",)
-    noisy = validation_gate("bot", 120, 60, [D(10), D(-9)] * 10)
-    assert (
-        not noisy.go
-        and noisy.sharpe is not None
-        and noisy.failures == (f"Sharpe {noisy.sharpe:.2f}, needs 1.0+",)
-    )
-    nothing = validation_gate("bot", 0, 0, [D(0)])
-    assert nothing.failures == (
-        "0 trades, needs 100+",
-        "no trades, needs 45%+",
-        "Sharpe unknown (under 2 days or flat), needs 1.0+",
-    )
 
 
 def bars(key: str, times: list[int], returns: list[float]) -> BarSeries:

@@ -23,6 +23,7 @@ from bots.base import Bot, BotContext
 from brokers.base import BrokerError
 from config.loader import ConfigError
 from domain.orders import OrderStatus
+from domain.positions import ClosedTrade
 from domain.signals import Side, Signal, SignalIntent, make_signal_id
 from master_orchestrator import Orchestrator
 from runtime.wiring import build_live
@@ -60,7 +61,9 @@ def fake() -> Iterator[FakeAlpaca]:
     venue.stop()
 
 
-def write_config(tmp_path: Path, fake: FakeAlpaca, *, live_bot_enabled: bool = True) -> Path:
+def write_config(
+    tmp_path: Path, fake: FakeAlpaca, *, live_bot_enabled: bool = True, go_live_gate: bool = False
+) -> Path:
     quiet = "tests.runtime.test_live_venues:QuietBot"
     (tmp_path / "bots.toml").write_text(
         f"""
@@ -101,6 +104,9 @@ enabled = false
 
 [ml]
 enabled = false
+
+[go_live]  # the venue tests' live bot has no record; the gate has its own test below
+enabled = {str(go_live_gate).lower()}
 
 [veto]
 enabled = false
@@ -376,3 +382,52 @@ def test_a_venue_that_only_lends_its_prices_is_connected_too(tmp_path: Path, fak
         return [source.venue for source in orchestrator.prices._sources[VENUE]]  # type: ignore[attr-defined]
 
     assert asyncio.run(chain()) == [VENUE, "alpaca-backup"]
+
+
+def test_a_live_bot_starts_only_once_its_record_passes_the_go_live_gate(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    settings = write_config(tmp_path, fake, go_live_gate=True)
+
+    async def run_once() -> list[str]:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        await orchestrator.start()
+        try:
+            return orchestrator.scheduler.job_ids()
+        finally:
+            await orchestrator.stop()
+
+    # no record: the paper bot runs, the live one is not started and the journal says why
+    jobs = asyncio.run(run_once())
+    assert "bot:paper-spy" in jobs and "bot:live-spy" not in jobs
+    repo = open_storage(tmp_path / "trading.sqlite")
+    [refusal] = [e for e in repo.risk_events() if e.kind == "go_live_refused"]
+    assert refusal.severity == "error" and refusal.bot == "live-spy"
+    assert "0 trades, needs 100+" in refusal.message and "no trades, needs 45%+" in refusal.message
+
+    # sixty days of paper trading, two round trips a day: +2.00 and +1.00, but -2.00 and -1.00 every
+    # fifth day (120 trades, 96 won: 80 %); daily P&L +3 on 48 days, -3 on 12 and 0 today: mean 1.77,
+    # sample sd 2.41, Sharpe 0.73 x sqrt(365) = 14, far above 1
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    for day in range(60, 0, -1):
+        closed_at = today - timedelta(days=day)
+        pnls = (Decimal("-2"), Decimal("-1")) if day % 5 == 0 else (Decimal("2"), Decimal("1"))
+        for n, pnl in enumerate(pnls):
+            repo.record_closed_trade(
+                ClosedTrade(
+                    "live-spy", f"{VENUE}:SPY", Side.BUY, Decimal(1), Decimal(100), Decimal(100) + pnl,
+                    pnl, Decimal(0), closed_at - timedelta(hours=1 + n), closed_at + timedelta(minutes=n),
+                )
+            )  # fmt: skip
+    jobs = asyncio.run(run_once())
+    assert "bot:live-spy" in jobs
+    assert (
+        len(
+            [
+                e
+                for e in open_storage(tmp_path / "trading.sqlite").risk_events()
+                if e.kind == "go_live_refused"
+            ]
+        )
+        == 1
+    )
