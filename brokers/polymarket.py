@@ -98,6 +98,7 @@ from brokers.polymarket_payloads import (
     post_outcome,
     price_history_bars,
     refusal_reason,
+    resolved_winner,
     salt_for,
     timestamp_ms,
     token_for,
@@ -107,6 +108,7 @@ from domain.fees import polymarket_fee
 from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
 from domain.orders import Fill, OrderType, TimeInForce
+from domain.prediction_records import Settlement
 from domain.signals import Side
 from risk_management.underlying import parse_polymarket_symbol, underlying_of
 from utils.clock import WALL_CLOCK
@@ -694,6 +696,18 @@ class PolymarketAdapter(LiveAdapter):
             self._markets[condition_id] = market
             self._contract_specs[condition_id] = self._contracts_of(condition_id, raw)
         return market
+
+    async def settlement(self, instrument: Instrument, now: datetime) -> Settlement | None:
+        """The outcome token's settlement once its market is resolved (Gamma: closed, with outcome
+        prices of exactly 1 and 0), else None. Gamma gives no resolution time: it is `now`."""
+        listing = await self._listing(instrument.symbol)
+        condition_id = listing.market.condition_id
+        payload = await self.caller.call("market resolution", self._gamma_markets, condition_id)
+        raw = self.parsed("market resolution", find_market, payload, condition_id)
+        if raw is None:
+            raise BrokerError(f"{self.venue}: Gamma lists no market with condition id {condition_id}")
+        won = self.parsed("market resolution", resolved_winner, raw, listing.token_id)
+        return None if won is None else Settlement(instrument.key, won, now)
 
     def _contracts_of(self, condition_id: str, raw: Any) -> dict[str, ContractSpec] | None:
         """The market's contract terms per token, or None (logged once, when first read) if they do not parse.

@@ -228,6 +228,29 @@ def find_market(payload: Any, condition_id: str) -> Any | None:
     return None
 
 
+def resolved_winner(payload: Any, token_id: str) -> bool | None:
+    """Whether `token_id` won, once the Gamma market is resolved; None while it is not.
+
+    Resolved means closed with `outcomePrices` at exactly one "1" and the rest "0" (the payout
+    each outcome token redeems for). A closed market still priced otherwise is waiting for its
+    resolution (or disputed), and the daemon does not guess which side it will take.
+    """
+    market = json_object(payload, "Gamma market")
+    condition_id = text_field(market, "conditionId", "Gamma market").lower()
+    what = f"Gamma market {condition_id}"
+    if market.get("closed") is not True:
+        return None
+    token_ids = [str(t) for t in _json_list(market.get("clobTokenIds"), f"{what}: clobTokenIds")]
+    prices = [decimal_of(p, f"{what}: outcomePrices") for p in _json_list(market.get("outcomePrices"), what)]
+    if len(prices) != len(token_ids):
+        raise ValueError(f"{what}: {len(prices)} outcomePrices for {len(token_ids)} tokens")
+    if token_id not in token_ids:
+        raise ValueError(f"{what} has no token {token_id}")
+    if sorted(prices) != [Decimal(0)] * (len(prices) - 1) + [Decimal(1)]:
+        return None
+    return prices[token_ids.index(token_id)] == 1
+
+
 def refusal_reason(market: PolymarketMarket) -> str | None:
     """Why the market cannot take our orders now, or None when it can."""
     if market.closed:

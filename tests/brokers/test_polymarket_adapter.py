@@ -32,6 +32,7 @@ from brokers.polymarket import PolymarketAdapter, connect
 from brokers.polymarket_payloads import salt_for, timestamp_ms
 from domain.instruments import Instrument
 from domain.orders import OrderIntent, OrderStatus, OrderType, TimeInForce, client_order_id_for
+from domain.prediction_records import Settlement
 from domain.signals import Side
 from tests.brokers.harnesses.polymarket import build_polymarket, polymarket_settings, wallet_environ
 from tests.fakes.polymarket import EXCHANGE_V2, UNAUTHORIZED, FakeMarket, FakePolymarket, unsorted
@@ -471,3 +472,17 @@ def test_fills_charge_the_market_taker_fee_and_nothing_to_makers(venue: Venue) -
     )
     assert fills[maker.client_order_id].side is Side.BUY
     assert {f.instrument_key for f in fills.values()} == {instrument.key}
+
+
+def test_an_outcome_token_settles_once_its_market_is_resolved_and_not_before(venue: Venue) -> None:
+    adapter = venue.adapter()
+    yes, no = run(adapter.instruments)
+    now = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+    assert run(lambda: adapter.settlement(yes, now)) is None  # trading
+    venue.market.closed = True
+    assert run(lambda: adapter.settlement(yes, now)) is None  # closed, not resolved yet (0.5 / 0.5)
+    venue.market.outcome_prices = ("0", "1")  # resolved: the second outcome (No) redeems for $1
+    yes_settled = run(lambda: adapter.settlement(yes, now))
+    no_settled = run(lambda: adapter.settlement(no, now))
+    assert yes_settled == Settlement(yes.key, False, now)
+    assert no_settled == Settlement(no.key, True, now)

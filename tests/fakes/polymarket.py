@@ -97,6 +97,7 @@ class FakeMarket:
     accepting_orders: bool = True
     fee_rate: Decimal = Decimal("0.04")
     fee_exponent: Decimal = Decimal(1)
+    outcome_prices: tuple[str, str] = ("0.5", "0.5")  # ("1", "0") once resolved for the first outcome
 
     def gamma_json(self) -> dict[str, Any]:
         """A Gamma market object: the keys of NautilusTrader's gamma_market_live.json that matter here."""
@@ -107,7 +108,7 @@ class FakeMarket:
             "slug": self.question.lower().replace(" ", "-").strip("?"),
             "endDate": "2028-11-07T00:00:00Z",
             "outcomes": json.dumps(list(self.outcomes)),
-            "outcomePrices": json.dumps(["0.5", "0.5"]),
+            "outcomePrices": json.dumps(list(self.outcome_prices)),
             "clobTokenIds": json.dumps(list(self.token_ids)),
             "active": True,
             "closed": self.closed,
