@@ -16,9 +16,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from backtest.stress import BookPosition, standard_scenarios, stress_book
 from dashboard.analytics import exit_progress
 from dashboard.context import Dashboard, fraction, iso, money
 from dashboard.live import LiveState
+from domain.instruments import AssetClass
 from domain.positions import Position
 from domain.trading_state import TradingState
 from storage.records import ControlState, RiskEvent
@@ -469,6 +471,53 @@ def risk(dashboard: Dashboard) -> dict[str, Any]:
         "controls": controls,
         "loss_streaks": streaks,
         "tail_risk": tail_risk(dashboard, equity),
+        "stress": stress(book, float(limits.daily_loss_limit_usd)),
+    }
+
+
+def stress(book: BookFigures, daily_loss_limit: float) -> dict[str, Any]:
+    """The open book under the standard stress scenarios (`backtest.stress`), against the daily loss
+    limit: priced at the live marks, or at entry prices when the daemon is down."""
+    if book.equity is None or book.equity <= 0:
+        return {"available": False, "reason": "no equity snapshot yet", "scenarios": []}
+    positions: list[BookPosition] = []
+    marks: dict[str, float] = {}
+    for position in book.positions:
+        if position.quantity == 0:
+            continue
+        try:
+            asset_class = AssetClass(book.asset_classes.get(position.instrument_key, ""))
+        except ValueError:
+            continue  # an instrument the journal cannot class: left out, and said below
+        positions.append(BookPosition(position.instrument_key, asset_class, float(position.quantity)))
+        mark = book.marks.get(position.instrument_key, position.average_entry_price)
+        marks[position.instrument_key] = float(mark)
+    left_out = len([p for p in book.positions if p.quantity != 0]) - len(positions)
+    valued_at = "mark" if book.marks else "entry price"
+    if not positions:
+        return {"available": True, "reason": None, "valued_at": valued_at, "scenarios": []}
+    results = stress_book(
+        positions,
+        marks,
+        standard_scenarios(),
+        daily_loss_limit,
+        equity=float(book.equity),
+        daily_pnl=float(book.daily_pnl or 0),
+    )
+    return {
+        "available": True,
+        "reason": None if not left_out else f"{left_out} position(s) of an unknown asset class left out",
+        "valued_at": valued_at,
+        "daily_loss_limit": daily_loss_limit,
+        "scenarios": [
+            {
+                "name": r.scenario,
+                "pnl": round(r.pnl, 2),
+                "loss_of_equity": r.loss_fraction_of_equity,
+                "breaches_daily_loss_limit": r.breaches_daily_loss_limit,
+            }
+            for r in sorted(results, key=lambda r: r.pnl)
+        ],
     }
 
 

@@ -125,7 +125,7 @@ class LiveBridge:
             book = orchestrator.book_snapshot()
             exposures: dict[str, float] = {}
             for exposure in book.open_exposures:
-                notional = float(exposure.signed_quantity * exposure.mark_price)
+                notional = float(exposure.signed_notional)
                 exposures[exposure.instrument_key] = exposures.get(exposure.instrument_key, 0.0) + notional
             count = risk.correlation_window_bars + 1
             history: dict[str, BarSeries | None] = {}

@@ -492,6 +492,15 @@
     } else {
       box.replaceChildren(el('div', { class: 'text-body-secondary', text: tail.reason }));
     }
+    const stress = data.stress;
+    setText('stress-note', stress.available
+      ? `valued at ${stress.valued_at}; a scenario breaches when today's P&L plus its loss reaches the ${money(stress.daily_loss_limit)} limit` +
+        (stress.reason ? ` (${stress.reason})` : '')
+      : stress.reason);
+    fill('stress-table', stress.scenarios.map((row) => el('tr', { class: row.breaches_daily_loss_limit ? 'table-danger' : '' },
+      cell(row.name), cell(money(row.pnl), 'text-end'), cell(percent(-row.loss_of_equity, 1), 'text-end'),
+      cell(row.breaches_daily_loss_limit ? badge('breached', 'danger') : badge('within', 'success')))),
+    'no open position', 4);
     const list = $('streaks');
     list.replaceChildren(...(data.loss_streaks.length ? data.loss_streaks.map((s) => el('li', { class: 'list-group-item',
       text: `${s.bot}: trades at ×${s.multiplier} after ${s.losses_to_reduce} losses in a row (back after ${s.wins_to_restore} wins)` }))

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from dashboard.app import create_app
@@ -301,6 +302,25 @@ def test_risk_controls_against_their_limits_and_no_var_without_the_daemon(
         assert Decimal(control["value"]) == held and Decimal(control["limit"]) == Decimal(str(cap)) * equity
     assert data["tail_risk"]["available"] is False
     assert data["tail_risk"]["reason"].startswith("needs the running daemon")
+    # stress: without the daemon the book is valued at entry prices; a 10 % gap down takes 10 % off
+    # every stock and crypto position (signed), leaves currency pairs alone, and settles prediction
+    # contracts against their holder
+    stress = data["stress"]
+    assert stress["available"] and stress["valued_at"] == "entry price"
+    expected = 0.0
+    for p in positions:
+        entry, quantity = float(p.average_entry_price), float(p.quantity)
+        if classes[p.instrument_key] in ("stock", "crypto"):
+            expected += -0.10 * quantity * entry
+        elif classes[p.instrument_key] == "prediction":
+            expected += -quantity * entry if quantity > 0 else quantity * (1 - entry)
+    assert expected < 0  # the journal holds long positions
+    gap = {row["name"]: row for row in stress["scenarios"]}["gap down 10%"]
+    assert gap["pnl"] == pytest.approx(expected, abs=0.01)
+    assert gap["loss_of_equity"] == pytest.approx(-expected / float(equity), abs=1e-4)
+    daily = Decimal(overview["pnl"]["today"])
+    limit = journal.config.settings.risk.daily_loss_limit_usd
+    assert gap["breaches_daily_loss_limit"] == (float(daily) + gap["pnl"] <= -float(limit))
 
 
 def test_read_only_mode_refuses_every_lever_and_changes_nothing(

@@ -1,0 +1,7 @@
+"""`python -m backtest ...`: the backtest command line (see `backtest.cli`)."""
+
+import sys
+
+from backtest.cli import main
+
+sys.exit(main())
