@@ -41,6 +41,7 @@ class TailRisk:
     markets: int
     reason: str | None = None
     missing: tuple[str, ...] = field(default_factory=tuple)
+    binary_worst_case: float = 0.0  # prediction contracts, counted as lost in every scenario
 
 
 def book_tail_risk(
@@ -51,13 +52,15 @@ def book_tail_risk(
     horizon_seconds: int,
     method: str,
     confidence: float,
+    binary_worst_case: float = 0.0,
 ) -> TailRisk:
     """VaR/CVaR of the book from its markets' bar returns, scaled to the horizon by √time.
 
     The scenarios are the risk engine's (`risk_management.stage`): each market's simple return
     from one bar to the next, times √(horizon / timeframe), applied to the signed notional held
     there. Markets are aligned on the bar times they share (a stock's closed hours drop out),
-    so every scenario is one moment for the whole book.
+    so every scenario is one moment for the whole book. Prediction contracts have no bar returns:
+    as in the risk engine, their worst case (`binary_worst_case`, USD) is lost in every scenario.
     """
 
     def unavailable(reason: str, missing: Sequence[str] = ()) -> TailRisk:
@@ -66,6 +69,9 @@ def book_tail_risk(
         )
 
     if not exposures_usd:
+        if binary_worst_case > 0:
+            loss = binary_worst_case
+            return TailRisk(loss, loss, confidence, method, horizon_seconds, 0, 0, binary_worst_case=loss)
         return unavailable("no open positions")
     keys = sorted(exposures_usd)
     missing = [key for key in keys if not bars.get(key)]
@@ -81,7 +87,7 @@ def book_tail_risk(
         return unavailable(f"bad bar history: {exc}")
     scale = math.sqrt(horizon_seconds / timeframe_seconds)
     returns = np.column_stack([np.expm1(c) * scale for c in columns])
-    pnl = book_pnl_samples([exposures_usd[key] for key in keys], returns)
+    pnl = book_pnl_samples([exposures_usd[key] for key in keys], returns) - binary_worst_case
     return TailRisk(
         var=sample_var(pnl, method, confidence),
         cvar=sample_cvar(pnl, method, confidence),
@@ -90,6 +96,7 @@ def book_tail_risk(
         horizon_seconds=horizon_seconds,
         scenarios=len(pnl),
         markets=len(keys),
+        binary_worst_case=binary_worst_case,
     )
 
 

@@ -542,6 +542,7 @@ def tail_risk(dashboard: Dashboard, equity: Decimal | None) -> dict[str, Any]:
         "scenarios": result.scenarios,
         "markets": result.markets,
         "missing": list(result.missing),
+        "binary_worst_case": result.binary_worst_case,
         "budget": budget,
         "budget_used": None if result.cvar is None or not budget else result.cvar / budget,
     }

@@ -12,13 +12,13 @@ from decimal import Decimal
 import numpy as np
 
 from domain.fees import FeeSchedule, taker_fee_per_contract
-from domain.instruments import Instrument
+from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
 from domain.pipeline import SignalContext
 from domain.positions import Position
 from domain.signals import Decision, Signal, SignalIntent
 from risk_management.correlation import log_returns, return_correlations
-from risk_management.engine import STAGE, BookSnapshot, RiskEngine, TailInputs
+from risk_management.engine import STAGE, BookSnapshot, Exposure, RiskEngine, TailInputs
 from risk_management.hrp import hrp_weights
 
 BarsSource = Callable[[Instrument, int, int], Awaitable[BarSeries | None]]
@@ -145,23 +145,36 @@ def _tail_inputs(
 ) -> TailInputs | None:
     """Scenarios: the last `window` bar returns of every market, scaled to the horizon.
 
-    When a held market has no comparable bars the book's P&L cannot be known, so the CVaR limit
-    is not applied (the other caps still are); the decision's details show `cvar_scale` 1.0.
+    A prediction contract's outcome is its settlement, not a bar return: it is counted at its
+    worst case (`worst_case_loss`) in every scenario. When another held market has no comparable
+    bars the book's P&L cannot be known, so the CVaR limit is not applied (the other caps still
+    are); the decision's details show `cvar_scale` 1.0.
     """
     scale = math.sqrt(history.horizon_seconds / history.timeframe_seconds)
     exposures: dict[str, float] = {}
+    binary_loss = 0.0
     for e in book.open_exposures + book.pending_entries:
+        if e.asset_class == AssetClass.PREDICTION.value:
+            binary_loss += worst_case_loss(e)
+            continue
         exposures[e.instrument_key] = exposures.get(e.instrument_key, 0.0) + float(e.signed_notional)
     if any(key not in held for key in exposures):
         return None
     try:
         candidate = np.expm1(log_returns(own)) * scale
-        book_pnl = np.zeros_like(candidate)
+        book_pnl = np.full_like(candidate, -binary_loss)
         for key, notional in exposures.items():
             book_pnl += np.expm1(log_returns(held[key])) * scale * notional
     except ValueError:
         return None
     return TailInputs(book_pnl=book_pnl, candidate_returns=candidate)
+
+
+def worst_case_loss(exposure: Exposure) -> float:
+    """What a prediction position loses if it settles against its holder: a YES contract held
+    (bought at p) loses p, a NO (a short YES, paid 1 - p) loses 1 - p, per contract."""
+    quantity, price = float(exposure.signed_quantity), float(exposure.mark_price)
+    return quantity * price if quantity > 0 else -quantity * (1.0 - price)
 
 
 def _candidate_hrp_weight(own: np.ndarray, held: Mapping[str, np.ndarray]) -> float | None:

@@ -488,7 +488,9 @@
     if (tail.available) {
       box.replaceChildren(el('div', { class: 'stat-value', text: `VaR ${money(tail.var)} · CVaR ${money(tail.cvar)}` }),
         el('div', { class: 'small text-body-secondary', text: `${percent(tail.confidence, 0)} ${tail.method}, ${tail.horizon_seconds / 3600} h horizon, ${tail.scenarios} scenarios over ${tail.markets} markets` }),
-        el('div', { class: 'small', text: `CVaR budget ${money(tail.budget)} (${percent(tail.budget_used, 0)} used)` }));
+        el('div', { class: 'small', text: `CVaR budget ${money(tail.budget)} (${percent(tail.budget_used, 0)} used)` }),
+        ...(tail.binary_worst_case > 0 ? [el('div', { class: 'small text-body-secondary',
+          text: `includes ${money(tail.binary_worst_case)} of prediction contracts at their worst settlement` })] : []));
     } else {
       box.replaceChildren(el('div', { class: 'text-body-secondary', text: tail.reason }));
     }

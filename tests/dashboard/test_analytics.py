@@ -66,6 +66,33 @@ def test_var_and_cvar_of_a_long_short_book_worked_by_hand() -> None:
     assert longer.var == pytest.approx(50.0) and longer.cvar == pytest.approx(85.0)
 
 
+def test_prediction_contracts_are_lost_in_every_scenario_not_left_out() -> None:
+    # the long-short book above (VaR 25, CVaR 42.5 at 90 %) plus prediction contracts whose worst
+    # settlement costs 30: every scenario loses 30 more, so VaR 55 and CVaR 72.5
+    risk = book_tail_risk(
+        {"A": 1000.0, "B": -500.0},
+        {"A": bars("A", TIMES, RETURNS_A), "B": bars("B", TIMES, RETURNS_B)},
+        timeframe_seconds=60,
+        horizon_seconds=60,
+        method="historical",
+        confidence=0.9,
+        binary_worst_case=30.0,
+    )
+    assert risk.var == pytest.approx(55.0) and risk.cvar == pytest.approx(72.5)
+    assert risk.binary_worst_case == 30.0
+    # a book of prediction contracts alone: its worst case is its tail
+    only = book_tail_risk(
+        {},
+        {},
+        timeframe_seconds=60,
+        horizon_seconds=60,
+        method="historical",
+        confidence=0.9,
+        binary_worst_case=30.0,
+    )
+    assert (only.var, only.cvar, only.reason) == (30.0, 30.0, None)
+
+
 def test_markets_are_aligned_on_the_bars_they_share() -> None:
     # B has one bar more, at a time A does not (A's market was closed): it drops out of both
     extra_times = [*TIMES[:10], 570, *TIMES[10:]]

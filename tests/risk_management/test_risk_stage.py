@@ -13,8 +13,8 @@ from domain.market import BarSeries, Quote
 from domain.pipeline import SignalContext
 from domain.positions import Position
 from domain.signals import ReasonCode
-from risk_management.engine import RiskEngine
-from risk_management.stage import MarketHistory, RiskStage
+from risk_management.engine import Exposure, RiskEngine
+from risk_management.stage import MarketHistory, RiskStage, worst_case_loss
 from tests.factories import T0, quote, signal, stock
 from tests.risk_management.test_risk_engine import LIMITS, book, exposure
 
@@ -126,3 +126,42 @@ def test_a_prediction_entry_is_sized_with_its_venues_kalshi_fee() -> None:
     stated = signal(contract, stop=None, evidence={"win_probability": 0.40, "fee_per_contract": 0.02})
     asyncio.run(stage.evaluate(stated, ctx))
     assert ctx.intent is not None and ctx.intent.quantity == Decimal(1780)
+
+
+def test_a_held_prediction_contract_counts_at_its_worst_case_in_the_cvar_budget() -> None:
+    """A binary contract has no bar returns: it used to switch the CVaR limit off for every entry.
+
+    Now it loses its price in every scenario: 1,100 YES contracts at 0.95 lose 1,045 when they
+    settle at $0, past the budget of 10 % of 10,000 = 1,000, so a SPY entry that can lose in some
+    scenario is refused."""
+    spy = stock("SPY")
+    closes = 100 * np.exp(np.cumsum(np.random.default_rng(5).normal(0, 0.01, 80)))
+    bars = FixedBars({spy.key: closes})
+    contract = Exposure(
+        "other",
+        "kalshi:KXHIGHCHI-26FEB09-B38.5",
+        "KXHIGHCHI-26FEB09",
+        "prediction",
+        Decimal(1100),
+        Decimal("0.95"),
+    )
+    assert worst_case_loss(contract) == pytest.approx(1045.0)
+    # NO held (a short YES at 0.30) loses 1 - 0.30 a contract
+    short = Exposure("other", "kalshi:X-1", "X", "prediction", Decimal(-100), Decimal("0.30"))
+    assert worst_case_loss(short) == pytest.approx(70.0)
+
+    async def price(instrument: Instrument) -> Quote | None:
+        return quote(instrument)
+
+    def no_position(bot: str, instrument: Instrument) -> Position | None:
+        return None
+
+    stage = RiskStage(
+        RiskEngine(LIMITS),
+        lambda: book(open_exposures=(contract,)),
+        price,
+        no_position,
+        MarketHistory(bars, {spy.key: spy}, timeframe_seconds=60, window=60, horizon_seconds=60),
+    )
+    decision = asyncio.run(stage.evaluate(signal(spy, stop=98.0), SignalContext(now=T0, confidence=0.6)))
+    assert decision.reason_code is ReasonCode.CVAR_BUDGET
