@@ -128,6 +128,17 @@ max_attempts = 2
     return settings
 
 
+async def fitted(orchestrator: Orchestrator) -> Orchestrator:
+    """The daemon once SPY's regime model is in: the start-up fit and the fit job share the markets
+    out, so `started_work_done` alone can return before SPY's fit (a race a loaded machine loses)."""
+    await orchestrator.started_work_done()
+    regimes = orchestrator.regimes
+    instrument = orchestrator.instruments[f"{VENUE}:SPY"]
+    if regimes is not None and regimes.model(instrument.key) is None:
+        assert (await regimes.refit(instrument)).ok
+    return orchestrator
+
+
 def entry(orchestrator: Orchestrator, bot: str, sequence: int) -> Signal:
     instrument = orchestrator.instruments[f"{VENUE}:SPY"]
     now = orchestrator.clock.now()
@@ -154,7 +165,7 @@ def test_a_live_bot_trades_at_the_venue_and_a_paper_bot_beside_it_does_not(
     async def scenario() -> None:
         orchestrator = await build_live(settings, environ=ENVIRON)
         await orchestrator.start()
-        await orchestrator.started_work_done()  # the regime model's first fit
+        await fitted(orchestrator)  # the regime model's first fit
         try:
             instrument = orchestrator.instruments[f"{VENUE}:SPY"]
             # the venue's own increments, read from Alpaca at start
@@ -190,7 +201,7 @@ def test_a_restart_reconciles_with_the_venue_and_reports_a_position_the_journal_
     async def first_run() -> None:
         orchestrator = await build_live(settings, environ=ENVIRON)
         await orchestrator.start()
-        await orchestrator.started_work_done()  # the regime model's first fit
+        await fitted(orchestrator)  # the regime model's first fit
         try:
             order = await orchestrator.process_signal(entry(orchestrator, "live-spy", 0))
             assert order is not None and order.status is OrderStatus.FILLED
@@ -277,7 +288,7 @@ def test_a_venue_that_goes_down_and_comes_back_is_announced_on_the_bus(
             lambda event: heard.append(event) if event.kind == "broker_health" else None
         )
         await orchestrator.start()
-        await orchestrator.started_work_done()  # the regime model's first fit
+        await fitted(orchestrator)  # the regime model's first fit
         try:
             live = orchestrator.router.routes[(VENUE, "live")]
             fake.server.inject(Fault(status=503, times=10, path_contains="/v2/account", reason="maintenance"))
@@ -377,7 +388,7 @@ def test_a_venue_that_only_lends_its_prices_is_connected_too(tmp_path: Path, fak
     async def chain() -> list[str]:
         orchestrator = await build_live(settings, environ=ENVIRON)
         await orchestrator.start()
-        await orchestrator.started_work_done()  # the regime model's first fit
+        await fitted(orchestrator)  # the regime model's first fit
         await orchestrator.stop()
         return [source.venue for source in orchestrator.prices._sources[VENUE]]  # type: ignore[attr-defined]
 
