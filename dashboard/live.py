@@ -21,10 +21,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from dashboard.analytics import TailRisk, book_tail_risk
-from domain.instruments import AssetClass
 from domain.market import BarSeries
 from risk_management.engine import BookSnapshot
-from risk_management.stage import worst_case_loss
+from risk_management.stage import scenario_exposures
 from runtime.events import Event
 
 if TYPE_CHECKING:
@@ -125,14 +124,7 @@ class LiveBridge:
 
         async def compute() -> TailRisk:
             book = orchestrator.book_snapshot()
-            exposures: dict[str, float] = {}
-            binary = 0.0  # prediction contracts: no bar returns, counted at their worst case
-            for exposure in book.open_exposures:
-                if exposure.asset_class == AssetClass.PREDICTION.value:
-                    binary += worst_case_loss(exposure)
-                    continue
-                notional = float(exposure.signed_notional)
-                exposures[exposure.instrument_key] = exposures.get(exposure.instrument_key, 0.0) + notional
+            exposures, binary = scenario_exposures(book.open_exposures)
             count = risk.correlation_window_bars + 1
             history: dict[str, BarSeries | None] = {}
             for key in exposures:

@@ -5,7 +5,7 @@ the intent."""
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -151,13 +151,7 @@ def _tail_inputs(
     are); the decision's details show `cvar_scale` 1.0.
     """
     scale = math.sqrt(history.horizon_seconds / history.timeframe_seconds)
-    exposures: dict[str, float] = {}
-    binary_loss = 0.0
-    for e in book.open_exposures + book.pending_entries:
-        if e.asset_class == AssetClass.PREDICTION.value:
-            binary_loss += worst_case_loss(e)
-            continue
-        exposures[e.instrument_key] = exposures.get(e.instrument_key, 0.0) + float(e.signed_notional)
+    exposures, binary_loss = scenario_exposures(book.open_exposures + book.pending_entries)
     if any(key not in held for key in exposures):
         return None
     try:
@@ -168,6 +162,19 @@ def _tail_inputs(
     except ValueError:
         return None
     return TailInputs(book_pnl=book_pnl, candidate_returns=candidate)
+
+
+def scenario_exposures(exposures: Iterable[Exposure]) -> tuple[dict[str, float], float]:
+    """What the tail-risk scenarios apply to: each market's signed notional (USD), and the worst
+    case of the prediction contracts, which have no bar returns and are lost in every scenario."""
+    notional: dict[str, float] = {}
+    binary_loss = 0.0
+    for e in exposures:
+        if e.asset_class == AssetClass.PREDICTION.value:
+            binary_loss += worst_case_loss(e)
+            continue
+        notional[e.instrument_key] = notional.get(e.instrument_key, 0.0) + float(e.signed_notional)
+    return notional, binary_loss
 
 
 def worst_case_loss(exposure: Exposure) -> float:
