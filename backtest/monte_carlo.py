@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from backtest.metrics import max_drawdown, sharpe
 from backtest.vectorized import Costs, run_targets
+from risk_management.tail_risk import finite_sample
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -176,7 +177,7 @@ def resample_trade_pnls(
     Each path adds its P&Ls to the starting equity: equity_k = initial + Σ_{j≤k} pnl_j. A path holds
     as many trades as the record unless `trades_per_path` says otherwise (e.g. a year's worth).
     """
-    pnls = _sample("trade_pnls", trade_pnls)
+    pnls = finite_sample("trade_pnls", trade_pnls)
     steps = _draw_with_replacement(pnls, trades_per_path or pnls.size, config, rng)
     paths = config.initial_equity + _cumulate(steps, np.add)
     return summarize_paths(paths, config)
@@ -451,17 +452,8 @@ def _cumulate(steps: FloatArray, accumulate: np.ufunc, start: float = 0.0) -> Fl
     return np.vstack([first, accumulate.accumulate(steps, axis=0)])
 
 
-def _sample(name: str, values: npt.ArrayLike) -> FloatArray:
-    sample = np.asarray(values, dtype=np.float64)
-    if sample.ndim != 1 or sample.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {sample.shape}")
-    if not np.all(np.isfinite(sample)):
-        raise ValueError(f"{name} must be finite")
-    return sample
-
-
 def _returns(name: str, values: npt.ArrayLike) -> FloatArray:
-    sample = _sample(name, values)
+    sample = finite_sample(name, values)
     if np.any(sample <= -1.0):
         raise ValueError(f"{name}: a return of -100 % or worse leaves nothing to compound ({sample.min()})")
     return sample

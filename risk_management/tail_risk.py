@@ -37,7 +37,7 @@ def historical_var(pnl: npt.ArrayLike, confidence: float) -> float:
     This is the inverse of the empirical CDF (Hyndman–Fan type 1, numpy's
     `quantile(method="inverted_cdf")`): with 100 days at 95 %, the 5th worst day.
     """
-    sample = _sample("pnl", pnl)
+    sample = finite_sample("pnl", pnl)
     tail = _tail_probability(confidence)
     rank = max(1, math.ceil(round(sample.size * tail, 9)))  # round: 100 × 0.05 is 5.000000000000004
     return -float(np.partition(sample, rank - 1)[rank - 1])
@@ -51,7 +51,7 @@ def historical_cvar(pnl: npt.ArrayLike, confidence: float) -> float:
     mean of the k worst outcomes when nα = k is whole: 100 days at 95 % → the mean
     of the 5 worst days.
     """
-    sample = np.sort(_sample("pnl", pnl))
+    sample = np.sort(finite_sample("pnl", pnl))
     tail_count = sample.size * _tail_probability(confidence)
     if tail_count <= 1.0:
         return -float(sample[0])
@@ -173,7 +173,7 @@ def sample_moments(pnl: npt.ArrayLike) -> tuple[float, float, float, float]:
 
     A constant sample has no shape: its skew and excess kurtosis are taken as 0.
     """
-    sample = _sample("pnl", pnl)
+    sample = finite_sample("pnl", pnl)
     if sample.size < 2:
         raise ValueError(f"a parametric estimate needs at least 2 observations, got {sample.size}")
     mean = float(sample.mean())
@@ -222,8 +222,8 @@ def largest_scale_within_budget(
     historical CVaR (coherent, hence convex) and the normal one (σ is convex in
     s, μ linear); for Cornish-Fisher, which is not coherent, it is assumed.
     """
-    book = _sample("book_pnl", book_pnl)
-    candidate = _sample("candidate_pnl", candidate_pnl)
+    book = finite_sample("book_pnl", book_pnl)
+    candidate = finite_sample("candidate_pnl", candidate_pnl)
     if book.shape != candidate.shape:
         raise ValueError(
             f"book_pnl and candidate_pnl must cover the same scenarios, got {book.size} and {candidate.size}"
@@ -251,7 +251,8 @@ def _tail_probability(confidence: float) -> float:
     return 1.0 - confidence
 
 
-def _sample(name: str, values: npt.ArrayLike) -> FloatArray:
+def finite_sample(name: str, values: npt.ArrayLike) -> FloatArray:
+    """`values` as a non-empty 1-D float array of finite numbers; ValueError naming `name` otherwise."""
     sample = np.asarray(values, dtype=np.float64)
     if sample.ndim != 1 or sample.size == 0:
         raise ValueError(f"{name} must be a non-empty one-dimensional sample, got shape {sample.shape}")
