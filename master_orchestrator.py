@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from ai import LLM_SPEND_KEY
 from backtest.go_live import GoLiveCriteria, gate_from_trades
+from backtest.replay_journal import NotAReplay, ReplayGate, replay_gates
 from brokers.base import Broker, BrokerError, VenueOrder
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
@@ -1050,22 +1051,44 @@ class Orchestrator:
             return set()
         criteria = GoLiveCriteria(go_live.min_trades, go_live.min_win_rate, go_live.min_sharpe)
         zone = ZoneInfo(self.settings.system.timezone)
+        live = [registered.name for registered in self.bots if registered.entry.mode == "live"]
+        replays = self._replay_gates(live, criteria) if live else {}
         refused = set()
-        for registered in self.bots:
-            if registered.entry.mode != "live":
-                continue
-            result = gate_from_trades(registered.name, history, zone, now.astimezone(zone).date(), criteria)
+        for name in live:
+            result = gate_from_trades(name, history, zone, now.astimezone(zone).date(), criteria)
+            passed = [r for r in replays.get(name, []) if r.result.go]
             if result.go:
                 continue
-            refused.add(registered.name)
+            if passed:
+                log.info("%s goes live on the record of replay %s", name, passed[0].journal)
+                continue
+            refused.add(name)
+            elsewhere = "".join(
+                f"; replay {r.journal}: {'; '.join(r.result.failures)}" for r in replays.get(name, [])
+            )
             message = (
-                f"{registered.name} is not started in live mode: its record fails the go-live gate "
-                f"({'; '.join(result.failures)}); trade it in paper mode until it passes"
+                f"{name} is not started in live mode: its record fails the go-live gate "
+                f"(paper: {'; '.join(result.failures)}{elsewhere}); trade it in paper mode until it passes"
             )
             log.error("%s", message)
             details = {"trades": result.trades, "win_rate": result.win_rate, "sharpe": result.sharpe}
-            self._record_risk_event("go_live_refused", "error", message, bot=registered.name, details=details)
+            self._record_risk_event("go_live_refused", "error", message, bot=name, details=details)
         return refused
+
+    def _replay_gates(self, bots: Sequence[str], criteria: GoLiveCriteria) -> dict[str, list[ReplayGate]]:
+        """Each bot's record in every replay journal `[go_live] replay_journals` lists; a journal
+        that cannot be read counts for nobody and is reported."""
+        found: dict[str, list[ReplayGate]] = {}
+        for journal in self.settings.go_live.replay_journals:
+            try:
+                gates = replay_gates(journal, bots, self.settings.system.timezone, criteria)
+            except NotAReplay as exc:
+                log.error("go-live gate: %s; its record does not count", exc)
+                self._record_risk_event("go_live_journal", "error", f"{exc}; its record does not count")
+                continue
+            for bot, gate in gates.items():
+                found.setdefault(bot, []).append(gate)
+        return found
 
     def held_instrument_keys(self) -> set[str]:
         """The markets some bot holds an open position in."""
@@ -1448,22 +1471,41 @@ def _stop(config_path: str, wait_seconds: float = 15.0) -> int:
     return 1
 
 
-def _dashboard_only(config_path: str) -> int:
-    """Serve the dashboard read-only from the configured journal while the daemon is down."""
+def _dashboard_only(config_path: str, database: str | None = None, port: int | None = None) -> int:
+    """Serve the dashboard read-only: the configured journal while the daemon is down, or any journal
+    (`database`, e.g. a replay's) beside it on another `port`. A replay's journal is shown as of the
+    replay's last moment, so "today" is its last day."""
+    from backtest.replay_journal import replay_span
     from config.loader import load_config
     from dashboard.server import serve_read_only
+    from utils.clock import SimulatedClock, WallClock
 
     settings = load_config(config_path).settings
+    if database is not None:
+        settings = settings.model_copy(
+            update={"system": settings.system.model_copy(update={"database": database})}
+        )
+    if port is not None:
+        settings = settings.model_copy(
+            update={"dashboard": settings.dashboard.model_copy(update={"port": port})}
+        )
     pid = _pid_alive(_pid_path(settings))
-    if pid is not None:
+    if pid is not None and database is None:
         where = f"http://{settings.dashboard.host}:{settings.dashboard.port}/"
         print(f"the daemon is running (pid {pid}) and serves the dashboard itself at {where}")
         return 1
-    database = Path(settings.system.database)
-    if not database.exists():
-        print(f"no database at {database}: the daemon has not run with this configuration yet")
+    path = Path(settings.system.database)
+    if not path.exists():
+        if database is not None:
+            print(f"no database at {path}")
+        else:
+            print(f"no database at {path}: the daemon has not run with this configuration yet")
         return 1
-    return serve_read_only(settings, announce=lambda line: print(line, flush=True))
+    span = replay_span(path)
+    clock = WallClock() if span is None else SimulatedClock(span[1])
+    if span is not None:
+        print(f"{path} is a replay of {span[0].isoformat()} .. {span[1].isoformat()}; shown as of its end")
+    return serve_read_only(settings, announce=lambda line: print(line, flush=True), clock=clock)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1484,12 +1526,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run: serve only the dashboard, read-only from the journal, while the daemon is down",
     )
+    parser.add_argument(
+        "--database",
+        help="run --dashboard-only: the journal to show instead of the configured one (e.g. a replay's)",
+    )
+    parser.add_argument("--port", type=int, help="run --dashboard-only: listen on this port instead")
     args = parser.parse_args(argv)
     load_dotenv(override=False)  # secrets from a git-ignored .env; the environment wins
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     try:
         if args.command == "run" and args.dashboard_only:
-            return _dashboard_only(args.config)
+            return _dashboard_only(args.config, args.database, args.port)
         if args.command == "run":
             return asyncio.run(_run_daemon(args.config))
         if args.command == "status":

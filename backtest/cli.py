@@ -1,4 +1,4 @@
-"""The backtest command line: run, sweep, walk-forward, Monte Carlo and stress an SMA crossover.
+"""The backtest command line: run, sweep, walk-forward, Monte Carlo, stress and replay a registered bot.
 
     python -m backtest run --shipped SPX --fast 10 --slow 50
     python -m backtest sweep --simulated BTC --fast 5 10 20 --slow 50 100 200
@@ -7,12 +7,40 @@
     python -m backtest monte-carlo --bars bars.csv --paths 2000 --seed 7
     python -m backtest stress --shipped NDX --at-index 3000
 
+    python -m backtest run --simulated BTC --bot rsi2-btc
+    python -m backtest sweep --simulated BTC --bot rsi2-btc --param entry_threshold=5,10,15
+    python -m backtest walk-forward --shipped SPX --rule bollinger --param period=10,20,30 \\
+        --param num_std=1.5,2 --in-sample 1000 --out-of-sample 250
+    python -m backtest monte-carlo --shipped SPX --rule sma_crossover --param fast=20 --param slow=100
+    python -m backtest stress --simulated ETH --bot bollinger-eth --position-fraction 0.5
+
+    python -m backtest replay --bars sim-crypto:BTC/USD=simulated:BTC --bot rsi2-btc
+
+`replay` is the event-driven engine: the registered bots through the whole daemon (gates, risk
+engine, paper broker, journal) over recorded bars; see `backtest.replay_command`. The others
+are the vectorized engine's.
+
 Bars come from a CSV or Parquet file (`--bars`), the data that ships with installed packages
 (`--shipped SPX|NDX|BTCUSD`) or the simulated world (`--simulated BTC|ETH|SOL`), and are
-checked before any run (duplicates, order, prices). The strategy is long while SMA(fast) is
-above SMA(slow), flat otherwise, filled at the next bar's open with fees and slippage on.
-Each command prints a short table and writes one self-contained HTML report (`--report`,
-default `<var_dir>/reports/backtest-<command>-<stamp>.html`).
+checked before any run (duplicates, order, prices).
+
+The strategy is one of:
+
+- `--bot NAME`: a bot of the registry (`--config` names the settings, whose
+  `system.registry` names the registry file), with its registry params; its class must
+  be a per-instrument rule (rsi2, bollinger, sma_crossover) and it must trade one instrument;
+- `--rule NAME`: one of those rules with its default params;
+- neither: the SMA crossover of `--fast/--slow`, long while SMA(fast) is above SMA(slow).
+
+`--param name=value` (repeatable) overrides one parameter of a bot or rule; on sweep and
+walk-forward `--param name=v1,v2,v3` gives a grid, the cartesian product of every listed
+parameter, each set checked by the rule's params before anything runs. A bot or rule holds
+`--position-fraction` of equity (default 1) from the rule's entry to its exit, with none of
+the daemon's risk engine (stops, targets, trailing, gates): see `backtest.rule_targets`.
+
+Targets fill at the next bar's open with fees and slippage on. Each command prints a short
+table and writes one self-contained HTML report (`--report`, default
+`<var_dir>/reports/backtest-<command>-<stamp>.html`).
 
 Progress bars go to stderr, tables to stdout. Exit codes: 0 ok, 2 bad arguments or data
 (one line naming the problem), 1 any other failure.
@@ -21,30 +49,36 @@ Progress bars go to stderr, tables to stdout. Exit codes: 0 ok, 2 bad arguments 
 from __future__ import annotations
 
 import argparse
+import difflib
+import itertools
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from tqdm import tqdm
 
 from backtest.bars import load_bars_file, require_runnable_bars
 from backtest.metrics import PerformanceSummary
 from backtest.monte_carlo import MonteCarloConfig, MonteCarloResult, bootstrap_returns, resample_trade_pnls
+from backtest.replay_command import add_replay_parser, replay_command
 from backtest.report import (
     ReportTable,
     number,
     percent,
+    print_table,
     stress_rows,
     summary_rows,
     walk_forward_rows,
     walk_forward_trades,
     write_report,
 )
+from backtest.rule_targets import RULES, RuleTargetsFn, rule_for, rule_name_for_class, rule_targets
 from backtest.stress import StressBacktest, standard_scenarios, stress_backtest
 from backtest.vectorized import (
     Costs,
@@ -55,19 +89,23 @@ from backtest.vectorized import (
     sma_grid,
     sweep_sma_crossover,
 )
-from backtest.walk_forward import sma_crossover_fn, walk_forward, windows
+from backtest.walk_forward import Params, sma_crossover_fn, walk_forward, walk_forward_series, windows
 from config.loader import DEFAULT_CONFIG, ConfigError, load_config
 from domain.instruments import AssetClass
+from domain.market import BarSeries
 from ml_models.data import BarDataError, SimulationSettings, check_assets, shipped_bars, simulated_bars
 from utils.clock import WALL_CLOCK
 
 DESCRIPTION = (
-    "Backtest an SMA crossover: run, sweep, walk-forward, Monte Carlo and stress, with an HTML report."
+    "Backtest a registered rule bot, a rule or an SMA crossover: run, sweep, walk-forward, Monte Carlo "
+    "and stress, with an HTML report."
 )
 SHIPPED_ASSET_CLASSES = {"SPX": AssetClass.STOCK, "NDX": AssetClass.STOCK, "BTCUSD": AssetClass.CRYPTO}
 SECONDS_PER_YEAR = 365.25 * 86_400
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr")
 SWEEP_ROWS_PRINTED = 10
+DEFAULT_FAST, DEFAULT_SLOW = 10, 50
+DEFAULT_FAST_GRID, DEFAULT_SLOW_GRID = [5, 10, 20], [50, 100, 200]
 
 
 class UsageProblem(ValueError):
@@ -97,6 +135,68 @@ class Bars:
     def times(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self.frame.index)
 
+    def series(self) -> BarSeries:
+        """The bars as a strategy reads them (times in epoch seconds, the spacing the median step)."""
+        times = self.times.as_unit("ns").asi8.astype(np.float64) / 1e9
+        steps = np.diff(times)
+        spacing = max(1, round(float(np.median(steps)))) if len(steps) else 1
+
+        def column(name: str) -> FloatArray:
+            values: FloatArray = self.frame[name].to_numpy(dtype=np.float64)
+            return values
+
+        volume = column("volume") if "volume" in self.frame else np.full(len(times), np.nan)
+        return BarSeries(
+            self.symbol,
+            spacing,
+            times,
+            column("open"),
+            column("high"),
+            column("low"),
+            column("close"),
+            volume,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChoice:
+    """A rule bot (`--bot`) or a bare rule (`--rule`) and the parameter sets to run it with.
+
+    `sets` holds each set's values of the overridden parameters `names`, in that order, on
+    top of `base` (the registry's params of a bot, none for a rule); one empty set when
+    nothing is overridden. Every set has been checked by the rule's params dataclass.
+    """
+
+    label: str
+    rule: str
+    base: Mapping[str, Any]
+    names: tuple[str, ...]
+    sets: tuple[tuple[Any, ...], ...]
+    position_fraction: float
+
+    def params(self, values: Sequence[Any]) -> dict[str, Any]:
+        return {**self.base, **dict(zip(self.names, values, strict=True))}
+
+    def describe(self, values: Sequence[Any]) -> str:
+        """`name=value` of each overridden parameter, or what the base params are when none is."""
+        if not self.names:
+            return "registry params" if self.base else "default params"
+        return ", ".join(
+            f"{name}={_value_text(value)}" for name, value in zip(self.names, values, strict=True)
+        )
+
+    def targets(self, series: BarSeries, values: Sequence[Any]) -> FloatArray:
+        return rule_targets(self.rule, self.params(values), series, self.position_fraction)
+
+    def note(self) -> str:
+        """How the runs trade, for the report's notes."""
+        base = ", ".join(f"{name}={_value_text(value)}" for name, value in self.base.items())
+        return (
+            f"{self.label}{f' with {base}' if base else ''}: {number(self.position_fraction)} of equity held "
+            "from the rule's entry to its exit, without the daemon's risk engine (no stop at 1R, partial "
+            "targets, trailing or gates)"
+        )
+
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command; returns the exit code (0 ok, 2 bad arguments or data, 1 other failure)."""
@@ -112,6 +212,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         "walk-forward": walk_forward_command,
         "monte-carlo": monte_carlo_command,
         "stress": stress_command,
+        "replay": replay_command,
     }
     try:
         report = commands[options.command](options, stdout, stderr)
@@ -129,46 +230,45 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
 
 def run_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Path:
-    """One SMA crossover over the bars: summary table, report with equity, drawdown, months, trades."""
+    """One strategy over the bars: summary table, report with equity, drawdown, months, trades."""
+    chosen = _single_strategy_of(options)
     bars = load_bars(options, err)
-    fast, slow = _pair(options.fast, options.slow)
-    result, summary = _run_pair(bars, fast, slow, options)
-    _print_summary(out, f"{bars.name}: SMA {fast}/{slow}", summary, result)
+    strategy = chosen(bars)
+    result, summary = _run_single(bars, strategy, options)
+    _print_summary(out, f"{bars.name}: {strategy.label}", summary, result)
     return write_report(
         _report_path(options),
-        title=f"Backtest of SMA {fast}/{slow} on {bars.name}",
+        title=f"Backtest of {strategy.label} on {bars.name}",
         equity=pd.Series(result.equity[:, 0], index=bars.times),
         trades=result.trades[0],
         summary=summary,
-        notes=_notes(bars, options),
+        notes=_notes(bars, options, strategy.note),
     )
 
 
 def sweep_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Path:
-    """Every fast x slow pair (fast < slow) in one vectorized call; the best by `--objective` reported."""
+    """Every parameter set in one vectorized call; the best by `--objective` reported.
+
+    The SMA crossover's sets are the fast x slow pairs (fast < slow); a bot's or rule's the
+    grid of its `--param` values."""
+    choice = rule_choice(options)
+    if choice is not None:
+        return _sweep_rule(options, choice, load_bars(options, err), out)
     bars = load_bars(options, err)
-    _check_windows(options.fast + options.slow)
+    fast_windows, slow_windows = _sma_grid_windows(options)
+    _check_windows(fast_windows + slow_windows)
     pairs, result = sweep_sma_crossover(
-        bars.open, bars.close, options.fast, options.slow, _costs(options), initial_cash=options.cash
+        bars.open, bars.close, fast_windows, slow_windows, _costs(options), initial_cash=options.cash
     )
     summaries = result.summary(_periods_per_year(options, bars))
-    scores = np.array([_objective(summary, options.objective) for summary in summaries])
-    order = np.argsort(-np.where(np.isnan(scores), -np.inf, scores), kind="stable")
+    scores, order = _ranked(summaries, options.objective)
     best = int(order[0])
     header = ("fast", "slow", options.objective, "total return", "max drawdown", "trades")
     rows = tuple(
-        (
-            str(pairs[i][0]),
-            str(pairs[i][1]),
-            number(float(scores[i]), 3),
-            percent(summaries[i].total_return),
-            percent(summaries[i].max_drawdown),
-            str(summaries[i].trades),
-        )
-        for i in order
+        (str(pairs[i][0]), str(pairs[i][1]), *_score_cells(float(scores[i]), summaries[i])) for i in order
     )
     print(f"{bars.name}: {len(pairs)} pairs, best by {options.objective} first", file=out)
-    _print_table(out, header, rows[:SWEEP_ROWS_PRINTED])
+    print_table(out, header, rows[:SWEEP_ROWS_PRINTED])
     fast, slow = pairs[best]
     print(f"best: SMA {fast}/{slow}", file=out)
     return write_report(
@@ -185,11 +285,50 @@ def sweep_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Path
     )
 
 
+def _sweep_rule(options: argparse.Namespace, choice: RuleChoice, bars: Bars, out: TextIO) -> Path:
+    series = bars.series()
+    targets = np.column_stack(
+        [
+            choice.targets(series, values)
+            for values in tqdm(choice.sets, desc="parameter sets", unit="set", disable=options.quiet)
+        ]
+    )
+    result = run_targets(bars.open, bars.close, targets, costs=_costs(options), initial_cash=options.cash)
+    summaries = result.summary(_periods_per_year(options, bars))
+    scores, order = _ranked(summaries, options.objective)
+    best = choice.sets[int(order[0])]
+    names = choice.names or ("params",)
+    header = (*names, options.objective, "total return", "max drawdown", "trades")
+    rows = tuple(
+        (*_set_cells(choice, choice.sets[i]), *_score_cells(float(scores[i]), summaries[i])) for i in order
+    )
+    print(
+        f"{bars.name}: {choice.label}, {len(choice.sets)} parameter sets, best by {options.objective} first",
+        file=out,
+    )
+    print_table(out, header, rows[:SWEEP_ROWS_PRINTED])
+    print(f"best: {choice.label} ({choice.describe(best)})", file=out)
+    column = int(order[0])
+    return write_report(
+        _report_path(options),
+        title=f"Sweep of {choice.label} on {bars.name}: best {choice.describe(best)} by {options.objective}",
+        equity=pd.Series(result.equity[:, column], index=bars.times),
+        trades=result.trades[column],
+        summary=summaries[column],
+        tables=[ReportTable(f"All {len(choice.sets)} parameter sets, best first", header, rows)],
+        notes=[
+            f"the equity, summary and trades below are the best set's, {choice.describe(best)}",
+            *_notes(bars, options, choice.note()),
+        ],
+    )
+
+
 def monte_carlo_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Path:
     """The run, then its closed trades resampled (or its bar returns block-bootstrapped) `--paths` times."""
+    chosen = _single_strategy_of(options)
     bars = load_bars(options, err)
-    fast, slow = _pair(options.fast, options.slow)
-    result, summary = _run_pair(bars, fast, slow, options)
+    strategy = chosen(bars)
+    result, summary = _run_single(bars, strategy, options)
     config = MonteCarloConfig(
         n_paths=options.paths,
         initial_equity=options.cash,
@@ -200,39 +339,39 @@ def monte_carlo_command(options: argparse.Namespace, out: TextIO, err: TextIO) -
     if options.method == "trades":
         pnls = result.trades[0].pnl
         if len(pnls) == 0:
-            raise UsageProblem(f"SMA {fast}/{slow} closed no trade on {bars.name}; try --method returns")
+            raise UsageProblem(f"{strategy.label} closed no trade on {bars.name}; try --method returns")
         distribution = resample_trade_pnls(pnls, config, rng)
     else:
         marks = np.concatenate(([options.cash], result.equity[:, 0]))
         distribution = bootstrap_returns(marks[1:] / marks[:-1] - 1.0, config, rng)
-    _print_summary(out, f"{bars.name}: SMA {fast}/{slow}", summary, result)
+    _print_summary(out, f"{bars.name}: {strategy.label}", summary, result)
     _print_monte_carlo(out, distribution, options.method)
     return write_report(
         _report_path(options),
-        title=f"Monte Carlo of SMA {fast}/{slow} on {bars.name} ({options.method})",
+        title=f"Monte Carlo of {strategy.label} on {bars.name} ({options.method})",
         equity=pd.Series(result.equity[:, 0], index=bars.times),
         trades=result.trades[0],
         summary=summary,
         monte_carlo=distribution,
-        notes=[_method_note(options.method, options.seed), *_notes(bars, options)],
+        notes=[_method_note(options.method, options.seed), *_notes(bars, options, strategy.note)],
     )
 
 
 def stress_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Path:
     """The standard scenarios each injected at `--at-index` (default the middle bar) of the run."""
+    chosen = _single_strategy_of(options)
     bars = load_bars(options, err)
-    fast, slow = _pair(options.fast, options.slow)
+    strategy = chosen(bars)
     count = len(bars.frame)
     at_index = count // 2 if options.at_index is None else options.at_index
     if not 0 <= at_index < count:
         raise UsageProblem(f"--at-index {at_index} is outside the {count} bars (0 .. {count - 1})")
-    targets = sma_crossover_targets(bars.close, [fast], [slow])
     scenarios = standard_scenarios()
     results: list[StressBacktest] = [
         stress_backtest(
             bars.open,
             bars.close,
-            targets,
+            strategy.targets,
             scenario,
             at_index,
             asset_class=bars.asset_class,
@@ -245,11 +384,11 @@ def stress_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Pat
     baseline = results[0].baseline
     summary = baseline.summary(_periods_per_year(options, bars))[0]
     table = stress_rows(results, bars.times)
-    print(f"{bars.name}: SMA {fast}/{slow}, shocks at bar {at_index} ({bars.times[at_index]})", file=out)
-    _print_table(out, table.header, table.rows)
+    print(f"{bars.name}: {strategy.label}, shocks at bar {at_index} ({bars.times[at_index]})", file=out)
+    print_table(out, table.header, table.rows)
     return write_report(
         _report_path(options),
-        title=f"Stress tests of SMA {fast}/{slow} on {bars.name}",
+        title=f"Stress tests of {strategy.label} on {bars.name}",
         equity=pd.Series(baseline.equity[:, 0], index=bars.times),
         trades=baseline.trades[0],
         summary=summary,
@@ -257,39 +396,63 @@ def stress_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Pat
         notes=[
             f"scenarios injected at bar {at_index} ({bars.times[at_index]}) as {bars.asset_class} "
             f"{bars.symbol}; the positions are the unshocked run's",
-            *_notes(bars, options),
+            *_notes(bars, options, strategy.note),
         ],
     )
 
 
 def walk_forward_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Path:
-    """Choose the pair in sample, trade it out of sample, fold by fold; report the stitched record."""
+    """Choose the parameters in sample, trade them out of sample, fold by fold; report the stitched record."""
+    choice = rule_choice(options)
+    if choice is not None and not choice.names:
+        raise UsageProblem(
+            "walk-forward chooses between parameter sets: give a grid with --param name=v1,v2,..."
+        )
     bars = load_bars(options, err)
-    _check_windows(options.fast + options.slow)
-    grid = [(float(fast), float(slow)) for fast, slow in sma_grid(options.fast, options.slow)]
+    if choice is None:
+        fast_windows, slow_windows = _sma_grid_windows(options)
+        _check_windows(fast_windows + slow_windows)
+        grid: list[Params] = [
+            (float(fast), float(slow)) for fast, slow in sma_grid(fast_windows, slow_windows)
+        ]
+    else:
+        grid = [tuple(float(value) for value in values) for values in choice.sets]
     folds = windows(len(bars.frame), options.in_sample, options.out_of_sample, anchored=options.anchored)
-    result = walk_forward(
-        bars.open,
-        bars.close,
-        grid,
-        sma_crossover_fn,
-        folds,
-        costs=_costs(options),
-        objective=options.objective,
-        periods_per_year=_periods_per_year(options, bars),
-        initial_cash=options.cash,
-        executor="dask" if options.scheduler else "local",
-        scheduler_address=options.scheduler,
-        max_workers=options.workers,
-        progress=not options.quiet,
-    )
+    run_options: dict[str, Any] = {
+        "costs": _costs(options),
+        "objective": options.objective,
+        "periods_per_year": _periods_per_year(options, bars),
+        "initial_cash": options.cash,
+        "executor": "dask" if options.scheduler else "local",
+        "scheduler_address": options.scheduler,
+        "max_workers": options.workers,
+        "progress": not options.quiet,
+    }
+    if choice is None:
+        result = walk_forward(bars.open, bars.close, grid, sma_crossover_fn, folds, **run_options)
+        subject, sets, title = "SMA crossovers", f"{len(grid)} pairs", f"SMA crossovers on {bars.name}"
+        extra_notes: list[str] = []
+    else:
+        targets_fn = RuleTargetsFn(
+            choice.rule, choice.names, tuple(choice.base.items()), choice.position_fraction
+        )
+        result = walk_forward_series(bars.series(), grid, targets_fn, folds, **run_options)
+        subject, sets = choice.label, f"{len(grid)} parameter sets"
+        title = f"{choice.label} on {bars.name}"
+        extra_notes = [f"chosen parameters, in order: {', '.join(choice.names)}"]
     header, rows = walk_forward_rows(result, bars.times)
-    print(f"{bars.name}: {len(folds)} folds over {len(grid)} pairs, chosen by {options.objective}", file=out)
-    _print_table(out, header, rows)
-    _print_table(out, ("out-of-sample", "value"), summary_rows(result.summary))
+    if choice is not None:
+        header = tuple(f"chosen ({', '.join(choice.names)})" if cell == "chosen" else cell for cell in header)
+        print(
+            f"{bars.name}: {subject}, {len(folds)} folds over {sets}, chosen by {options.objective}", file=out
+        )
+    else:
+        print(f"{bars.name}: {len(folds)} folds over {sets}, chosen by {options.objective}", file=out)
+    print_table(out, header, rows)
+    print_table(out, ("out-of-sample", "value"), summary_rows(result.summary))
     return write_report(
         _report_path(options),
-        title=f"Walk-forward of SMA crossovers on {bars.name}",
+        title=f"Walk-forward of {title}",
         equity=pd.Series(result.equity, index=bars.times[result.bar_index]),
         times=bars.times,
         trades=walk_forward_trades(result),
@@ -298,8 +461,184 @@ def walk_forward_command(options: argparse.Namespace, out: TextIO, err: TextIO) 
         notes=[
             f"{'anchored' if options.anchored else 'rolling'} windows: {options.in_sample} bars in sample, "
             f"{options.out_of_sample} out of sample",
-            *_notes(bars, options),
+            *extra_notes,
+            *_notes(bars, options, None if choice is None else choice.note()),
         ],
+    )
+
+
+# --- the strategy -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SingleStrategy:
+    """One parameter set's targets over the bars, what to call it and how it trades (for the notes)."""
+
+    label: str
+    targets: FloatArray
+    note: str | None  # None: the SMA crossover's standard note
+
+
+def _single_strategy_of(options: argparse.Namespace) -> Callable[[Bars], SingleStrategy]:
+    """What run, monte-carlo and stress trade, checked before any bar is loaded; called with the bars."""
+    choice = rule_choice(options)
+    if choice is None:
+        fast, slow = _pair(
+            DEFAULT_FAST if options.fast is None else options.fast,
+            DEFAULT_SLOW if options.slow is None else options.slow,
+        )
+
+        def sma(bars: Bars) -> SingleStrategy:
+            return SingleStrategy(
+                f"SMA {fast}/{slow}", sma_crossover_targets(bars.close, [fast], [slow]), None
+            )
+
+        return sma
+    rule = choice
+    [values] = rule.sets
+
+    def chosen(bars: Bars) -> SingleStrategy:
+        label = f"{rule.label} ({rule.describe(values)})"
+        return SingleStrategy(label, rule.targets(bars.series(), values), rule.note())
+
+    return chosen
+
+
+def rule_choice(options: argparse.Namespace) -> RuleChoice | None:
+    """The bot or rule the options name with its checked parameter sets; None for the SMA crossover.
+
+    Raises UsageProblem naming the problem: --fast/--slow with a bot or rule, a bot that is not
+    in the registry, not a per-instrument rule or trading more than one instrument, a bad
+    --param, or a grid where the command runs one set.
+    """
+    if options.bot is None and options.rule is None:
+        if options.param:
+            raise UsageProblem("--param sets a bot's or rule's parameter: give --bot or --rule")
+        if options.position_fraction is not None:
+            raise UsageProblem(
+                "--position-fraction sizes a bot or rule: give --bot or --rule (--rule sma_crossover "
+                "for a sized SMA crossover)"
+            )
+        return None
+    if options.fast is not None or options.slow is not None:
+        raise UsageProblem(
+            "--fast/--slow set the plain SMA crossover's windows and cannot go with --bot or --rule "
+            "(use --param fast=... --param slow=... with --rule sma_crossover)"
+        )
+    if options.bot is not None:
+        label, rule_name, base = _registry_bot(options.bot, options.config)
+    else:
+        rule_name = options.rule
+        label, base = f"rule {rule_name}", {}
+    rule = rule_for(rule_name)
+    names, value_lists = _overrides(options.param)
+    if options.command not in GRID_COMMANDS:
+        listed = [name for name, values in zip(names, value_lists, strict=True) if len(values) > 1]
+        if listed:
+            raise UsageProblem(
+                f"--param {listed[0]} lists several values; only {' and '.join(GRID_COMMANDS)} take a grid"
+            )
+    sets = tuple(itertools.product(*value_lists))
+    for values in sets:
+        try:
+            rule.parse({**base, **dict(zip(names, values, strict=True))})
+        except ValueError as problem:
+            given = ", ".join(f"{n}={_value_text(v)}" for n, v in zip(names, values, strict=True))
+            where = f"--param {given}" if given else f"{label}'s params"
+            raise UsageProblem(f"{where}: {problem}") from None
+    fraction = 1.0 if options.position_fraction is None else options.position_fraction
+    return RuleChoice(label, rule_name, base, names, sets, fraction)
+
+
+GRID_COMMANDS = ("sweep", "walk-forward")
+
+
+def _registry_bot(name: str, config_path: str) -> tuple[str, str, dict[str, Any]]:
+    """(label, rule name, registry params) of the registry's bot `name`."""
+    config = load_config(config_path)
+    entries = {entry.name: entry for entry in config.registry.bots}
+    entry = entries.get(name)
+    if entry is None:
+        close = difflib.get_close_matches(name, list(entries), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageProblem(
+            f"unknown bot {name!r} in {config.registry_path} ({hint}known: {', '.join(sorted(entries))})"
+        )
+    try:
+        rule_name = rule_name_for_class(entry.bot_class)
+    except ValueError as problem:
+        raise UsageProblem(f"bot {name!r}: {problem}") from None
+    if len(entry.instruments) != 1 or any(c in entry.instruments[0] for c in "*?["):
+        raise UsageProblem(
+            f"bot {name!r} trades {', '.join(entry.instruments)}; the vectorized engine runs one "
+            "instrument at a time (register a bot for one, or use --rule with --param)"
+        )
+    return f"bot {name}: {rule_name}", rule_name, dict(entry.params)
+
+
+def _overrides(texts: Sequence[str] | None) -> tuple[tuple[str, ...], list[list[bool | int | float]]]:
+    """The names and value lists of `--param name=v1,v2,...` texts, in the order given."""
+    names: list[str] = []
+    value_lists: list[list[bool | int | float]] = []
+    for text in texts or ():
+        name, equals, values = text.partition("=")
+        name = name.strip()
+        if not equals or not name or not values.strip():
+            raise UsageProblem(f"--param {text!r} is not name=value (or name=v1,v2,...)")
+        if name in names:
+            raise UsageProblem(f"--param {name} is given twice; list its values once: {name}=v1,v2,...")
+        names.append(name)
+        value_lists.append([_param_value(name, value) for value in values.split(",")])
+    return tuple(names), value_lists
+
+
+def _param_value(name: str, text: str) -> bool | int | float:
+    """A `--param` value: true/false, a whole number or a finite number."""
+    word = text.strip()
+    if word.lower() in ("true", "false"):
+        return word.lower() == "true"
+    try:
+        return int(word)
+    except ValueError:
+        pass
+    try:
+        value = float(word)
+    except ValueError:
+        raise UsageProblem(f"--param {name}: {word!r} is not a number, true or false") from None
+    if not math.isfinite(value):
+        raise UsageProblem(f"--param {name}: {word!r} is not a finite number")
+    return value
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _set_cells(choice: RuleChoice, values: Sequence[Any]) -> tuple[str, ...]:
+    if not choice.names:
+        return (choice.describe(values),)
+    return tuple(_value_text(value) for value in values)
+
+
+def _ranked(
+    summaries: Sequence[PerformanceSummary], objective: str
+) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Each set's score and the sets' order, best first (NaN scores last, ties in set order)."""
+    scores = np.array([_objective(summary, objective) for summary in summaries])
+    order = np.argsort(-np.where(np.isnan(scores), -np.inf, scores), kind="stable")
+    return scores, order
+
+
+def _score_cells(score: float, summary: PerformanceSummary) -> tuple[str, str, str, str]:
+    return (
+        number(score, 3),
+        percent(summary.total_return),
+        percent(summary.max_drawdown),
+        str(summary.trades),
     )
 
 
@@ -353,12 +692,19 @@ def infer_periods_per_year(times: pd.DatetimeIndex) -> float:
 # --- shared pieces ----------------------------------------------------------------------------------------
 
 
-def _run_pair(
-    bars: Bars, fast: int, slow: int, options: argparse.Namespace
+def _run_single(
+    bars: Bars, strategy: SingleStrategy, options: argparse.Namespace
 ) -> tuple[VectorResult, PerformanceSummary]:
-    targets = sma_crossover_targets(bars.close, [fast], [slow])
-    result = run_targets(bars.open, bars.close, targets, costs=_costs(options), initial_cash=options.cash)
+    result = run_targets(
+        bars.open, bars.close, strategy.targets, costs=_costs(options), initial_cash=options.cash
+    )
     return result, result.summary(_periods_per_year(options, bars))[0]
+
+
+def _sma_grid_windows(options: argparse.Namespace) -> tuple[list[int], list[int]]:
+    fast: list[int] = DEFAULT_FAST_GRID if options.fast is None else options.fast
+    slow: list[int] = DEFAULT_SLOW_GRID if options.slow is None else options.slow
+    return list(fast), list(slow)
 
 
 def _pair(fast: int, slow: int) -> tuple[int, int]:
@@ -388,14 +734,19 @@ def _objective(summary: PerformanceSummary, name: str) -> float:
     return float(value)
 
 
-def _notes(bars: Bars, options: argparse.Namespace) -> list[str]:
+def _notes(bars: Bars, options: argparse.Namespace, strategy: str | None = None) -> list[str]:
+    """The bars and the trading rules; `strategy` describes a bot or rule (None: the SMA crossover)."""
     times = bars.times
+    trading = (
+        f"fills at the next bar's open; fee {percent(options.fee, 3)} and slippage "
+        f"{percent(options.slippage, 3)} per side; starting cash {number(options.cash)}"
+    )
     return [
         f"{len(times)} bars, {times[0]} .. {times[-1]}; {number(_periods_per_year(options, bars), 1)} "
         "bars a year" + (" (inferred from the bar spacing)" if options.periods_per_year is None else ""),
-        f"long while SMA(fast) > SMA(slow), else flat; fills at the next bar's open; "
-        f"fee {percent(options.fee, 3)} and slippage {percent(options.slippage, 3)} per side; "
-        f"starting cash {number(options.cash)}",
+        f"long while SMA(fast) > SMA(slow), else flat; {trading}"
+        if strategy is None
+        else f"{strategy}; {trading}",
     ]
 
 
@@ -416,7 +767,7 @@ def _report_path(options: argparse.Namespace) -> Path:
 def _print_summary(out: TextIO, heading: str, summary: PerformanceSummary, result: VectorResult) -> None:
     print(heading, file=out)
     rows = [*summary_rows(summary), ("Final equity", number(float(result.final_equity[0])))]
-    _print_table(out, ("figure", "value"), rows)
+    print_table(out, ("figure", "value"), rows)
 
 
 def _print_monte_carlo(out: TextIO, result: MonteCarloResult, method: str) -> None:
@@ -430,7 +781,7 @@ def _print_monte_carlo(out: TextIO, result: MonteCarloResult, method: str) -> No
         (f"p{level:g}", number(result.final_equity_at(level)), percent(result.max_drawdown_at(level)))
         for level in result.percentiles
     ]
-    _print_table(out, ("percentile", "final equity", "max drawdown"), rows)
+    print_table(out, ("percentile", "final equity", "max drawdown"), rows)
 
 
 def _say(err: TextIO) -> Callable[[str], None]:
@@ -438,12 +789,6 @@ def _say(err: TextIO) -> Callable[[str], None]:
         print(message, file=err, flush=True)
 
     return say
-
-
-def _print_table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    for line in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)), file=out)
 
 
 # --- arguments --------------------------------------------------------------------------------------------
@@ -497,12 +842,43 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--sim-bars", type=_positive_int, default=SimulationSettings().bars)
         sub.add_argument("--timeframe", type=_positive_int, default=300, help="simulated bar length, seconds")
         sub.add_argument("--last", type=_positive_int, help="use only the newest N bars")
+        strategy = sub.add_mutually_exclusive_group()
+        strategy.add_argument(
+            "--bot", metavar="NAME", help="a bot of the registry (a one-instrument rule bot)"
+        )
+        strategy.add_argument("--rule", choices=sorted(RULES), help="a rule with its default params")
+        sub.add_argument(
+            "--param",
+            action="append",
+            metavar="NAME=VALUE",
+            help="override a bot's or rule's parameter"
+            + ("; NAME=V1,V2,... sweeps it (the grid: every combination)" if grid else ""),
+        )
+        sub.add_argument(
+            "--position-fraction",
+            type=_positive_float,
+            help="a bot's or rule's position as a fraction of equity (default 1)",
+        )
         if grid:
-            sub.add_argument("--fast", type=_positive_int, nargs="+", default=[5, 10, 20])
-            sub.add_argument("--slow", type=_positive_int, nargs="+", default=[50, 100, 200])
+            sub.add_argument(
+                "--fast",
+                type=_positive_int,
+                nargs="+",
+                help=f"fast SMA windows (default {DEFAULT_FAST_GRID})",
+            )
+            sub.add_argument(
+                "--slow",
+                type=_positive_int,
+                nargs="+",
+                help=f"slow SMA windows (default {DEFAULT_SLOW_GRID})",
+            )
         else:
-            sub.add_argument("--fast", type=_positive_int, default=10, help="fast SMA window, bars")
-            sub.add_argument("--slow", type=_positive_int, default=50, help="slow SMA window, bars")
+            sub.add_argument(
+                "--fast", type=_positive_int, help=f"fast SMA window, bars (default {DEFAULT_FAST})"
+            )
+            sub.add_argument(
+                "--slow", type=_positive_int, help=f"slow SMA window, bars (default {DEFAULT_SLOW})"
+            )
         sub.add_argument("--fee", type=_rate, default=0.001, help="fee per side, fraction of the notional")
         sub.add_argument(
             "--slippage", type=_rate, default=0.0, help="slippage per side, fraction of the price"
@@ -512,13 +888,15 @@ def _parser() -> argparse.ArgumentParser:
             "--periods-per-year", type=_positive_float, help="bars a year (default: from the bar spacing)"
         )
         sub.add_argument("--report", help="HTML report path (default: <var_dir>/reports/backtest-...)")
-        sub.add_argument("--config", default=str(DEFAULT_CONFIG), help="settings TOML (var_dir)")
+        sub.add_argument(
+            "--config", default=str(DEFAULT_CONFIG), help="settings TOML (var_dir, and the registry of --bot)"
+        )
         sub.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    run = commands.add_parser("run", help="one SMA crossover, with its report")
+    run = commands.add_parser("run", help="one bot, rule or SMA crossover, with its report")
     common(run, grid=False)
 
-    sweep = commands.add_parser("sweep", help="every fast x slow pair; the best one's report")
+    sweep = commands.add_parser("sweep", help="every parameter set of a grid; the best one's report")
     common(sweep, grid=True)
     sweep.add_argument("--objective", choices=OBJECTIVES, default="sharpe")
 
@@ -543,4 +921,5 @@ def _parser() -> argparse.ArgumentParser:
     stress = commands.add_parser("stress", help="the standard shock scenarios injected into the run")
     common(stress, grid=False)
     stress.add_argument("--at-index", type=int, help="the shocked bar (default: the middle one)")
+    add_replay_parser(commands)
     return parser

@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import matplotlib
 
@@ -136,6 +137,13 @@ def summary_rows(summary: PerformanceSummary) -> list[tuple[str, str]]:
         ("Profit factor", number(summary.profit_factor)),
         ("Expectancy", number(summary.expectancy)),
     ]
+
+
+def print_table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """`rows` under `header` as plain text, each column padded to its widest cell (for the terminal)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for line in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)), file=out)
 
 
 def percent(value: float, digits: int = 2) -> str:

@@ -19,6 +19,10 @@ Honesty rules, enforced by construction:
 
 Folds are independent, so they run in parallel: in worker processes on this machine, or as
 one task per fold on a Dask cluster.
+
+A targets function reads either the closes only (`walk_forward`, with a `TargetsFn`) or the
+whole bars, open, high, low, close and volume (`walk_forward_series`, with a
+`SeriesTargetsFn`, as a rule bot's targets need: see `backtest.rule_targets`).
 """
 
 from __future__ import annotations
@@ -47,10 +51,13 @@ from backtest.vectorized import (
     run_targets,
     sma_crossover_targets,
 )
+from domain.market import BarSeries
 
 Params = tuple[float, ...]
 # closes up to the end of the window being evaluated -> target per bar (1-D, same length).
 TargetsFn = Callable[[FloatArray, Params], FloatArray]
+# the same from all the bars up to the end of the window (a BarSeries cut there).
+SeriesTargetsFn = Callable[[BarSeries, Params], FloatArray]
 # "final_equity" or a PerformanceSummary field where higher is better.
 Objective = Literal[
     "sharpe",
@@ -210,10 +217,9 @@ class _FoldTask:
     """All a worker needs for one fold; the bars stop at the fold's `oos_end`."""
 
     fold: Fold
-    open_: FloatArray
-    close: FloatArray
+    series: BarSeries
     grid: tuple[Params, ...]
-    targets_fn: TargetsFn
+    targets_fn: SeriesTargetsFn
     costs: Costs
     objective: Objective
     periods_per_year: float
@@ -227,6 +233,19 @@ def sma_crossover_fn(close: FloatArray, params: Params) -> FloatArray:
     fast, slow = (int(value) for value in params)
     targets: FloatArray = sma_crossover_targets(close, [fast], [slow])[:, 0]
     return targets
+
+
+@dataclass(frozen=True, slots=True)
+class ClosesOnly:
+    """A closes-only `TargetsFn` as a `SeriesTargetsFn`: it is handed the series' closes only.
+
+    Plain data around a module-level function, so it pickles to worker processes when the
+    function does."""
+
+    targets_fn: TargetsFn
+
+    def __call__(self, series: BarSeries, params: Params) -> FloatArray:
+        return self.targets_fn(series.close, params)
 
 
 def walk_forward(
@@ -245,14 +264,9 @@ def walk_forward(
     max_workers: int | None = None,
     progress: bool = False,
 ) -> WalkForwardResult:
-    """Optimise over `grid` in each fold's IS bars, trade the winner over its OOS bars, chain the OOS runs.
+    """`walk_forward_series` for a targets function of the closes only, on open and close prices.
 
-    The best set maximises `objective` over the IS run (NaN scores count as the worst; ties go
-    to the earlier grid entry). `executor`: None runs the folds one by one here; "local" in a
-    process pool of `max_workers` (default `os.cpu_count()`; 1 runs them here, one by one);
-    "dask" as one task per fold on the Dask scheduler at `scheduler_address`. Worker
-    processes receive `targets_fn` by pickling, so it must be a module-level function (no
-    lambda, closure or nested function); a TypeError says so otherwise.
+    The series it builds has no high, low or volume (NaN): `targets_fn` sees the closes only.
     """
     prices_open = np.asarray(open_, dtype=np.float64)
     prices_close = np.asarray(close, dtype=np.float64)
@@ -260,17 +274,72 @@ def walk_forward(
         raise ValueError(
             f"open and close must be 1-D and the same length, got {prices_open.shape}, {prices_close.shape}"
         )
+    unknown = np.full(len(prices_close), np.nan)
+    series = BarSeries(
+        instrument_key="closes",
+        timeframe_seconds=1,
+        times=np.arange(len(prices_close), dtype=np.float64),
+        open=prices_open,
+        high=unknown,
+        low=unknown,
+        close=prices_close,
+        volume=unknown,
+    )
+    return walk_forward_series(
+        series,
+        grid,
+        ClosesOnly(targets_fn),
+        folds,
+        costs=costs,
+        objective=objective,
+        periods_per_year=periods_per_year,
+        initial_cash=initial_cash,
+        executor=executor,
+        scheduler_address=scheduler_address,
+        max_workers=max_workers,
+        progress=progress,
+    )
+
+
+def walk_forward_series(
+    series: BarSeries,
+    grid: Sequence[Params],
+    targets_fn: SeriesTargetsFn,
+    folds: Sequence[Fold],
+    *,
+    costs: Costs = DEFAULT_COSTS,
+    objective: Objective = "sharpe",
+    periods_per_year: float,
+    initial_cash: float = 10_000.0,
+    executor: Executor | None = "local",
+    scheduler_address: str | None = None,
+    max_workers: int | None = None,
+    progress: bool = False,
+) -> WalkForwardResult:
+    """Optimise over `grid` in each fold's IS bars, trade the winner over its OOS bars, chain the OOS runs.
+
+    Trades fill at `series.open` and are marked at `series.close`; `targets_fn` is handed the
+    series cut at the end of the window it evaluates (read-only arrays).
+
+    The best set maximises `objective` over the IS run (NaN scores count as the worst; ties go
+    to the earlier grid entry). `executor`: None runs the folds one by one here; "local" in a
+    process pool of `max_workers` (default `os.cpu_count()`; 1 runs them here, one by one);
+    "dask" as one task per fold on the Dask scheduler at `scheduler_address`. Worker
+    processes receive `targets_fn` by pickling, so it must be a module-level function (no
+    lambda, closure or nested function) or an instance of a module-level class holding plain
+    data (such as `ClosesOnly` or `backtest.rule_targets.RuleTargetsFn`); a TypeError says so
+    otherwise.
+    """
     params_grid = _checked_grid(grid)
     if objective not in get_args(Objective):
         raise ValueError(f"objective must be one of {', '.join(get_args(Objective))}; got {objective!r}")
     if not (math.isfinite(periods_per_year) and periods_per_year > 0):
         raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
-    _check_folds(folds, len(prices_close))
+    _check_folds(folds, len(series))
     tasks = [
         _FoldTask(
             fold=fold,
-            open_=prices_open[: fold.oos_end],
-            close=prices_close[: fold.oos_end],
+            series=series.truncated(fold.oos_end),
             grid=params_grid,
             targets_fn=targets_fn,
             costs=costs,
@@ -356,11 +425,11 @@ def _run_fold(task: _FoldTask) -> FoldResult:
     fold = task.fold
     in_sample = slice(fold.is_start, fold.is_end)
     is_targets = np.column_stack(
-        [_targets(task.targets_fn, task.close, fold.is_end, params)[in_sample] for params in task.grid]
+        [_targets(task.targets_fn, task.series, fold.is_end, params)[in_sample] for params in task.grid]
     )
     is_run = run_targets(
-        task.open_[in_sample],
-        task.close[in_sample],
+        task.series.open[in_sample],
+        task.series.close[in_sample],
         is_targets,
         costs=task.costs,
         initial_cash=task.initial_cash,
@@ -370,10 +439,10 @@ def _run_fold(task: _FoldTask) -> FoldResult:
     chosen = task.grid[best]
 
     out_of_sample = slice(fold.oos_start, fold.oos_end)
-    oos_targets = _targets(task.targets_fn, task.close, fold.oos_end, chosen)[out_of_sample]
+    oos_targets = _targets(task.targets_fn, task.series, fold.oos_end, chosen)[out_of_sample]
     oos_run = run_targets(
-        task.open_[out_of_sample],
-        task.close[out_of_sample],
+        task.series.open[out_of_sample],
+        task.series.close[out_of_sample],
         oos_targets,
         costs=task.costs,
         initial_cash=task.initial_cash,
@@ -398,11 +467,9 @@ def _run_fold(task: _FoldTask) -> FoldResult:
     )
 
 
-def _targets(targets_fn: TargetsFn, close: FloatArray, end: int, params: Params) -> FloatArray:
-    """`targets_fn` over the closes before `end` only, handed over read-only."""
-    history = close[:end].view()
-    history.flags.writeable = False
-    targets = np.asarray(targets_fn(history, params), dtype=np.float64)
+def _targets(targets_fn: SeriesTargetsFn, series: BarSeries, end: int, params: Params) -> FloatArray:
+    """`targets_fn` over the bars before `end` only, handed over read-only."""
+    targets = np.asarray(targets_fn(_read_only(series.truncated(end)), params), dtype=np.float64)
     if targets.ndim == 2 and targets.shape[1] == 1:
         targets = targets[:, 0]
     if targets.shape != (end,):
@@ -411,6 +478,17 @@ def _targets(targets_fn: TargetsFn, close: FloatArray, end: int, params: Params)
             f"got shape {targets.shape} for params {params}"
         )
     return targets
+
+
+def _read_only(series: BarSeries) -> BarSeries:
+    """The same bars as views no one can write through."""
+    columns = []
+    for values in (series.times, series.open, series.high, series.low, series.close, series.volume):
+        view = np.asarray(values, dtype=np.float64).view()
+        view.flags.writeable = False
+        columns.append(view)
+    times, open_, high, low, close, volume = columns
+    return BarSeries(series.instrument_key, series.timeframe_seconds, times, open_, high, low, close, volume)
 
 
 def _scores(run: VectorResult, objective: Objective, periods_per_year: float) -> FloatArray:
@@ -496,12 +574,13 @@ def _run_on_dask(tasks: list[_FoldTask], scheduler_address: str, bar: tqdm[None]
     return results
 
 
-def _require_picklable(targets_fn: TargetsFn) -> None:
+def _require_picklable(targets_fn: SeriesTargetsFn) -> None:
     try:
         pickle.dumps(targets_fn)
     except (pickle.PicklingError, AttributeError, TypeError) as error:
+        named = targets_fn.targets_fn if isinstance(targets_fn, ClosesOnly) else targets_fn
         raise TypeError(
-            f"targets_fn {getattr(targets_fn, '__qualname__', targets_fn)!r} cannot be sent to worker "
+            f"targets_fn {getattr(named, '__qualname__', named)!r} cannot be sent to worker "
             "processes: "
             "it must be a module-level function (not a lambda, closure or nested function); "
             "or run the folds here with executor=None or max_workers=1"

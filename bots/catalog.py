@@ -28,6 +28,10 @@ _BUILT_IN: dict[str, _CatalogEntry] = {
         "bots.bollinger:BollingerBot",
         "Bollinger reversion: buy below the lower band, sell at the middle band",
     ),
+    "sma_crossover": _CatalogEntry(
+        "bots.sma_crossover:SmaCrossoverBot",
+        "SMA crossover: long while the fast moving average is above the slow one",
+    ),
     "event_trading": _CatalogEntry(
         "bots.event_trading.bot:EventTradingBot",
         "Prediction markets: buy the YES its domain sources agree is cheap, through the 3-gate entry",

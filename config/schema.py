@@ -408,6 +408,9 @@ class GoLiveSettings(Strict):
     min_trades: Annotated[int, Field(ge=0)] = 100
     min_win_rate: Annotated[float, Field(ge=0, le=1)] = 0.45
     min_sharpe: float = 1.0
+    # journals of `python -m backtest replay` runs whose record also counts: a bot passes when its paper
+    # record or any of these replays' records passes (paths as written, like system.database)
+    replay_journals: list[str] = []
 
 
 class OrchestratorSettings(Strict):

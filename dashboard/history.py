@@ -9,10 +9,12 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ai.veto_followup import scorecard
-from backtest.go_live import DAYS_PER_YEAR, GoLiveCriteria, calendar_series, gate
+from backtest.go_live import DAYS_PER_YEAR, GateResult, GoLiveCriteria, calendar_series, gate
+from backtest.replay_journal import NotAReplay, replay_gates
 from bots.event_trading.scorecard import edge_scorecard
 from dashboard.context import Dashboard, iso, money
 from domain.positions import ClosedTrade
@@ -317,18 +319,36 @@ def performance_row(performance: Performance) -> dict[str, Any]:
 
 
 def validation(dashboard: Dashboard, performance: list[Performance], today: date) -> dict[str, Any]:
+    """Each bot against the go-live gate on its paper record and on every replay journal
+    `[go_live] replay_journals` lists; a row shows the record that passes, if one does."""
     daily = dashboard.ledger.daily_by_bot()
     go_live = dashboard.settings.go_live
     criteria = GoLiveCriteria(go_live.min_trades, go_live.min_win_rate, go_live.min_sharpe)
-    rows = []
+    records: dict[str, list[tuple[str, GateResult]]] = {}
     for bot in performance:
         days = daily.get(bot.key, {})
         first = min(days, default=today)
         series = calendar_series(days, first, max(today, first))
-        result = gate(bot.key, bot.trades, bot.wins, series, criteria)
+        records.setdefault(bot.key, []).append(
+            ("paper", gate(bot.key, bot.trades, bot.wins, series, criteria))
+        )
+    problems = []
+    for journal in go_live.replay_journals:
+        try:
+            gates = replay_gates(journal, None, dashboard.settings.system.timezone, criteria)
+        except NotAReplay as exc:
+            problems.append(str(exc))
+            continue
+        for name, replayed in gates.items():
+            records.setdefault(name, []).append((f"replay {Path(journal).parent.name}", replayed.result))
+    rows = []
+    for name in sorted(records):
+        shown = next(((kind, r) for kind, r in records[name] if r.go), records[name][0])
+        kind, result = shown
         rows.append(
             {
                 "bot": result.bot,
+                "record": kind,
                 "trades": result.trades,
                 "win_rate": result.win_rate,
                 "sharpe": result.sharpe,
@@ -345,8 +365,10 @@ def validation(dashboard: Dashboard, performance: list[Performance], today: date
         },
         "sharpe_basis": (
             f"daily net P&L over every calendar day from the bot's first trade to today "
-            f"(no-trade days count as 0), mean / standard deviation x sqrt({DAYS_PER_YEAR})"
+            f"(no-trade days count as 0; a replay's days end on its last day), mean / standard deviation "
+            f"x sqrt({DAYS_PER_YEAR})"
         ),
+        "journal_problems": problems,
         "bots": rows,
     }
 

@@ -24,7 +24,7 @@ from dashboard.app import create_app
 from dashboard.context import Dashboard, control_token
 from dashboard.live import EventFeed, LiveBridge
 from storage.reports import Reports
-from utils.clock import WallClock
+from utils.clock import Clock, WallClock
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -156,10 +156,13 @@ def serve_read_only(
     *,
     announce: Callable[[str], None] = print,
     stop: threading.Event | None = None,
+    clock: Clock | None = None,
 ) -> int:
-    """Serve the journal read-only until Ctrl-C (or SIGTERM, or `stop` is set); the exit status."""
+    """Serve the journal read-only until Ctrl-C (or SIGTERM, or `stop` is set); the exit status.
+
+    `clock` says when "now" is (default the wall clock; a replay's journal is shown as of its end)."""
     dashboard = Dashboard(
-        settings=settings, reports=Reports(Path(settings.system.database)), clock=WallClock()
+        settings=settings, reports=Reports(Path(settings.system.database)), clock=clock or WallClock()
     )
     host, port = settings.dashboard.host, settings.dashboard.port
     try:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from brokers.base import Broker, BrokerError, ListsSeries, MarketDataSource
 from brokers.factory import build_adapter
@@ -27,7 +28,6 @@ from config.loader import ConfigError, LoadedConfig
 from config.schema import Settings, VenueSettings
 from domain.fees import FeeSchedule, KalshiFees, PolymarketFees
 from domain.instruments import Instrument
-from simulation.market import SimulatedMarket
 from simulation.prediction_market import SimulatedPredictionMarket
 from simulation.prediction_world import VENUE as PREDICTION_VENUE
 from utils.clock import Clock
@@ -97,9 +97,15 @@ def paper_broker(
     )
 
 
+class ListedMarket(MarketDataSource, Protocol):
+    """A world that lists its instruments and prices them: the simulated market, recorded bars."""
+
+    def instruments(self) -> list[Instrument]: ...
+
+
 def simulated_venues(
     settings: Settings,
-    market: SimulatedMarket,
+    market: ListedMarket,
     clock: Clock,
     prediction: SimulatedPredictionMarket | None = None,
     settings_path: Path | str = "<settings>",

@@ -236,13 +236,16 @@ def build_orchestrator(
     config: LoadedConfig,
     clock: Clock,
     scheduler: Scheduler,
-    market: SimulatedMarket,
+    market: SimulatedMarket | None,
     venues: Venues,
     offloader: Offloader,
     environ: Mapping[str, str] | None = None,
     prediction_world: SimulatedPredictionMarket | None = None,
 ) -> Orchestrator:
-    """The daemon; `offloader` runs its model fits (a worker process live, inline when simulated)."""
+    """The daemon; `offloader` runs its model fits (a worker process live, inline when simulated).
+
+    `market` is the simulated world whose path is checkpointed under the var dir; None when the
+    venues are priced by something that needs no checkpoint (a replay's recorded bars)."""
     settings = config.settings
     refuse_untradeable_bots(config, venues)
     check_ml_settings(config, dict(venues.instruments))
@@ -400,10 +403,14 @@ def build_orchestrator(
         orchestrator.periodic_hooks.append(("news", int(settings.news.refresh_minutes * 60), news.refresh))
         if not orchestrator.background_startup_work:
             orchestrator.on_start.append(news.refresh)
-    state_path = Path(settings.system.var_dir) / "simulated_market.json"
-    orchestrator.on_shutdown.append(lambda: market.save_state(state_path))
-    # a crash loses at most a minute of the world's path; positions then reprice continuously
-    orchestrator.periodic_hooks.append(("save-simulated-world", 60, lambda: market.save_state(state_path)))
+    if market is not None:
+        world_path = market
+        state_path = Path(settings.system.var_dir) / "simulated_market.json"
+        orchestrator.on_shutdown.append(lambda: world_path.save_state(state_path))
+        # a crash loses at most a minute of the world's path; positions then reprice continuously
+        orchestrator.periodic_hooks.append(
+            ("save-simulated-world", 60, lambda: world_path.save_state(state_path))
+        )
     return orchestrator
 
 

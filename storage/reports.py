@@ -652,6 +652,15 @@ class Reports:
         return found
 
     # ------------------------------------------------------------------------------ risk events
+    def refusals_by_reason(self) -> dict[str, int]:
+        """How many signals each stage refused, keyed `stage: reason code`, most frequent first."""
+        with self._read() as db:
+            rows = db.execute(
+                "select stage, reason_code, count(*) from decisions where verdict = 'reject' "
+                "group by stage, reason_code order by count(*) desc, stage, reason_code"
+            ).fetchall()
+        return {f"{stage}: {code}": int(count) for stage, code, count in rows}
+
     def risk_events(
         self, limit: int = 50, kinds: Sequence[str] | None = None, since: datetime | None = None
     ) -> list[RiskEvent]:

@@ -414,7 +414,8 @@
     });
     const gate = data.validation_gate;
     setText('gate-basis', `Go needs ${gate.criteria.min_trades}+ trades, a win rate of ${percent(gate.criteria.min_win_rate, 0)}+ and a Sharpe ratio of ${gate.criteria.min_sharpe}+. Sharpe: ${gate.sharpe_basis}.`);
-    fill('gate-table', gate.bots.map((b) => el('tr', {}, cell(b.bot), cell(String(b.trades), 'text-end'), cell(percent(b.win_rate, 1), 'text-end'),
+    if (gate.journal_problems.length) setText('gate-basis', `${document.getElementById('gate-basis').textContent} Not counted: ${gate.journal_problems.join('; ')}.`);
+    fill('gate-table', gate.bots.map((b) => el('tr', {}, el('td', {}, b.bot, el('div', { class: 'small text-muted' }, b.record)), cell(String(b.trades), 'text-end'), cell(percent(b.win_rate, 1), 'text-end'),
       cell(b.sharpe === null ? '–' : b.sharpe.toFixed(2), 'text-end'), cell(String(b.days), 'text-end'),
       cell(b.go ? badge('GO', 'success') : badge('NO-GO', 'danger')), cell(b.failures.join('; ') || '–', 'small'))), 'no bot has closed a trade yet', 7);
     renderVetoScorecard(data.veto_scorecard);

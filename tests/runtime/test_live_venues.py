@@ -11,6 +11,7 @@ reaches it; a restart reconciles with the venue; missing keys refuse the start.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backtest.replay_journal import mark_replay
 from bots.base import Bot, BotContext
 from brokers.base import BrokerError
 from config.loader import ConfigError
@@ -28,6 +30,7 @@ from domain.signals import Side, Signal, SignalIntent, make_signal_id
 from master_orchestrator import Orchestrator
 from runtime.wiring import build_live
 from storage.database import open_storage
+from storage.repository import Repository
 from tests.fakes.alpaca import API_KEY, SECRET_KEY, FakeAlpaca, stock_asset
 
 ENVIRON = {"ALPACA_API_KEY": API_KEY, "ALPACA_SECRET_KEY": SECRET_KEY}
@@ -62,7 +65,12 @@ def fake() -> Iterator[FakeAlpaca]:
 
 
 def write_config(
-    tmp_path: Path, fake: FakeAlpaca, *, live_bot_enabled: bool = True, go_live_gate: bool = False
+    tmp_path: Path,
+    fake: FakeAlpaca,
+    *,
+    live_bot_enabled: bool = True,
+    go_live_gate: bool = False,
+    replay_journals: tuple[Path, ...] = (),
 ) -> Path:
     quiet = "tests.runtime.test_live_venues:QuietBot"
     (tmp_path / "bots.toml").write_text(
@@ -107,6 +115,7 @@ enabled = false
 
 [go_live]  # the venue tests' live bot has no record; the gate has its own test below
 enabled = {str(go_live_gate).lower()}
+replay_journals = {json.dumps([str(p) for p in replay_journals])}
 
 [veto]
 enabled = false
@@ -442,3 +451,73 @@ def test_a_live_bot_starts_only_once_its_record_passes_the_go_live_gate(
         )
         == 1
     )
+
+
+def record_good_trades(repo: Repository, bot: str, last_day: datetime) -> None:
+    """Sixty days before `last_day`, two round trips a day: +2.00 and +1.00, but -2.00 and -1.00 every
+    fifth day (120 trades, 80 % won, a daily Sharpe far above 1; see the test above)."""
+    for day in range(60, 0, -1):
+        closed_at = last_day - timedelta(days=day)
+        pnls = (Decimal("-2"), Decimal("-1")) if day % 5 == 0 else (Decimal("2"), Decimal("1"))
+        for n, pnl in enumerate(pnls):
+            repo.record_closed_trade(
+                ClosedTrade(
+                    bot, f"{VENUE}:SPY", Side.BUY, Decimal(1), Decimal(100), Decimal(100) + pnl,
+                    pnl, Decimal(0), closed_at - timedelta(hours=1 + n), closed_at + timedelta(minutes=n),
+                )
+            )  # fmt: skip
+
+
+def test_a_live_bot_may_start_on_the_record_of_a_replay_listed_in_the_settings(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    # a replay of last year: its days run to the replay's own end, so the months since do not dilute it
+    replay = tmp_path / "replays" / "spy" / "replay.sqlite"
+    replay.parent.mkdir(parents=True)
+    end = datetime(2025, 6, 30, 20, 0, tzinfo=UTC)
+    journal = open_storage(replay)
+    mark_replay(journal, {"start": (end - timedelta(days=61)).isoformat(), "end": end.isoformat()})
+    record_good_trades(journal, "live-spy", end)
+    journal.close()
+    missing = tmp_path / "replays" / "gone" / "replay.sqlite"
+    settings = write_config(tmp_path, fake, go_live_gate=True, replay_journals=(missing, replay))
+
+    async def run_once() -> list[str]:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        await orchestrator.start()
+        try:
+            return orchestrator.scheduler.job_ids()
+        finally:
+            await orchestrator.stop()
+
+    assert "bot:live-spy" in asyncio.run(run_once())  # no paper record at all, the replay's passes
+    events = open_storage(tmp_path / "trading.sqlite").risk_events()
+    assert not [e for e in events if e.kind == "go_live_refused"]
+    [unread] = [e for e in events if e.kind == "go_live_journal"]
+    assert f"replay journal {missing} does not exist" in unread.message
+
+
+def test_a_replay_that_fails_the_gate_does_not_open_it_and_the_refusal_says_both(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    replay = tmp_path / "replay.sqlite"
+    journal = open_storage(replay)
+    end = datetime(2025, 6, 30, 20, 0, tzinfo=UTC)
+    mark_replay(journal, {"start": (end - timedelta(days=5)).isoformat(), "end": end.isoformat()})
+    journal.close()
+    settings = write_config(tmp_path, fake, go_live_gate=True, replay_journals=(replay,))
+
+    async def run_once() -> list[str]:
+        orchestrator = await build_live(settings, environ=ENVIRON)
+        await orchestrator.start()
+        try:
+            return orchestrator.scheduler.job_ids()
+        finally:
+            await orchestrator.stop()
+
+    assert "bot:live-spy" not in asyncio.run(run_once())
+    [refusal] = [
+        e for e in open_storage(tmp_path / "trading.sqlite").risk_events() if e.kind == "go_live_refused"
+    ]
+    assert "paper: 0 trades, needs 100+" in refusal.message
+    assert f"replay {replay}: 0 trades, needs 100+" in refusal.message

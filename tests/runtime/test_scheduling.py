@@ -1,8 +1,12 @@
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
-from runtime.scheduling import SimulatedScheduler, cron_trigger, interval_trigger
-from utils.clock import SimulatedClock
+import pytest
+from apscheduler.triggers.date import DateTrigger
+
+from runtime.scheduling import LiveScheduler, SimulatedScheduler, cron_trigger, interval_trigger
+from utils.clock import WALL_CLOCK, SimulatedClock
 
 START = datetime(2026, 3, 6, 14, 0, tzinfo=UTC)  # a Friday, 09:00 in New York
 
@@ -68,3 +72,31 @@ def test_removed_job_no_longer_fires() -> None:
     scheduler.remove_job("j")
     asyncio.run(scheduler.run_until(START + timedelta(seconds=60)))
     assert count == 3  # at +1, +11 and +21 s, none after removal
+
+
+def test_a_live_job_cancelled_by_the_shutdown_ends_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    """A job still waiting when the daemon stops (a regime fit queued behind the start-up round) is
+    cancelled by APScheduler's shutdown; that is the expected end, not an ERROR in the log."""
+    scheduler = LiveScheduler("UTC", clock=WALL_CLOCK)
+    started = asyncio.Event()
+    ended: list[str] = []
+
+    async def waits_forever(fire_time: datetime) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            ended.append("cancelled")
+
+    async def scenario() -> None:
+        scheduler.add_job("waits", DateTrigger(WALL_CLOCK.now() + timedelta(milliseconds=50)), waits_forever)
+        scheduler.start()
+        await asyncio.wait_for(started.wait(), timeout=30)
+        await scheduler.shutdown()
+        for _ in range(20):  # let the cancellation reach the job and APScheduler's wrapper
+            await asyncio.sleep(0)
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(scenario())
+    assert ended == ["cancelled"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 
 from domain.market import BarSeries
 from domain.signals import Side
-from strategies import bollinger, dual_momentum, rsi2
+from strategies import bollinger, dual_momentum, rsi2, sma_crossover
 from strategies.decision import Action, StrategyDecision
 from tests.strategies.bars import random_walk, series_from_closes
 
 RSI2 = rsi2.Rsi2Params(trend_period=10, exit_sma_period=5, atr_period=3, entry_threshold=20, allow_short=True)
 BOLLINGER = bollinger.BollingerParams(period=8, num_std=1.5, atr_period=3, allow_short=True)
+SMA = sma_crossover.SmaCrossoverParams(fast=3, slow=8, atr_period=3, allow_short=True)
 MOMENTUM = dual_momentum.DualMomentumParams(lookback=5, atr_period=3, switch_margin=0.002)
 HOLDINGS: tuple[Side | None, ...] = (None, Side.BUY, Side.SELL)
 
@@ -66,6 +67,24 @@ def bollinger_decisions(series: BarSeries) -> list[tuple[StrategyDecision, Strat
     return pairs
 
 
+def sma_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = sma_crossover.compute_indicators(series, SMA)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = sma_crossover.compute_indicators(known, SMA)
+        for name in ("fast_sma", "slow_sma", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (
+                    sma_crossover.decide(known, SMA, holding),
+                    sma_crossover.decide_at(series, full, t - 1, SMA, holding),
+                )
+            )
+    return pairs
+
+
 def momentum_decisions(basket: list[BarSeries]) -> list[tuple[StrategyDecision, StrategyDecision]]:
     full = [dual_momentum.compute_indicators(s, MOMENTUM) for s in basket]
     pairs = []
@@ -99,6 +118,13 @@ def test_bollinger_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
     assert_all_equal(bollinger_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
 
 
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_sma_crossover_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(sma_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
 @settings(max_examples=30, deadline=None)
 @given(walks)
 def test_dual_momentum_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
@@ -117,7 +143,7 @@ def test_the_lookahead_checks_see_entries_and_exits() -> None:
     """The random-walk properties above are not vacuous: over a long walk every action occurs."""
     series = series_from_closes(random_walk(11, 400, step=0.02))
     basket = [series_from_closes(random_walk(11 + m, 400), key=f"x:M{m}") for m in range(3)]
-    checks: list[Check] = [rsi2_decisions, bollinger_decisions]
+    checks: list[Check] = [rsi2_decisions, bollinger_decisions, sma_decisions]
 
     for check in checks:
         assert assert_all_equal(check(series)) == set(Action)
