@@ -1502,10 +1502,14 @@ def _dashboard_only(config_path: str, database: str | None = None, port: int | N
             print(f"no database at {path}: the daemon has not run with this configuration yet")
         return 1
     span = replay_span(path)
-    clock = WallClock() if span is None else SimulatedClock(span[1])
-    if span is not None:
-        print(f"{path} is a replay of {span[0].isoformat()} .. {span[1].isoformat()}; shown as of its end")
-    return serve_read_only(settings, announce=lambda line: print(line, flush=True), clock=clock)
+    if span is None:
+        return serve_read_only(settings, announce=lambda line: print(line, flush=True), clock=WallClock())
+    replayed = f"a replay of {span[0]:%Y-%m-%d %H:%M} .. {span[1]:%Y-%m-%d %H:%M} UTC"
+    print(f"{path} is {replayed}; shown as of its end")
+    note = f"Read-only: {replayed}, shown as of its end. Nothing can be controlled from here."
+    return serve_read_only(
+        settings, announce=lambda line: print(line, flush=True), clock=SimulatedClock(span[1]), note=note
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

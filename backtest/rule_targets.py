@@ -1,14 +1,14 @@
 """The target positions a per-instrument rule bot takes over a whole series, for the vectorized engine.
 
-One generic loop serves every rule (rsi2, bollinger, sma_crossover): the rule's indicators
-are computed once over the full series, then the bars are walked with the holding state
-(flat, long or short), calling the strategy's own `decide_at` and `order_for` exactly as
-`PerInstrumentRuleBot.on_tick` does. The target after bar i's close is +f while long, -f
+One generic loop serves every rule (rsi2, bollinger, sma_crossover, donchian, macd_trend): the
+rule's indicators are computed once over the full series, then the bars are walked with the
+holding state (flat, long or short), calling the strategy's own `decide_at` and `order_for`
+exactly as `PerInstrumentRuleBot.on_tick` does. The target after bar i's close is +f while long, -f
 while short and 0 while flat (f the position fraction); the engine fills it at bar i + 1's
 open. The lookahead tests prove `decide_at` on the full series equals `decide` on the series
 cut at each bar, so these are the decisions the daemon's bot takes bar by bar (up to the
-Wilder-smoothed indicators' start, which the bot's fetched window moves by a negligible
-amount: see `strategies.decision.SETTLE_BARS`).
+Wilder-smoothed indicators' and MACD's EMAs' start, which the bot's fetched window moves by a
+negligible amount: see `strategies.decision.SETTLE_BARS`).
 
 Why a Python loop and not array arithmetic: a rule's next action depends on what it holds
 (an exit rule applies only while holding, an entry only while flat), so bar i needs the
@@ -21,8 +21,9 @@ the rule itself exits, at a fixed fraction of equity; replay a bot through the d
 see those.
 
 Classes that cannot be expressed at all: dual_momentum (it trades a basket: one target
-column per member, chosen by comparing members) and event_trading (it trades prediction
-contracts that settle at 0 or 1, not bars of one instrument).
+column per member, chosen by comparing members), pairs (it trades two legs at once, sized
+by the risk engine leg by leg) and event_trading (it trades prediction contracts that
+settle at 0 or 1, not bars of one instrument).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from backtest.vectorized import FloatArray
 from bots.catalog import load_bot_class
 from domain.market import BarSeries
 from domain.signals import Side, SignalIntent
-from strategies import bollinger, rsi2, sma_crossover
+from strategies import bollinger, donchian, macd_trend, rsi2, sma_crossover
 from strategies.decision import StrategyDecision, order_for
 
 Params = tuple[float, ...]
@@ -80,15 +81,26 @@ RULES: dict[str, Rule] = {
         sma_crossover.decide_at,
         "bots.sma_crossover:SmaCrossoverBot",
     ),
+    "donchian": Rule(
+        donchian.DonchianParams, donchian.compute_indicators, donchian.decide_at, "bots.donchian:DonchianBot"
+    ),
+    "macd_trend": Rule(
+        macd_trend.MacdTrendParams,
+        macd_trend.compute_indicators,
+        macd_trend.decide_at,
+        "bots.macd_trend:MacdTrendBot",
+    ),
 }
 
 NOT_VECTORIZABLE: dict[str, str] = {
     "dual_momentum": "it trades a basket, choosing between its members bar by bar, not one instrument",
+    "pairs": "it trades two legs of a cointegrated pair, entered and closed together, not one instrument",
     "event_trading": "it trades prediction-market contracts that settle at 0 or 1, not one instrument's bars",
 }
 
 _NOT_VECTORIZABLE_PATHS = {
     "dual_momentum": "bots.dual_momentum:DualMomentumBot",
+    "pairs": "bots.pairs:PairsBot",
     "event_trading": "bots.event_trading.bot:EventTradingBot",
 }
 

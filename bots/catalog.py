@@ -32,6 +32,18 @@ _BUILT_IN: dict[str, _CatalogEntry] = {
         "bots.sma_crossover:SmaCrossoverBot",
         "SMA crossover: long while the fast moving average is above the slow one",
     ),
+    "donchian": _CatalogEntry(
+        "bots.donchian:DonchianBot",
+        "Donchian breakout: buy a close above the last bars' highest high, sell below a shorter channel",
+    ),
+    "macd_trend": _CatalogEntry(
+        "bots.macd_trend:MacdTrendBot",
+        "MACD trend: buy the MACD line's cross above its signal line in an uptrend, sell the cross back",
+    ),
+    "pairs": _CatalogEntry(
+        "bots.pairs:PairsBot",
+        "Pairs: trade a cointegrated pair's spread back to its mean, both legs together",
+    ),
     "event_trading": _CatalogEntry(
         "bots.event_trading.bot:EventTradingBot",
         "Prediction markets: buy the YES its domain sources agree is cheap, through the 3-gate entry",

@@ -83,6 +83,7 @@ def _page(name: str, **extra: Any) -> Response:
         page=name,
         pages=PAGES,
         read_only=board.read_only,
+        read_only_note=board.read_only_note,
         control_enabled=access.enabled,
         control_note=access.note,
         token_env=board.settings.dashboard.token_env,

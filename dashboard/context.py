@@ -19,6 +19,10 @@ from utils.clock import Clock
 
 log = logging.getLogger("dashboard")
 MIN_TOKEN_LENGTH = 16  # a shorter bearer token could be guessed by trying
+READ_ONLY_NOTE = (
+    "Read-only: the daemon is not running. Figures come from the journal; "
+    "nothing can be controlled from here."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,8 @@ class Dashboard:
     feed: EventFeed | None = None
     token: str | None = None  # the bearer token control actions need; None disables them
     token_problem: str | None = None  # why there is no usable token
+    # the read-only banner: what journal this is (the daemon's, or a replay's and of when)
+    read_only_note: str = READ_ONLY_NOTE
     ledger: TradeLedger = field(init=False)  # all-time trade figures, carried forward
 
     def __post_init__(self) -> None:

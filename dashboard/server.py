@@ -21,7 +21,7 @@ from waitress.server import create_server
 
 from config.schema import Settings
 from dashboard.app import create_app
-from dashboard.context import Dashboard, control_token
+from dashboard.context import READ_ONLY_NOTE, Dashboard, control_token
 from dashboard.live import EventFeed, LiveBridge
 from storage.reports import Reports
 from utils.clock import Clock, WallClock
@@ -157,12 +157,17 @@ def serve_read_only(
     announce: Callable[[str], None] = print,
     stop: threading.Event | None = None,
     clock: Clock | None = None,
+    note: str | None = None,
 ) -> int:
     """Serve the journal read-only until Ctrl-C (or SIGTERM, or `stop` is set); the exit status.
 
-    `clock` says when "now" is (default the wall clock; a replay's journal is shown as of its end)."""
+    `clock` says when "now" is (default the wall clock; a replay's journal is shown as of its end),
+    `note` replaces the pages' read-only banner."""
     dashboard = Dashboard(
-        settings=settings, reports=Reports(Path(settings.system.database)), clock=clock or WallClock()
+        settings=settings,
+        reports=Reports(Path(settings.system.database)),
+        clock=clock or WallClock(),
+        read_only_note=note or READ_ONLY_NOTE,
     )
     host, port = settings.dashboard.host, settings.dashboard.port
     try:

@@ -311,6 +311,8 @@ def test_the_dashboard_opens_the_replays_journal_as_of_its_last_day(replayed: Re
         line = process.stdout.readline()
         assert "read-only" in line and "http://127.0.0.1:" in line, line
         url = line[line.index("http://") :].split()[0]
+        page = httpx.get(url, timeout=15).text
+        assert "Read-only: a replay of 2024-01-01 " in page  # the banner says which journal this is
         overview = httpx.get(url + "api/overview", timeout=15).json()
         assert datetime.fromisoformat(overview["as_of"]) == replayed.plan.end  # "now" is the replay's end
         zone = ZoneInfo(load_config().settings.system.timezone)
