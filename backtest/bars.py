@@ -80,7 +80,9 @@ class BarCheck:
 def check_bars(frame: pd.DataFrame, expected_period: pd.Timedelta | None = None) -> BarCheck:
     """Duplicates, order, gaps and bad prices of a loaded bar frame (see `load_bars_file`).
 
-    The expected period, when not given, is the median step between distinct sorted times.
+    The expected period, when not given, is the median step between distinct sorted times. On
+    daily bars a weekend is not a gap (stock data has none); a missing weekday is, holidays
+    included, since no calendar says which days a market was shut.
     """
     index = _utc_index(frame, "bar frame")
     columns = _ohlcv_columns(frame, "bar frame")
@@ -100,6 +102,11 @@ def check_bars(frame: pd.DataFrame, expected_period: pd.Timedelta | None = None)
         if period is not None
         else np.array([], np.int64)
     )
+    if period == pd.Timedelta(days=1) and len(gap_at):
+        # daily bars: a step over a weekend only (Friday to Monday) misses no trading day
+        days = distinct.astype("datetime64[ns]").astype("datetime64[D]")
+        skipped_weekdays = np.busday_count(days[gap_at] + np.timedelta64(1, "D"), days[gap_at + 1])
+        gap_at = gap_at[skipped_weekdays > 0]
 
     o, h, lo, c = (
         frame[columns[name]].to_numpy(dtype=np.float64) for name in ("open", "high", "low", "close")

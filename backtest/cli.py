@@ -366,7 +366,7 @@ def stress_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Pat
     at_index = count // 2 if options.at_index is None else options.at_index
     if not 0 <= at_index < count:
         raise UsageProblem(f"--at-index {at_index} is outside the {count} bars (0 .. {count - 1})")
-    scenarios = standard_scenarios()
+    scenarios = standard_scenarios(bars_per_day=_bars_per_day(bars.times))
     results: list[StressBacktest] = [
         stress_backtest(
             bars.open,
@@ -673,6 +673,14 @@ def load_bars(options: argparse.Namespace, err: TextIO) -> Bars:
     if len(bars.frame) < 2:
         raise UsageProblem(f"{bars.name}: {len(bars.frame)} bar(s); a backtest needs at least 2")
     return bars
+
+
+def _bars_per_day(times: pd.DatetimeIndex) -> int:
+    """Bars in a day at the bars' median spacing (at least 1): how long the volatility day lasts."""
+    if len(times) < 2:
+        return 1
+    step = float(np.median(np.diff(times.as_unit("s").asi8)))
+    return max(1, round(86_400 / step)) if step > 0 else 1
 
 
 def infer_periods_per_year(times: pd.DatetimeIndex) -> float:

@@ -337,15 +337,20 @@ HALF_SPREADS: Mapping[str, float] = _frozen(
 @dataclass(frozen=True, slots=True, eq=False)
 class VolatilitySpike:
     """Moves scaled by `multiplier`: on the book, every position moves `multiplier` daily standard
-    deviations (`daily_moves`, per class) against its holder; on a series, every return from the shock
-    bar on (measured in log price from the close before it) is scaled by `multiplier`."""
+    deviations (`daily_moves`, per class) against its holder; on a series, the returns of the
+    `duration_bars` bars from the shock bar on (measured in log price from the close before it) are
+    scaled by `multiplier`, and the extra move they made stays in every later price, whose own
+    returns are the original ones. `duration_bars` None: the spike never ends."""
 
     multiplier: float
     daily_moves: Mapping[str, float] = field(default_factory=lambda: DAILY_MOVES)
+    duration_bars: int | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.multiplier) and self.multiplier > 0):
             raise ValueError(f"volatility multiplier must be positive, got {self.multiplier}")
+        if self.duration_bars is not None and self.duration_bars < 1:
+            raise ValueError(f"a volatility spike lasts at least one bar, got {self.duration_bars}")
         object.__setattr__(self, "daily_moves", _frozen(self.daily_moves))
 
     @property
@@ -368,10 +373,15 @@ class VolatilitySpike:
         self, open_: FloatArray, close: FloatArray, at_index: int, asset_class: AssetClass, symbol: str
     ) -> ShockedSeries:
         anchor = math.log(close[at_index - 1] if at_index > 0 else open_[0])
+        end = len(close) if self.duration_bars is None else min(len(close), at_index + self.duration_bars)
+        # the spike's extra log move by its last close, carried by every later price
+        carried = (self.multiplier - 1.0) * (math.log(close[end - 1]) - anchor)
 
         def scaled(prices: FloatArray) -> FloatArray:
             result = prices.copy()  # bars before the shock keep their exact prices
-            result[at_index:] = np.exp(anchor + self.multiplier * (np.log(prices[at_index:]) - anchor))
+            logs = np.log(prices[at_index:end]) - anchor
+            result[at_index:end] = np.exp(anchor + self.multiplier * logs)
+            result[end:] = prices[end:] * math.exp(carried)
             return result
 
         return ShockedSeries(open_=scaled(open_), close=scaled(close))
@@ -449,13 +459,14 @@ class LiquidityDrought:
         return ShockedSeries(open_=open_, close=close, extra_slippage=extra)
 
 
-def standard_scenarios() -> list[Scenario]:
+def standard_scenarios(bars_per_day: int | None = None) -> list[Scenario]:
     """The named days, then a 10 % gap down, a 3x volatility day, correlation to one of a 5-sigma day,
-    and a drought of 5x spreads with 0.5 % exit slippage."""
+    and a drought of 5x spreads with 0.5 % exit slippage. On a series, the volatility day lasts
+    `bars_per_day` bars (None: to the end of the series)."""
     return [
         *HISTORICAL_SCENARIOS,
         gap_down(0.10),
-        VolatilitySpike(3.0),
+        VolatilitySpike(3.0, duration_bars=bars_per_day),
         CorrelationToOne(VolatilitySpike(5.0)),
         LiquidityDrought(spread_multiplier=5.0, exit_slippage=0.005),
     ]

@@ -201,6 +201,8 @@ class NormalGammaBatch:
         self, discount: float, prior: NormalGammaPosterior
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         _check_discount(discount)
+        if discount == 1.0:  # nothing to forget: keep the numbers exactly as they are
+            return self.mu, self.kappa, self.alpha, self.beta
         d, keep = discount, 1.0 - discount
         kappa = d * self.kappa + keep * prior.kappa
         mu = (d * self.kappa * self.mu + keep * prior.kappa * prior.mu) / kappa

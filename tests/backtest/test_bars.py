@@ -168,7 +168,21 @@ def test_every_problem_is_listed_at_once() -> None:
     assert "duplicate" in message and "back in time" in message and "non-positive" in message
 
 
-def test_the_shipped_daily_data_passes_with_its_weekends_as_gaps() -> None:
+def test_on_daily_bars_a_weekend_is_not_a_gap_but_a_missing_weekday_is() -> None:
+    # 2024-03-01 is a Friday: Fri, Mon, Tue, Thu (Wednesday missing), Fri, Mon to Fri, then the
+    # Monday a week later (a whole week of weekdays missing)
+    days = [0, 3, 4, 6, 7, 10, 11, 12, 13, 14, 24]
+    frame = bars(days)
+    frame.index = pd.DatetimeIndex([START + pd.Timedelta(days=d) for d in days], name="time")
+    check = check_bars(frame)
+    assert check.expected_period == pd.Timedelta(days=1)
+    # Fri -> Mon skips a weekend only; Tue -> Thu skips Wednesday; Fri -> Mon 10 days later skips 5 weekdays
+    assert check.gap_times == (START + pd.Timedelta(days=6), START + pd.Timedelta(days=24))
+    assert check.largest_gap == pd.Timedelta(days=10)
+
+
+def test_the_shipped_daily_data_passes_with_its_holidays_as_gaps() -> None:
     check = require_runnable_bars(shipped_bars("SPX"), "SPX")
     assert check.expected_period == pd.Timedelta(days=1)
-    assert check.gaps > 900  # about one weekend a week over 1999-2018, plus holidays
+    # weekends are not gaps; about nine exchange holidays a year over 1999-2018 are (no calendar here)
+    assert 100 < check.gaps < 250

@@ -226,6 +226,23 @@ def test_volatility_spike_scales_log_returns_from_the_close_before_the_shock() -
     )
 
 
+def test_a_volatility_spike_of_some_bars_ends_and_leaves_its_extra_move_in_later_prices() -> None:
+    open_, close = _market()
+    shocked = VolatilitySpike(3.0, duration_bars=10).shock_series(open_, close, 60, AssetClass.STOCK, "AAPL")
+    # bars 60..69: log moves from the close before the shock tripled
+    np.testing.assert_allclose(
+        np.log(shocked.close[60:70] / close[59]),
+        3.0 * np.log(close[60:70] / close[59]),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    # from bar 70 on the original returns, shifted by the extra move: 2 x log(close[69] / close[59])
+    extra = 2.0 * np.log(close[69] / close[59])
+    np.testing.assert_allclose(np.log(shocked.close[70:] / close[70:]), extra, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.log(shocked.open_[70:] / open_[70:]), extra, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(shocked.close[:60], close[:60])
+
+
 def test_liquidity_drought_makes_every_fill_after_the_shock_pay_the_drought_rate() -> None:
     # A strategy that only trades after bar 60 pays k × half spread + s = 5 × 0.0001 + 0.005 = 0.0055 on
     # every fill: the same as a plain run with that slippage rate.
