@@ -104,6 +104,7 @@ SHIPPED_ASSET_CLASSES = {"SPX": AssetClass.STOCK, "NDX": AssetClass.STOCK, "BTCU
 SECONDS_PER_YEAR = 365.25 * 86_400
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr")
 SWEEP_ROWS_PRINTED = 10
+DEFAULT_SLIPPAGE = 0.0001  # never free: half of a 2 bp spread, each side
 DEFAULT_FAST, DEFAULT_SLOW = 10, 50
 DEFAULT_FAST_GRID, DEFAULT_SLOW_GRID = [5, 10, 20], [50, 100, 200]
 
@@ -889,7 +890,10 @@ def _parser() -> argparse.ArgumentParser:
             )
         sub.add_argument("--fee", type=_rate, default=0.001, help="fee per side, fraction of the notional")
         sub.add_argument(
-            "--slippage", type=_rate, default=0.0, help="slippage per side, fraction of the price"
+            "--slippage",
+            type=_rate,
+            default=DEFAULT_SLIPPAGE,
+            help="half the bid/ask spread plus slippage, per side, fraction of the price (default 1 bp)",
         )
         sub.add_argument("--cash", type=_positive_float, default=10_000.0, help="starting cash")
         sub.add_argument(

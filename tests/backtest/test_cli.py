@@ -42,8 +42,11 @@ def _write_bars(path: Path, times: list[str] | None = None) -> Path:
 
 
 def _call(*args: str) -> tuple[int, str, str]:
+    """The command with `--quiet`, and without slippage unless a test sets it: the hand-worked
+    numbers below are simpler without (the default is 1 bp a side, see the last test)."""
     out, err = io.StringIO(), io.StringIO()
-    code = main([*args, "--quiet"], out=out, err=err)
+    free = [] if "--slippage" in args else ["--slippage", "0"]
+    code = main([*args, *free, "--quiet"], out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -368,3 +371,23 @@ def test_a_walk_forward_of_a_rule_needs_a_grid(bars: Path) -> None:
     assert err.strip() == (
         "error: walk-forward chooses between parameter sets: give a grid with --param name=v1,v2,..."
     )
+
+
+def test_trading_is_never_free_by_default(bars: Path, tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    arguments = [
+        "run",
+        "--bars",
+        str(bars),
+        "--fast",
+        "2",
+        "--slow",
+        "3",
+        "--report",
+        str(tmp_path / "r.html"),
+    ]
+    assert main([*arguments, "--quiet"], out=out, err=err) == 0, err.getvalue()
+    # the hand-worked trade above with 1 bp a side: buy at 11 x 1.0001 = 11.0011, sell at 12 x 0.9999
+    # = 11.9988; 10,000 / (11.0011 x 1.001) x 11.9988 x 0.999 = 10,885.12 (against 10,887.29 free)
+    assert re.search(r"Final equity\s+10885\.12", out.getvalue()), out.getvalue()
+    assert "slippage 0.010%" in (tmp_path / "r.html").read_text(encoding="utf-8")
