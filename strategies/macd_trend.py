@@ -4,15 +4,22 @@ MACD (G. Appel, 1979) is EMA(`fast`) - EMA(`slow`) of the close, its signal line
 EMA(`signal`) of the MACD line, the histogram their difference; 12, 26 and 9 by default,
 computed by TA-Lib. Rules:
 
-- long entry: flat, the MACD line crosses above the signal line on this bar (at or below it
-  on the previous bar, above it now), and close above SMA(`trend_period`) (200);
+- long entry: flat, the MACD line crossed above the signal line (at or below it on the
+  previous bar, above it now), and close above SMA(`trend_period`) (200);
 - long exit: the MACD line below the signal line;
 - short side (off unless `allow_short`): the mirror image, a cross below with close under
   the trend SMA; covered when the MACD line is above the signal line.
 
-`trend_period` 0 switches the trend filter off. The cross reads the previous bar, which is
-known at this one (no lookahead); an entry therefore needs the MACD of two bars. An entry
-missed on the bar of its cross is not taken later: the rule waits for the next cross.
+`trend_period` 0 switches the trend filter off. The cross reads earlier bars, which are
+known at this one (no lookahead).
+
+One addition: a cross on the previous bar still counts on this one, if the MACD line is
+still on the new side. Without it a bot allowed to short could never flip: the bar of a
+cross up is the bar its short exits on, and one decision a bar means it is flat only on the
+next, by when the cross is history; it would then wait for the next cross down and trade
+shorts only. (The SMA crossover flips the same way, the exit then the entry a bar later.)
+So an entry needs the MACD of three bars; an entry not taken within a bar of its cross is not
+taken later.
 
 The EMAs remember their whole input, so the values at the last bar depend a little on where
 the fetched window starts (see `strategies.decision.SETTLE_BARS`: after 50 settle bars the
@@ -22,10 +29,10 @@ bars and the weight vanishes).
 Entries carry a stop `stop_atr_multiple` ATRs away (3 by default, as for the SMA crossover:
 a trend rule needs more room than a reversion rule's 2). The expected return (`edge`) of an
 entry is |histogram| / close, the distance the MACD line has opened over its signal line,
-assumed to persist; it is small on the bar of a cross, so it is floored at `MIN_EDGE`
-(1 basis point) to give the positive edge every entry must have. A heuristic, not a
-forecast. The confidence grows with the histogram measured in ATRs (saturating at one ATR),
-so it stays near 0.5 on most crosses.
+assumed to persist; it is small near a cross, so it is floored at `MIN_EDGE` (1 basis point)
+to give the positive edge every entry must have. A heuristic, not a forecast. The confidence
+grows with the histogram measured in ATRs (saturating at one ATR), so it stays near 0.5 on
+most crosses.
 """
 
 from __future__ import annotations
@@ -89,12 +96,12 @@ class MacdTrendParams:
 
     @property
     def minimum_bars(self) -> int:
-        """Bars needed before every indicator has a value at the last bar and the one before it.
+        """Bars needed before every indicator has a value at the last bar and the two before it.
 
-        TA-Lib's first MACD signal value is at bar slow + signal - 2 (0-based); the cross
-        needs it one bar earlier too.
+        TA-Lib's first MACD signal value is at bar slow + signal - 2 (0-based); a cross on
+        the previous bar needs it two bars earlier too.
         """
-        return max(self.slow + self.signal, self.trend_period, self.atr_period + 1)
+        return max(self.slow + self.signal + 1, self.trend_period, self.atr_period + 1)
 
     @property
     def bars_to_fetch(self) -> int:
@@ -148,7 +155,7 @@ def decide_at(
     params: MacdTrendParams,
     holding: Side | None,
 ) -> StrategyDecision:
-    """The decision at bar `index`, reading nothing after it (the cross reads bar `index` - 1)."""
+    """The decision at bar `index`, reading nothing after it (the cross reads the two bars before)."""
     check_index(len(series), index)
     if not indicators.usable[index]:
         return hold("a bar in the window has a missing or non-positive price")
@@ -158,15 +165,15 @@ def decide_at(
     histogram = value_at(indicators.histogram, index)
     trend = value_at(indicators.trend_sma, index) if params.trend_filter else None
     atr = value_at(indicators.atr, index)
-    previous_macd = value_at(indicators.macd, index - 1) if index > 0 else None
-    previous_signal = value_at(indicators.macd_signal, index - 1) if index > 0 else None
+    # The MACD line minus its signal line one and two bars back (None before the series or the values).
+    earlier_gaps = [_gap(indicators, index - back) for back in (1, 2)]
     evidence = {
         "close": close,
         "macd": macd,
         "macd_signal": signal,
         "macd_histogram": histogram,
-        "previous_macd": previous_macd,
-        "previous_macd_signal": previous_signal,
+        "macd_histogram_1_bar_ago": earlier_gaps[0],
+        "macd_histogram_2_bars_ago": earlier_gaps[1],
         "trend_sma": trend,
         "atr": atr,
     }
@@ -174,9 +181,8 @@ def decide_at(
         macd is None
         or signal is None
         or histogram is None
-        or previous_macd is None
-        or previous_signal is None
         or atr is None
+        or None in earlier_gaps
         or (params.trend_filter and trend is None)
     ):
         return hold(f"indicators need {params.minimum_bars} bars, have {index + 1}", evidence)
@@ -191,35 +197,36 @@ def decide_at(
             return exit_position(f"{lines_text}: the MACD line rose above its signal line", evidence)
         return hold(f"short held: {lines_text}", evidence)
 
-    crossed_up = previous_macd <= previous_signal and macd > signal
-    crossed_down = previous_macd >= previous_signal and macd < signal
-    edge = max(abs(histogram) / close, MIN_EDGE)
-    strength = abs(histogram) / atr
-    trend_text = f"close {close:.6g} vs SMA({params.trend_period}) {trend:.6g}" if trend is not None else ""
-    if crossed_up:
-        if trend is not None and close <= trend:
-            return hold(f"MACD crossed above its signal line but {trend_text}: no uptrend", evidence)
-        return enter(
-            Side.BUY,
-            f"MACD crossed above its signal line ({lines_text})" + (f", {trend_text}" if trend_text else ""),
-            close=close,
-            atr=atr,
-            stop_atr_multiple=params.stop_atr_multiple,
-            strength=strength,
-            edge=edge,
-            evidence=evidence,
-        )
-    if crossed_down and params.allow_short:
-        if trend is not None and close >= trend:
-            return hold(f"MACD crossed below its signal line but {trend_text}: no downtrend", evidence)
-        return enter(
-            Side.SELL,
-            f"MACD crossed below its signal line ({lines_text})" + (f", {trend_text}" if trend_text else ""),
-            close=close,
-            atr=atr,
-            stop_atr_multiple=params.stop_atr_multiple,
-            strength=strength,
-            edge=edge,
-            evidence=evidence,
-        )
-    return hold(f"no cross: {lines_text}", evidence)
+    gap_1, gap_2 = (gap for gap in earlier_gaps if gap is not None)
+    if macd > signal and (gap_1 <= 0 or gap_2 <= 0):
+        side = Side.BUY
+    elif params.allow_short and macd < signal and (gap_1 >= 0 or gap_2 >= 0):
+        side = Side.SELL
+    else:
+        return hold(f"no cross: {lines_text}", evidence)
+    # With side.sign +1 for a long and -1 for a short, each test below covers both directions.
+    when = "on this bar" if gap_1 * side.sign <= 0 else "on the previous bar"
+    direction, trend_word = ("above", "uptrend") if side is Side.BUY else ("below", "downtrend")
+    cross_text = f"MACD crossed {direction} its signal line {when} ({lines_text})"
+    if trend is not None:
+        trend_text = f"close {close:.6g} vs SMA({params.trend_period}) {trend:.6g}"
+        if (close - trend) * side.sign <= 0:
+            return hold(f"{cross_text} but {trend_text}: no {trend_word}", evidence)
+        cross_text = f"{cross_text}, {trend_text}"
+    return enter(
+        side,
+        cross_text,
+        close=close,
+        atr=atr,
+        stop_atr_multiple=params.stop_atr_multiple,
+        strength=abs(histogram) / atr,
+        edge=max(abs(histogram) / close, MIN_EDGE),
+        evidence=evidence,
+    )
+
+
+def _gap(indicators: MacdTrendIndicators, index: int) -> float | None:
+    """The MACD line minus its signal line at bar `index`, or None before the first value."""
+    if index < 0:
+        return None
+    return value_at(indicators.histogram, index)

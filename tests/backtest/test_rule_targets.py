@@ -13,6 +13,8 @@ from backtest.rule_targets import RuleTargetsFn, rule_name_for_class, rule_targe
 from backtest.vectorized import sma_crossover_targets
 from bots.base import Bot, BotContext, BotSpec
 from bots.bollinger import BollingerBot
+from bots.donchian import DonchianBot
+from bots.macd_trend import MacdTrendBot
 from bots.rsi2 import Rsi2Bot
 from bots.rule_bot import PerInstrumentRuleBot
 from bots.sma_crossover import SmaCrossoverBot
@@ -27,6 +29,8 @@ BOTS: dict[str, type[PerInstrumentRuleBot]] = {
     "rsi2": Rsi2Bot,
     "bollinger": BollingerBot,
     "sma_crossover": SmaCrossoverBot,
+    "donchian": DonchianBot,
+    "macd_trend": MacdTrendBot,
 }
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("rsi2", {"trend_period": 20, "exit_sma_period": 5, "atr_period": 3, "entry_threshold": 20}),
@@ -35,6 +39,13 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("bollinger", {"period": 10, "num_std": 1.5, "atr_period": 3, "allow_short": True}),
     ("sma_crossover", {"fast": 3, "slow": 12, "atr_period": 5}),
     ("sma_crossover", {"fast": 3, "slow": 12, "atr_period": 5, "allow_short": True}),
+    ("donchian", {"entry_period": 10, "exit_period": 5, "atr_period": 5}),
+    ("donchian", {"entry_period": 10, "exit_period": 5, "atr_period": 5, "allow_short": True}),
+    ("macd_trend", {"fast": 3, "slow": 8, "signal": 4, "trend_period": 20, "atr_period": 5}),
+    (
+        "macd_trend",
+        {"fast": 3, "slow": 8, "signal": 4, "trend_period": 0, "atr_period": 5, "allow_short": True},
+    ),
 ]
 
 
@@ -101,7 +112,11 @@ def test_sma_crossover_targets_equal_the_vectorized_engines_own() -> None:
 
 @pytest.mark.parametrize(
     ("name", "why"),
-    [("dual_momentum", "trades a basket"), ("event_trading", "trades prediction-market contracts")],
+    [
+        ("dual_momentum", "trades a basket"),
+        ("pairs", "trades two legs of a cointegrated pair"),
+        ("event_trading", "trades prediction-market contracts"),
+    ],
 )
 def test_classes_that_cannot_be_expressed_are_refused_with_their_reason(name: str, why: str) -> None:
     series = series_from_closes(random_walk(1, 50))
@@ -114,8 +129,12 @@ def test_classes_that_cannot_be_expressed_are_refused_with_their_reason(name: st
 def test_registry_class_paths_resolve_to_their_rule_or_their_reason() -> None:
     assert rule_name_for_class("bots.bollinger:BollingerBot") == "bollinger"
     assert rule_name_for_class("sma_crossover") == "sma_crossover"
+    assert rule_name_for_class("bots.macd_trend:MacdTrendBot") == "macd_trend"
+    assert rule_name_for_class("donchian") == "donchian"
     with pytest.raises(ValueError, match="trades a basket"):
         rule_name_for_class("bots.dual_momentum:DualMomentumBot")
+    with pytest.raises(ValueError, match="trades two legs"):
+        rule_name_for_class("bots.pairs:PairsBot")
     with pytest.raises(ValueError, match="not a per-instrument rule"):
         rule_name_for_class("tests.backtest.test_rule_targets:IdleBot")
 

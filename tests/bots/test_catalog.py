@@ -10,7 +10,10 @@ import pytest
 from bots.base import Bot, BotContext
 from bots.bollinger import BollingerBot
 from bots.catalog import known_bots, load_bot_class
+from bots.donchian import DonchianBot
 from bots.dual_momentum import DualMomentumBot
+from bots.macd_trend import MacdTrendBot
+from bots.pairs import PairsBot
 from bots.rsi2 import Rsi2Bot
 from bots.sma_crossover import SmaCrossoverBot
 from config.loader import load_config
@@ -39,6 +42,9 @@ def test_short_names_resolve_to_the_built_in_bots() -> None:
     assert load_bot_class("dual_momentum") is DualMomentumBot
     assert load_bot_class("bollinger") is BollingerBot
     assert load_bot_class("sma_crossover") is SmaCrossoverBot
+    assert load_bot_class("donchian") is DonchianBot
+    assert load_bot_class("macd_trend") is MacdTrendBot
+    assert load_bot_class("pairs") is PairsBot
 
 
 def test_module_path_resolves_to_any_bot_subclass() -> None:
@@ -54,7 +60,16 @@ def test_benchmark_bot_path_loads() -> None:
 def test_known_bots_describes_every_short_name_and_each_loads() -> None:
     described = known_bots()
 
-    assert set(described) == {"rsi2", "dual_momentum", "bollinger", "sma_crossover", "event_trading"}
+    assert set(described) == {
+        "rsi2",
+        "dual_momentum",
+        "bollinger",
+        "sma_crossover",
+        "donchian",
+        "macd_trend",
+        "pairs",
+        "event_trading",
+    }
     for name, summary in described.items():
         assert summary
         assert issubclass(load_bot_class(name), Bot)
@@ -66,7 +81,9 @@ def test_unknown_short_name_lists_the_known_ones_and_suggests_the_nearest() -> N
 
     message = str(caught.value)
     assert "'rsi3'" in message and "did you mean 'rsi2'" in message
-    assert "bollinger, dual_momentum, event_trading, rsi2, sma_crossover" in message
+    assert (
+        "bollinger, donchian, dual_momentum, event_trading, macd_trend, pairs, rsi2, sma_crossover" in message
+    )
     assert "module:ClassName" in message
 
 

@@ -17,14 +17,31 @@ from hypothesis import strategies as st
 
 from domain.market import BarSeries
 from domain.signals import Side
-from strategies import bollinger, dual_momentum, rsi2, sma_crossover
+from strategies import bollinger, donchian, dual_momentum, macd_trend, pairs, rsi2, sma_crossover
 from strategies.decision import Action, StrategyDecision
 from tests.strategies.bars import random_walk, series_from_closes
+from tests.strategies.test_pairs import cointegrated_pair
 
 RSI2 = rsi2.Rsi2Params(trend_period=10, exit_sma_period=5, atr_period=3, entry_threshold=20, allow_short=True)
 BOLLINGER = bollinger.BollingerParams(period=8, num_std=1.5, atr_period=3, allow_short=True)
 SMA = sma_crossover.SmaCrossoverParams(fast=3, slow=8, atr_period=3, allow_short=True)
 MOMENTUM = dual_momentum.DualMomentumParams(lookback=5, atr_period=3, switch_margin=0.002)
+DONCHIAN = donchian.DonchianParams(entry_period=5, exit_period=3, atr_period=3, allow_short=True)
+MACD = macd_trend.MacdTrendParams(fast=3, slow=6, signal=3, trend_period=10, atr_period=3, allow_short=True)
+PAIRS = pairs.PairsParams(
+    formation_bars=20,
+    max_pvalue=0.2,
+    break_pvalue=0.5,
+    entry_z=1.5,
+    exit_z=0.3,
+    max_holding_bars=8,
+    atr_period=3,
+)
+PAIR_HOLDINGS: tuple[pairs.PairHolding | None, ...] = (
+    None,
+    pairs.PairHolding(Side.BUY, 2),
+    pairs.PairHolding(Side.SELL, 9),
+)
 HOLDINGS: tuple[Side | None, ...] = (None, Side.BUY, Side.SELL)
 
 walks = st.tuples(st.integers(0, 2**32 - 1), st.integers(2, 80))
@@ -85,6 +102,55 @@ def sma_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDec
     return pairs
 
 
+def donchian_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = donchian.compute_indicators(series, DONCHIAN)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = donchian.compute_indicators(known, DONCHIAN)
+        for name in ("entry_high", "entry_low", "exit_high", "exit_low", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (
+                    donchian.decide(known, DONCHIAN, holding),
+                    donchian.decide_at(series, full, t - 1, DONCHIAN, holding),
+                )
+            )
+    return pairs
+
+
+def macd_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = macd_trend.compute_indicators(series, MACD)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = macd_trend.compute_indicators(known, MACD)
+        for name in ("macd", "macd_signal", "histogram", "trend_sma", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (
+                    macd_trend.decide(known, MACD, holding),
+                    macd_trend.decide_at(series, full, t - 1, MACD, holding),
+                )
+            )
+    return pairs
+
+
+def pair_decisions(series_a: BarSeries, series_b: BarSeries) -> set[Action]:
+    """Checks `decide` on both legs cut at each bar against `decide_at`; returns the actions seen."""
+    full = pairs.compute_indicators(series_a, series_b, PAIRS)
+    actions = set()
+    for t in range(1, len(series_a) + 1):
+        known_a, known_b = series_a.truncated(t), series_b.truncated(t)
+        for holding in PAIR_HOLDINGS:
+            now = pairs.decide(known_a, known_b, PAIRS, holding)
+            assert now == pairs.decide_at(series_a, series_b, full, t - 1, PAIRS, holding)
+            actions.add(now.action)
+    return actions
+
+
 def momentum_decisions(basket: list[BarSeries]) -> list[tuple[StrategyDecision, StrategyDecision]]:
     full = [dual_momentum.compute_indicators(s, MOMENTUM) for s in basket]
     pairs = []
@@ -136,6 +202,33 @@ def test_dual_momentum_decisions_use_no_future_bars(walk: tuple[int, int]) -> No
     assert_all_equal(momentum_decisions(basket))
 
 
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_donchian_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(donchian_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_macd_trend_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(macd_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.tuples(st.integers(0, 2**32 - 1), st.integers(2, 60)), st.booleans())
+def test_pairs_decisions_use_no_future_bars(walk: tuple[int, int], cointegrated: bool) -> None:
+    seed, length = walk
+    if cointegrated:
+        pair_decisions(*cointegrated_pair(seed, length))
+    else:
+        pair_decisions(
+            series_from_closes(random_walk(seed, length), key="x:A"),
+            series_from_closes(random_walk(seed + 1, length), key="x:B"),
+        )
+
+
 Check = Callable[[BarSeries], list[tuple[StrategyDecision, StrategyDecision]]]
 
 
@@ -143,8 +236,15 @@ def test_the_lookahead_checks_see_entries_and_exits() -> None:
     """The random-walk properties above are not vacuous: over a long walk every action occurs."""
     series = series_from_closes(random_walk(11, 400, step=0.02))
     basket = [series_from_closes(random_walk(11 + m, 400), key=f"x:M{m}") for m in range(3)]
-    checks: list[Check] = [rsi2_decisions, bollinger_decisions, sma_decisions]
+    checks: list[Check] = [
+        rsi2_decisions,
+        bollinger_decisions,
+        sma_decisions,
+        donchian_decisions,
+        macd_decisions,
+    ]
 
     for check in checks:
         assert assert_all_equal(check(series)) == set(Action)
     assert assert_all_equal(momentum_decisions(basket)) == {Action.ENTER_LONG, Action.EXIT, Action.HOLD}
+    assert pair_decisions(*cointegrated_pair(11, 150)) == set(Action)

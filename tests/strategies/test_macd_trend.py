@@ -51,11 +51,25 @@ def test_macd_crossing_above_its_signal_line_in_an_uptrend_enters_long() -> None
     assert decision.confidence == pytest.approx(0.5 + 0.4 * 0.1 / (4.3 / 3))  # histogram in ATRs
 
 
-def test_macd_staying_above_its_signal_line_is_no_new_entry() -> None:
-    # Bar 7: MACD 0.25 > signal 0.233333, but it was above at bar 6 too: no cross.
-    decision = decide(series_from_closes(closes_to(7)), SHORTS, None)
+def test_a_cross_on_the_previous_bar_still_enters_while_macd_stays_above() -> None:
+    # Bar 7: MACD 0.25 > signal 0.233333, after the cross at bar 6 (a short exiting on bar 6's
+    # cross is flat only now, and may take the long).
+    decision = decide(series_from_closes(closes_to(7)), PARAMS, None)
+
+    assert decision.action is Action.ENTER_LONG
+    assert "on the previous bar" in decision.reason
+    assert decision.edge == pytest.approx((0.25 - 0.7 / 3) / 101.8)  # histogram 0.016667 / close
+
+
+def test_macd_above_its_signal_for_a_third_bar_is_no_new_entry() -> None:
+    # Rising 101.8, 103.6, 105.4 after the flat 100s:
+    # EMA(2) 101.2, 102.8, 104.5333; EMA(3) 100.9, 102.25, 103.825; MACD 0.3, 0.55, 0.708333;
+    # signal 0.2, 0.433333, 0.616667: above on bars 6, 7 and 8, so bar 8 is no cross.
+    decision = decide(series_from_closes([*[100.0] * 6, 101.8, 103.6, 105.4]), SHORTS, None)
 
     assert decision.action is Action.HOLD
+    assert decision.evidence["macd"] == pytest.approx(0.708333, rel=1e-5)
+    assert decision.evidence["macd_signal"] == pytest.approx(0.616667, rel=1e-5)
     assert "no cross" in decision.reason
 
 
@@ -90,8 +104,8 @@ def test_short_is_covered_when_macd_rises_above_its_signal() -> None:
 
 
 def test_the_trend_filter_blocks_a_cross_up_below_the_trend_and_zero_switches_it_off() -> None:
-    # A decline 110 x 3, 108, 106, 104, 102, 100, then 101.8: TA-Lib gives MACD -0.9416 <= signal
-    # -0.9004 at bar 7 and -0.3368 > -0.5247 at bar 8, a cross up; but SMA(9) =
+    # A decline 110 x 3, 108, 106, 104, 102, 100, then 101.8: TA-Lib gives MACD -0.8873 <= signal
+    # -0.8179 at bar 6, -0.9416 <= -0.9004 at bar 7 and -0.3368 > -0.5247 at bar 8, a cross up; but SMA(9) =
     # (3 x 110 + 108 + 106 + 104 + 102 + 100 + 101.8) / 9 = 105.756 is above the close 101.8.
     series = series_from_closes([110.0, 110, 110, 108, 106, 104, 102, 100, 101.8])
     filtered = MacdTrendParams(fast=2, slow=3, signal=2, trend_period=9, atr_period=3)
@@ -105,14 +119,15 @@ def test_the_trend_filter_blocks_a_cross_up_below_the_trend_and_zero_switches_it
     assert decide(series, unfiltered, None).action is Action.ENTER_LONG
 
 
-def test_warm_up_holds_until_macd_has_two_bars_and_the_trend_sma_its_window() -> None:
-    # TA-Lib's first MACD signal is at bar slow + signal - 2 = 3; the cross needs bar 4 too.
+def test_warm_up_holds_until_macd_has_three_bars_and_the_trend_sma_its_window() -> None:
+    # TA-Lib's first MACD signal is at bar slow + signal - 2 = 3; a cross on the previous bar
+    # reads it two bars back, so the first decision is at bar 5 (6 bars).
     no_trend = MacdTrendParams(fast=2, slow=3, signal=2, trend_period=0, atr_period=3)
-    flat = series_from_closes([100.0] * 4)
+    long_trend = MacdTrendParams(fast=2, slow=3, signal=2, trend_period=8, atr_period=3)
 
-    assert "need 5 bars, have 4" in decide(flat, no_trend, None).reason
-    assert decide(series_from_closes([100.0] * 5), no_trend, None).reason.startswith("no cross")
-    assert "need 5 bars, have 4" in decide(flat, PARAMS, Side.BUY).reason  # SMA(5) needs 5
+    assert "need 6 bars, have 5" in decide(series_from_closes([100.0] * 5), no_trend, None).reason
+    assert decide(series_from_closes([100.0] * 6), no_trend, None).reason.startswith("no cross")
+    assert "need 8 bars, have 7" in decide(series_from_closes([100.0] * 7), long_trend, Side.BUY).reason
 
 
 def test_a_small_histogram_still_carries_the_minimum_edge() -> None:
@@ -149,5 +164,5 @@ def test_bad_parameters_are_refused_naming_the_parameter(values: dict[str, objec
 
 
 def test_bars_to_fetch_cover_the_trend_sma_and_the_settling_bars() -> None:
-    assert MacdTrendParams().bars_to_fetch == 200 + 50  # max(26 + 9, SMA 200, ATR 14 + 1) + 50
-    assert MacdTrendParams(trend_period=0).bars_to_fetch == 35 + 50
+    assert MacdTrendParams().bars_to_fetch == 200 + 50  # max(26 + 9 + 1, SMA 200, ATR 14 + 1) + 50
+    assert MacdTrendParams(trend_period=0).bars_to_fetch == 36 + 50
