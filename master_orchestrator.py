@@ -50,7 +50,7 @@ from domain.signals import Decision, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
 from risk_management.book import Book, EquityBreakdown
 from risk_management.engine import BookSnapshot, Exposure, stance_of
-from risk_management.exits import ExitKind, ExitStep, build_exit_plan, evaluate_exit
+from risk_management.exits import ExitKind, ExitStep, build_exit_plan, evaluate_exit, risk_taken
 from risk_management.streaks import StreakRule, StreakTracker
 from runtime.control import Control
 from runtime.events import Event, EventBus
@@ -62,6 +62,7 @@ from utils.clock import Clock
 
 if TYPE_CHECKING:  # heavy (hmmlearn, scikit-learn, XGBoost): `status` and `--dashboard-only` never need them
     from filters.market_regimes import MarketRegimes
+    from runtime.fleet import FleetController
     from runtime.retraining import ModelRetraining
     from runtime.veto_followup import VetoFollowUp
 
@@ -119,6 +120,8 @@ class Orchestrator:
     retraining: ModelRetraining | None = None
     # every vetoed entry followed on paper (veto analytics; None: [veto.follow_up] disabled)
     veto_followup: VetoFollowUp | None = None
+    # the fleet's meta-controller (None: no registry bot has fleet = true, or [fleet] disabled)
+    fleet: FleetController | None = None
     # True (live): start-up work runs while the daemon already ticks: the first regime fits (entries
     # wait for their market's model) and the training of assets without a model. False (simulated
     # runs): start() returns once every market has been fitted, and nothing is trained at start.
@@ -511,6 +514,7 @@ class Orchestrator:
                 return None
             order.apply_fill(fill)
             self.repository.update_order(order)
+            before = self.book.position(bot, fill.instrument_key)
             position, closed = self.book.apply_fill(bot, fill)
             position = self._ensure_exit_plan(position, order)
             self.repository.save_position(position)
@@ -518,6 +522,11 @@ class Orchestrator:
                 self.repository.record_closed_trade(closed)
                 self._last_exit_at[closed.instrument_key] = closed.closed_at
                 self._count_result(closed)
+                if self.fleet is not None and self.fleet.is_member(bot):
+                    plan = None if before is None else before.exit_plan
+                    self.fleet.record(
+                        closed, risk_taken(closed, plan, self.instruments[closed.instrument_key])
+                    )
         # A fresh fill is the latest price we have for its market: the mark held from an earlier
         # position there may be hours old and must not value the new one. (A settlement is the
         # market's end: nothing is left there to value.)
@@ -1253,10 +1262,16 @@ class Orchestrator:
             open_exposures=self.book.exposures(self._marks),
             pending_entries=tuple(pending),
             last_exit_at=dict(self._last_exit_at),
-            bot_size_multipliers={
-                bot: t.multiplier for bot, t in self._streaks.items() if t.multiplier != 1.0
-            },
+            bot_size_multipliers=self._bot_size_multipliers(),
         )
+
+    def _bot_size_multipliers(self) -> dict[str, float]:
+        """Each bot's own size multiplier: its loss-streak rule's, times its fleet allocation's."""
+        multipliers = {bot: t.multiplier for bot, t in self._streaks.items() if t.multiplier != 1.0}
+        if self.fleet is not None:
+            for bot, allocated in self.fleet.multipliers.items():
+                multipliers[bot] = multipliers.get(bot, 1.0) * allocated
+        return {bot: m for bot, m in multipliers.items() if m != 1.0}
 
     def _streak(self, bot: str) -> StreakTracker:
         tracker = self._streaks.get(bot)

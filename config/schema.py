@@ -401,6 +401,31 @@ class VenueSettings(Strict):
         return self
 
 
+class FleetSettings(Strict):
+    """The fleet (`bots/fleet/`): registry bots with `fleet = true` share capital by Thompson sampling.
+
+    Each sub-bot's posterior over its per-trade return in R (net P&L over the risk taken at entry)
+    learns from its closed trades, forgetting old ones by `discount` a trade; every
+    `allocation_minutes` the weights are drawn anew, journaled, and turned into a size multiplier of
+    weight x sub-bots (an equal share is x1), at most `max_size_multiplier`.
+    """
+
+    enabled: bool = True  # active when some registry bot has fleet = true
+    allocation_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0
+    discount: Annotated[float, Field(gt=0, le=1)] = 0.97  # a memory of about 33 trades
+    floor: Annotated[float, Field(ge=0, le=1)] = 0.01  # no sub-bot starves...
+    cap: Annotated[float, Field(gt=0, le=1)] = 0.25  # ...and none dominates
+    draws: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    max_size_multiplier: Annotated[float, Field(gt=0, le=10)] = 2.0
+    seed: int = 7
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FleetSettings:
+        if self.floor > self.cap:
+            raise ValueError(f"floor {self.floor} is above cap {self.cap}")
+        return self
+
+
 class GoLiveSettings(Strict):
     """What a bot's record must show before the daemon starts it in live mode (`backtest.go_live`)."""
 
@@ -529,6 +554,7 @@ class Settings(Strict):
     news: NewsSettings = NewsSettings()
     prediction: PredictionSettings = PredictionSettings()
     go_live: GoLiveSettings = GoLiveSettings()
+    fleet: FleetSettings = FleetSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 
@@ -592,6 +618,7 @@ class BotEntry(Strict):
     regimes: Annotated[list[RegimeName], Field(min_length=1)] = ["bull", "bear", "sideways"]
     enabled: bool = True
     params: dict[str, int | float | str | bool | list[str]] = Field(default_factory=dict)
+    fleet: bool = False  # a sub-bot of the fleet: its size follows the fleet's allocation
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
-from domain.positions import ExitPlan
+from domain.instruments import AssetClass, Instrument
+from domain.positions import ClosedTrade, ExitPlan
 from domain.signals import Side
 
 TARGET_FRACTION = Decimal("0.33")
@@ -117,3 +118,14 @@ def _target_quantity(plan: ExitPlan, open_quantity: Decimal, lot_size: Decimal) 
     raw = plan.initial_quantity * TARGET_FRACTION
     lots = (raw / lot_size).quantize(Decimal(1), rounding=ROUND_DOWN)
     return min(lots * lot_size, open_quantity)
+
+
+def risk_taken(trade: ClosedTrade, plan: ExitPlan | None, instrument: Instrument) -> Decimal:
+    """What the trade risked at entry, in money: R (the stop distance x the quantity opened) when it
+    had an exit plan; otherwise the most it could lose: a prediction contract's price paid (YES) or
+    1 - price (NO, a YES sold), any other position's notional."""
+    if plan is not None and plan.risk_per_unit > 0:
+        return plan.risk_per_unit * plan.initial_quantity
+    if instrument.asset_class is AssetClass.PREDICTION and trade.side is Side.SELL:
+        return trade.quantity * (Decimal(1) - trade.entry_price)
+    return trade.quantity * trade.entry_price

@@ -39,6 +39,7 @@ from risk_management.stage import MarketHistory, RiskStage
 from runtime.ai_stages import ensemble_stage, llm_access, llm_veto_stage, veto_stage
 from runtime.control import Control
 from runtime.events import EventBus
+from runtime.fleet import FleetController
 from runtime.news import build_news
 from runtime.prediction import (
     ListsMarkets,
@@ -403,6 +404,20 @@ def build_orchestrator(
         orchestrator.periodic_hooks.append(("news", int(settings.news.refresh_minutes * 60), news.refresh))
         if not orchestrator.background_startup_work:
             orchestrator.on_start.append(news.refresh)
+    members = [b.name for b in bots if b.entry.fleet]
+    if members and settings.fleet.enabled:
+        fleet = FleetController(settings.fleet, members, repository, clock, bus)
+        orchestrator.fleet = fleet
+
+        def allocate() -> None:
+            fleet.allocate()
+
+        async def first_allocation() -> None:  # the restored posteriors size the first trades
+            allocate()
+
+        orchestrator.on_start.append(first_allocation)
+        every = int(settings.fleet.allocation_minutes * 60)
+        orchestrator.periodic_hooks.append(("fleet-allocation", every, allocate))
     if market is not None:
         world_path = market
         state_path = Path(settings.system.var_dir) / "simulated_market.json"

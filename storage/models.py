@@ -394,3 +394,20 @@ class SourceCalibrationRow(Base):
     settled: Mapped[int]
     squared_error_sum: Mapped[float]
     updated_at: Mapped[datetime]
+
+
+class FleetAllocationRow(Base):
+    """One sub-bot's weight in one allocation round of the fleet, with the posterior it was drawn from
+    (`bots.fleet.allocation`): the fleet page's table and its allocation-over-time chart."""
+
+    __tablename__ = "fleet_allocations"
+    __table_args__ = (Index("ix_fleet_allocations_bot_time", "bot", "time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(index=True)
+    bot: Mapped[str]
+    weight: Mapped[float]
+    size_multiplier: Mapped[float]
+    trades: Mapped[int]  # closed trades learnt from (all time, before forgetting)
+    posterior_mean: Mapped[float]  # mean per-trade return in R
+    posterior_sd: Mapped[float]  # standard deviation of that mean (Student-t scale x its sd factor)

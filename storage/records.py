@@ -118,3 +118,16 @@ def describe_position(position: Position) -> str:
     return (
         f"{position.bot}  {position.instrument_key}  {position.quantity:+} @ {position.average_entry_price}"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FleetWeight:
+    """One sub-bot's weight in one allocation round of the fleet and the posterior behind it."""
+
+    time: datetime
+    bot: str
+    weight: float
+    size_multiplier: float
+    trades: int
+    posterior_mean: float  # per-trade return in R
+    posterior_sd: float  # uncertainty of that mean

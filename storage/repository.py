@@ -45,6 +45,7 @@ from storage.models import (
     DecisionRow,
     EquitySnapshotRow,
     FillRow,
+    FleetAllocationRow,
     OrderEventRow,
     OrderRow,
     PausedBotRow,
@@ -62,6 +63,7 @@ from storage.records import (
     BotStatus,
     ControlState,
     EquitySnapshot,
+    FleetWeight,
     OrderEvent,
     RiskEvent,
     StatusSummary,
@@ -76,6 +78,7 @@ _EDGES = table_of(PredictionEdgeRow)
 _ESTIMATES = table_of(PredictionEstimateRow)
 _SETTLEMENTS = table_of(PredictionSettlementRow)
 _CALIBRATION = table_of(SourceCalibrationRow)
+_FLEET = table_of(FleetAllocationRow)
 
 
 class OrderAlreadyJournaled(ValueError):
@@ -445,6 +448,37 @@ class Repository:
             statement = statement.where(EquitySnapshotRow.time >= since)
         with self._transaction(write=False):
             return [mapping.equity_snapshot_from(row) for row in self._rows(statement)]
+
+    def record_fleet_allocation(self, weights: Sequence[FleetWeight]) -> None:
+        """One allocation round of the fleet, every sub-bot's row in one transaction."""
+        if not weights:
+            return
+        rows = [
+            {
+                "time": w.time,
+                "bot": w.bot,
+                "weight": w.weight,
+                "size_multiplier": w.size_multiplier,
+                "trades": w.trades,
+                "posterior_mean": w.posterior_mean,
+                "posterior_sd": w.posterior_sd,
+            }
+            for w in weights
+        ]
+        with self._transaction(write=True):
+            self._connection.execute(sqlite_insert(_FLEET), rows)
+
+    def fleet_allocations(self, since: datetime | None = None) -> list[FleetWeight]:
+        statement = select(FleetAllocationRow).order_by(FleetAllocationRow.time, FleetAllocationRow.bot)
+        if since is not None:
+            statement = statement.where(FleetAllocationRow.time >= since)
+        with self._transaction(write=False):
+            return [
+                FleetWeight(
+                    r.time, r.bot, r.weight, r.size_multiplier, r.trades, r.posterior_mean, r.posterior_sd
+                )
+                for r in self._rows(statement)
+            ]
 
     def record_risk_event(
         self,
