@@ -1262,16 +1262,11 @@ class Orchestrator:
             open_exposures=self.book.exposures(self._marks),
             pending_entries=tuple(pending),
             last_exit_at=dict(self._last_exit_at),
-            bot_size_multipliers=self._bot_size_multipliers(),
+            bot_size_multipliers={
+                bot: t.multiplier for bot, t in self._streaks.items() if t.multiplier != 1.0
+            },
+            fleet_size_multipliers={} if self.fleet is None else dict(self.fleet.multipliers),
         )
-
-    def _bot_size_multipliers(self) -> dict[str, float]:
-        """Each bot's own size multiplier: its loss-streak rule's, times its fleet allocation's."""
-        multipliers = {bot: t.multiplier for bot, t in self._streaks.items() if t.multiplier != 1.0}
-        if self.fleet is not None:
-            for bot, allocated in self.fleet.multipliers.items():
-                multipliers[bot] = multipliers.get(bot, 1.0) * allocated
-        return {bot: m for bot, m in multipliers.items() if m != 1.0}
 
     def _streak(self, bot: str) -> StreakTracker:
         tracker = self._streaks.get(bot)

@@ -111,8 +111,10 @@ class BookSnapshot:
     open_exposures: tuple[Exposure, ...]
     pending_entries: tuple[Exposure, ...] = ()
     last_exit_at: Mapping[str, datetime] = field(default_factory=dict)
-    # per bot: the consecutive-loss reduction (risk_management.streaks) and later the fleet allocation
+    # per bot: the consecutive-loss reduction (risk_management.streaks)
     bot_size_multipliers: Mapping[str, float] = field(default_factory=dict)
+    # per fleet sub-bot: its Thompson allocation as a size multiplier (runtime.fleet; x1 an equal share)
+    fleet_size_multipliers: Mapping[str, float] = field(default_factory=dict)
 
     def exposure_of(self, *, bot: str | None = None, asset_class: str | None = None) -> Decimal:
         """Notional held or in flight by one bot, or in one asset class."""
@@ -376,7 +378,8 @@ class RiskEngine:
             return _reject(ReasonCode.SIZE_ZERO, f"{symbol}: no edge after fees (Kelly fraction 0)")
 
         bot_multiplier = book.bot_size_multipliers.get(signal.bot, 1.0)
-        multiplier = size_multiplier * bot_multiplier
+        fleet_multiplier = book.fleet_size_multipliers.get(signal.bot, 1.0)
+        multiplier = size_multiplier * bot_multiplier * fleet_multiplier
         if stop is not None:
             quantity = fixed_fraction_quantity(
                 book.equity, limits.risk_fraction_per_trade, entry, stop, multiplier
@@ -502,6 +505,7 @@ class RiskEngine:
             "notional_usd": str(notional.quantize(Decimal("0.01"))),
             "size_multiplier": multiplier,
             "bot_size_multiplier": bot_multiplier,
+            "fleet_size_multiplier": fleet_multiplier,
             "cut_by_cap": cut_by,
             "cvar_scale": cvar_scale,
             "hrp_weight": hrp_weight,

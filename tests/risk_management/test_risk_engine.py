@@ -229,6 +229,21 @@ def test_a_bots_loss_streak_multiplier_shrinks_its_entries() -> None:
     assert outcome.decision.details["bot_size_multiplier"] == 0.5
 
 
+def test_a_fleet_allocation_scales_its_sub_bots_entries_with_the_loss_streak_rule() -> None:
+    # 24.87 shares at full size; a fleet weight worth x0.8 -> 19.9 -> 19; with the streak's 0.5 too
+    # 24.87 x 0.8 x 0.5 = 9.95 -> 9; a bot outside the fleet is not touched
+    allocated = book(fleet_size_multipliers={"bot-a": 0.8})
+    outcome = assess(signal(stop=98.0), snapshot=allocated)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(19)
+    assert outcome.decision.details["fleet_size_multiplier"] == 0.8
+    both = book(fleet_size_multipliers={"bot-a": 0.8}, bot_size_multipliers={"bot-a": 0.5})
+    outcome = assess(signal(stop=98.0), snapshot=both)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(9)
+    other = book(fleet_size_multipliers={"bot-b": 0.1})
+    outcome = assess(signal(stop=98.0), snapshot=other)
+    assert outcome.intent is not None and outcome.intent.quantity == Decimal(24)
+
+
 def test_correlated_positions_together_are_capped() -> None:
     # cap 40 % of 10,000 = 4,000; QQQ long 3,800 correlates +0.9 with the SPY candidate -> room 200
     # -> 1 share at 100.01 (of the 24 the risk budget allows)

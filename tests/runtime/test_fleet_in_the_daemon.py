@@ -101,14 +101,14 @@ def test_a_restart_goes_on_from_the_journaled_posteriors(tmp_path: Path) -> None
 
 
 def _entry_multipliers(database: Path) -> list[tuple[datetime, str, float]]:
-    """(time, bot, bot size multiplier) of every entry the risk engine sized."""
+    """(time, bot, fleet size multiplier) of every entry the risk engine sized."""
     with sqlite3.connect(database) as db:
         rows = db.execute(
             "select d.time, s.bot, d.details from decisions d join signals s on s.id = d.signal_id "
-            "where d.stage = 'risk' and d.verdict = 'pass' and d.details like '%bot_size_multiplier%'"
+            "where d.stage = 'risk' and d.verdict = 'pass' and d.details like '%fleet_size_multiplier%'"
         ).fetchall()
     found = []
     for time, bot, details in rows:
-        multiplier = float(json.loads(details)["bot_size_multiplier"])
+        multiplier = float(json.loads(details)["fleet_size_multiplier"])
         found.append((datetime.fromisoformat(time).replace(tzinfo=UTC), bot, multiplier))
     return found
