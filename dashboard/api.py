@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from dashboard import figures, history, models
+from dashboard import figures, fleet, history, models
 from dashboard.context import Dashboard
 from dashboard.live import DaemonUnavailable, LiveBridge
 from dashboard.security import CSRF_COOKIE, CsrfTokens, control_refusal
@@ -130,6 +130,11 @@ def analytics() -> Response:
 @api.get("/risk")
 def risk() -> Response:
     return jsonify(figures.risk(dashboard()))
+
+
+@api.get("/fleet")
+def fleet_figures() -> Response:
+    return jsonify(fleet.fleet(dashboard()))
 
 
 @api.get("/regimes")

@@ -25,6 +25,7 @@ PAGES = {
     "signals": ("/signals", "Decision trace"),
     "analytics": ("/analytics", "Analytics"),
     "risk": ("/risk", "Risk"),
+    "fleet": ("/fleet", "Fleet"),
     "models": ("/models", "Regimes & models"),
 }
 
@@ -132,6 +133,11 @@ def analytics() -> Response:
 @pages.get("/risk")
 def risk() -> Response:
     return _page("risk")
+
+
+@pages.get("/fleet")
+def fleet() -> Response:
+    return _page("fleet")
 
 
 @pages.get("/models")

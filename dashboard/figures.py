@@ -304,6 +304,7 @@ def bots(dashboard: Dashboard) -> dict[str, Any]:
     control = dashboard.reports.control_state()
     names = [b.name for b in live.bots] if live is not None else sorted(figures)
     cap = dashboard.settings.risk.max_bot_exposure_fraction
+    fleet = {row.bot: row for row in dashboard.reports.fleet_rounds(max_rounds=1)}
     rows = []
     for name in names:
         figure = figures.get(name)
@@ -338,6 +339,10 @@ def bots(dashboard: Dashboard) -> dict[str, Any]:
                     "size_multiplier": book.size_multipliers.get(name, 1.0),
                     "valued_at": "mark" if book.marks else "entry price",
                 },
+                # the fleet's latest Thompson weight and size multiplier; None outside the fleet
+                "fleet": None
+                if name not in fleet
+                else {"weight": fleet[name].weight, "size_multiplier": fleet[name].size_multiplier},
             }
         )
     return {

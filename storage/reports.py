@@ -33,7 +33,7 @@ from domain.shadow_trades import ShadowTrade
 from domain.signals import Side
 from domain.trading_state import TradingState
 from storage.mapping import edge_from, exit_plan_from, shadow_trade_from
-from storage.records import ControlState, EquitySnapshot, OrderEvent, RiskEvent
+from storage.records import ControlState, EquitySnapshot, FleetWeight, OrderEvent, RiskEvent
 
 ZERO = Decimal(0)
 # trades, wins, gross and fees of the selected round trips, exactly
@@ -652,6 +652,37 @@ class Reports:
         return found
 
     # ------------------------------------------------------------------------------ risk events
+    def fleet_rounds(self, max_rounds: int = 200) -> list[FleetWeight]:
+        """The fleet's allocation rounds, oldest first: every round when there are at most
+        `max_rounds`, else that many spread evenly over the history (the last one always in)."""
+        with self._read() as db:
+            times = [
+                row[0] for row in db.execute("select distinct time from fleet_allocations order by time")
+            ]
+            if not times:
+                return []
+            if max_rounds <= 1:
+                times = times[-1:]
+            elif len(times) > max_rounds:
+                step = (len(times) - 1) / (max_rounds - 1)
+                times = [times[round(i * step)] for i in range(max_rounds)]
+            found: list[FleetWeight] = []
+            for start in range(0, len(times), 500):
+                chunk = times[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                rows = db.execute(
+                    "select time, bot, weight, size_multiplier, trades, posterior_mean, posterior_sd "
+                    f"from fleet_allocations where time in ({marks}) order by time, bot",
+                    chunk,
+                )
+                found.extend(
+                    FleetWeight(
+                        _read_time(r[0]), r[1], float(r[2]), float(r[3]), int(r[4]), float(r[5]), float(r[6])
+                    )
+                    for r in rows
+                )
+        return found
+
     def refusals_by_reason(self) -> dict[str, int]:
         """How many signals each stage refused, keyed `stage: reason code`, most frequent first."""
         with self._read() as db:

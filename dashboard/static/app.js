@@ -237,8 +237,9 @@
         cell(bot.last_error ? `${when(bot.last_error_at)}: ${bot.last_error}` : '–', 'small text-danger'),
         cell(String(bot.signals_today), 'text-end'), cell(String(bot.orders_today), 'text-end'),
         moneyCell(bot.net_pnl), cell(`${percent(bot.win_rate, 0)} (${bot.trades})`, 'text-end'),
-        cell(`${percent(allocation.of_equity)} / ${percent(allocation.cap_of_equity, 0)}` +
-          (allocation.size_multiplier < 1 ? ` · ×${allocation.size_multiplier}` : ''), 'text-end small'));
+        cell(el('div', {}, `${percent(allocation.of_equity)} / ${percent(allocation.cap_of_equity, 0)}` +
+          (allocation.size_multiplier < 1 ? ` · ×${allocation.size_multiplier}` : ''),
+        bot.fleet ? el('div', { class: 'text-body-secondary', text: `fleet ${percent(bot.fleet.weight, 1)} · ×${bot.fleet.size_multiplier.toFixed(2)}` }) : null), 'text-end small'));
       if (!readOnly) {
         const action = bot.paused ? 'resume' : 'pause';
         row.append(cell(el('button', {
@@ -597,10 +598,56 @@
     }), models.problem || 'no models trained yet: python -m ml_models.cli train', 9);
   }
 
+  // ------------------------------------------------------------------------------ fleet
+  const FLEET_COLOURS = ['#0d6efd', '#198754', '#dc3545', '#fd7e14', '#6f42c1', '#20c997', '#d63384', '#6c757d',
+    '#0dcaf0', '#ffc107', '#6610f2', '#adb5bd', '#146c43', '#b02a37', '#984c0c', '#3d8bfd'];
+
+  function posteriorBar(mean, scale, span) {
+    // the interval mean ± 2 scales on a shared axis [-span, span], zero marked
+    const toPct = (v) => Math.max(0, Math.min(100, 50 + (50 * v) / span));
+    const low = toPct(mean - 2 * scale);
+    const high = toPct(mean + 2 * scale);
+    const box = el('div', { class: 'position-relative bg-body-tertiary', style: 'height: 0.9rem; min-width: 8rem' });
+    box.append(el('div', { class: 'position-absolute h-100 border-start border-secondary', style: 'left: 50%' }));
+    box.append(el('div', { class: `position-absolute h-100 ${mean >= 0 ? 'bg-success' : 'bg-danger'} opacity-50`,
+      style: `left: ${low}%; width: ${Math.max(high - low, 0.5)}%` }));
+    box.append(el('div', { class: 'position-absolute h-100 bg-dark', style: `left: ${toPct(mean)}%; width: 2px` }));
+    return box;
+  }
+
+  async function loadFleet() {
+    const data = await getJson('/api/fleet');
+    const s = data.settings;
+    setText('fleet-basis', `${data.rounds} rounds, every ${s.allocation_minutes} min · discount ${s.discount} · ` +
+      `floor ${percent(s.floor, 0)}, cap ${percent(s.cap, 0)} · size at most ×${s.max_size_multiplier}`);
+    const span = Math.max(0.5, ...data.bots.map((b) => Math.abs(b.posterior_mean) + 2 * b.posterior_scale));
+    fill('fleet-table', data.bots.map((b) => el('tr', {}, cell(b.bot), cell(percent(b.weight, 1), 'text-end'),
+      cell(el('div', { class: 'progress', style: 'height: 0.6rem' }, el('div', { class: 'progress-bar', style: `width: ${(100 * b.weight).toFixed(1)}%` }))),
+      cell(`×${b.size_multiplier.toFixed(2)}`, 'text-end'), cell(String(b.trades), 'text-end'),
+      cell(b.posterior_mean.toFixed(3), 'text-end'), cell(b.posterior_scale.toFixed(3), 'text-end'),
+      cell(posteriorBar(b.posterior_mean, b.posterior_scale, span)))),
+    'no fleet yet: give registry bots fleet = true', 8);
+    const names = Object.keys(data.history.weights);
+    setText('fleet-empty', names.length ? '' : 'No allocation round has been journaled.');
+    chart('fleet-chart', {
+      type: 'line',
+      data: {
+        labels: data.history.times.map((t) => when(t)),
+        datasets: names.map((name, i) => ({
+          label: name, data: data.history.weights[name].map((w) => (w === null ? null : 100 * w)), fill: i === 0 ? 'origin' : '-1',
+          borderColor: FLEET_COLOURS[i % FLEET_COLOURS.length], backgroundColor: `${FLEET_COLOURS[i % FLEET_COLOURS.length]}55`,
+          borderWidth: 1, pointRadius: 0,
+        })),
+      },
+      options: { responsive: true, plugins: { legend: { position: 'right' } },
+        scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { stacked: true, min: 0, max: 100, ticks: { callback: (v) => `${v} %` } } } },
+    });
+  }
+
   // ------------------------------------------------------------------------------ live updates
   const loaders = {
     overview: loadOverview, bots: loadBots, positions: loadPositions, signals: loadSignals, signal: loadSignal,
-    analytics: loadAnalytics, risk: loadRisk, models: loadModels,
+    analytics: loadAnalytics, risk: loadRisk, fleet: loadFleet, models: loadModels,
   };
 
   let refreshTimer = null;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard.app import create_app
-from dashboard.context import Dashboard
+from dashboard.context import Dashboard, iso
 from storage.database import open_storage
+from storage.records import FleetWeight
 from storage.reports import Reports, TradeFilter
 from tests.dashboard.conftest import Journal
 from utils.clock import SimulatedClock
@@ -337,7 +339,17 @@ def test_read_only_mode_refuses_every_lever_and_changes_nothing(
 
 
 def test_pages_load_only_assets_of_their_own(client: FlaskClient) -> None:
-    for path in ("/", "/bots", "/positions", "/signals", "/analytics", "/risk", "/models", "/signals/sig-x"):
+    for path in (
+        "/",
+        "/bots",
+        "/positions",
+        "/signals",
+        "/analytics",
+        "/risk",
+        "/fleet",
+        "/models",
+        "/signals/sig-x",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         html = response.get_data(as_text=True)
@@ -372,9 +384,48 @@ def test_a_journal_the_daemon_never_wrote_to_answers_every_endpoint(tmp_path: Pa
         "/api/risk",
         "/api/regimes",
         "/api/models",
+        "/api/fleet",
     ):
         assert client.get(endpoint).status_code == 200, endpoint
     overview = get(client, "/api/overview")
     assert overview["equity"]["value"] is None and overview["pnl"]["realized_total"] == "0"
     assert overview["daily_loss"]["used"] is None and overview["brokers"]["rows"] == []
     assert get(client, "/api/analytics")["equity_curve"] == []
+
+
+def test_the_fleet_page_shows_each_sub_bots_latest_weight_and_the_allocation_over_time(
+    tmp_path: Path, journal: Journal
+) -> None:
+    path = tmp_path / "fleet.sqlite"
+    repository = open_storage(path)
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    # three rounds of three sub-bots; "c" joins in the second round
+    weights = [{"a": 0.6, "b": 0.4}, {"a": 0.5, "b": 0.3, "c": 0.2}, {"a": 0.2, "b": 0.3, "c": 0.5}]
+    for n, round_weights in enumerate(weights):
+        at = start + timedelta(hours=n)
+        repository.record_fleet_allocation(
+            [FleetWeight(at, bot, w, 3 * w, 10 * n, 0.1 * n, 0.5) for bot, w in round_weights.items()]
+        )
+    repository.close()
+    client = create_app(
+        Dashboard(journal.config.settings, Reports(path), SimulatedClock(journal.end))
+    ).test_client()
+    figures = get(client, "/api/fleet")
+    assert figures["rounds"] == 3 and figures["as_of"] == iso(start + timedelta(hours=2))
+    assert [(b["bot"], b["weight"]) for b in figures["bots"]] == [("c", 0.5), ("b", 0.3), ("a", 0.2)]
+    assert figures["bots"][0]["size_multiplier"] == 1.5 and figures["bots"][0]["trades"] == 20
+    assert figures["history"]["weights"] == {
+        "a": [0.6, 0.5, 0.2],
+        "b": [0.4, 0.3, 0.3],
+        "c": [None, 0.2, 0.5],
+    }
+    # the bots page gives each sub-bot its latest weight
+    assert Reports(path).fleet_rounds(max_rounds=1) == [
+        FleetWeight(start + timedelta(hours=2), bot, w, 3 * w, 20, 0.2, 0.5)
+        for bot, w in sorted(weights[2].items())
+    ]
+    # a long history is thinned to the rounds asked for, the first and the last kept
+    assert sorted({w.time for w in Reports(path).fleet_rounds(max_rounds=2)}) == [
+        start,
+        start + timedelta(hours=2),
+    ]

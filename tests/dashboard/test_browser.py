@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from ml_models.training.train import XgbParams, train_asset
 from runtime.events import Event
 from scrapers.base import SourceHealth
 from storage.database import open_storage
+from storage.records import FleetWeight
 from storage.reports import Reports
 from tests.dashboard.daemon import TOKEN, dashboard_config, fill_journal
 from tests.dashboard.test_live import start_daemon
@@ -335,3 +336,34 @@ def test_the_analytics_page_shows_the_prediction_market_edge_table(browser: Brow
         page.close()
     repository.close()
     assert problems == []
+
+
+def test_the_fleet_page_draws_each_sub_bots_weight_posterior_and_history(
+    browser: Browser, tmp_path: Path
+) -> None:
+    settings = dashboard_config(tmp_path).settings
+    repository = open_storage(settings.system.database)
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    for n in range(12):
+        weights = {"grid-btc": 0.1 + 0.05 * n, "momentum-eth": 0.5 - 0.02 * n}
+        weights["rsi-sol"] = 1.0 - sum(weights.values())
+        repository.record_fleet_allocation(
+            [
+                FleetWeight(start + timedelta(hours=n), bot, w, 3 * w, 4 * n, 0.2 * (w - 0.3), 0.4 / (1 + n))
+                for bot, w in weights.items()
+            ]
+        )
+    repository.close()
+    problems: list[str] = []
+    with read_only_server(settings) as server:
+        page = open_page(browser, problems)
+        page.goto(server.url + "fleet")
+        page.wait_for_selector("#fleet-table tr td")
+        rows = page.locator("#fleet-table tr")
+        assert rows.count() == 3
+        assert rows.nth(0).inner_text().startswith("grid-btc")  # the heaviest first: 0.65 in the last round
+        assert "12 rounds" in page.text_content("#fleet-basis")
+        wait_until(page, "window.dashboard.charts['fleet-chart'] !== undefined")
+        assert page.evaluate("window.dashboard.charts['fleet-chart'].data.datasets.length") == 3
+        page.close()
+    assert problems == []  # the posterior bars' styles pass the Content-Security-Policy
