@@ -141,6 +141,11 @@ class Orchestrator:
     _in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _day_start_equity: Decimal = Decimal(0)
+    # the fleet's P&L today: its sub-bots' trades closed since midnight, plus what their open
+    # positions gained since (their unrealized now less their unrealized at midnight)
+    _fleet_realized_today: Decimal = Decimal(0)
+    _fleet_day_start_unrealized: Decimal = Decimal(0)
+    _fleet_loss_announced: str = ""  # the trading day whose fleet daily-loss breach was announced
     _trading_day: str = ""
     _stopping: bool = False
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -523,6 +528,7 @@ class Orchestrator:
                 self._last_exit_at[closed.instrument_key] = closed.closed_at
                 self._count_result(closed)
                 if self.fleet is not None and self.fleet.is_member(bot):
+                    self._fleet_realized_today += closed.net_pnl
                     plan = None if before is None else before.exit_plan
                     self.fleet.record(
                         closed, risk_taken(closed, plan, self.instruments[closed.instrument_key])
@@ -967,16 +973,54 @@ class Orchestrator:
         stored_equity = self.repository.get_daemon_value("day_start_equity")
         if not force and stored_day == today and stored_equity is not None:
             self._trading_day, self._day_start_equity = today, Decimal(stored_equity)
+            self._restore_fleet_day()
             return
         equity = self.book.equity(self._marks).equity
         self._trading_day, self._day_start_equity = today, equity
         self.repository.set_daemon_value("trading_day", today)
         self.repository.set_daemon_value("day_start_equity", str(equity))
+        if self.fleet is not None:
+            self._fleet_realized_today = Decimal(0)
+            self._fleet_day_start_unrealized = self._fleet_unrealized()
+            self.repository.set_daemon_value(
+                "fleet_day_start_unrealized", str(self._fleet_day_start_unrealized)
+            )
         if self.control.trading_state is TradingState.REDUCING and (
             self.control.trading_reason or ""
         ).startswith("daily loss limit"):
             self.control.resume_trading("new trading day: daily loss limit reset")
             self._record_risk_event("daily_loss_reset", "info", f"daily loss limit reset for {today}")
+
+    def _restore_fleet_day(self) -> None:
+        """After a restart within the trading day: the fleet's P&L today from the journal."""
+        fleet = self.fleet
+        if fleet is None:
+            return
+        zone = ZoneInfo(self.settings.system.timezone)
+        midnight = self.clock.now().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        closed = self.repository.closed_trades(since=midnight)
+        self._fleet_realized_today = sum((t.net_pnl for t in closed if fleet.is_member(t.bot)), Decimal(0))
+        stored = self.repository.get_daemon_value("fleet_day_start_unrealized")
+        self._fleet_day_start_unrealized = Decimal(stored) if stored is not None else self._fleet_unrealized()
+
+    def _fleet_unrealized(self) -> Decimal:
+        fleet = self.fleet
+        if fleet is None:
+            return Decimal(0)
+        return sum(
+            (
+                p.unrealized_pnl(self._marks.get(p.instrument_key, p.average_entry_price))
+                for p in self.book.open_positions()
+                if fleet.is_member(p.bot)
+            ),
+            Decimal(0),
+        )
+
+    def fleet_daily_pnl(self) -> Decimal | None:
+        """The fleet's P&L since the trading day began; None without a fleet."""
+        if self.fleet is None:
+            return None
+        return self._fleet_realized_today + self._fleet_unrealized() - self._fleet_day_start_unrealized
 
     def _check_daily_loss(self, breakdown: EquityBreakdown | None = None) -> None:
         breakdown = breakdown or self.book.equity(self._marks)
@@ -986,6 +1030,21 @@ class Orchestrator:
             reason = f"daily loss limit: P&L today {daily:.2f} breached -{limit}"
             self.control.reduce_only(reason)
             self._record_risk_event("daily_loss_halt", "critical", reason, details={"daily_pnl": str(daily)})
+        fleet_daily = self.fleet_daily_pnl()
+        fleet_limit = Decimal(str(self.settings.fleet.daily_loss_limit_usd))
+        if (
+            fleet_daily is not None
+            and fleet_daily <= -fleet_limit
+            and self._fleet_loss_announced != self._trading_day
+        ):
+            self._fleet_loss_announced = self._trading_day
+            reason = (
+                f"fleet daily loss limit: its sub-bots' P&L today {fleet_daily:.2f} breached -{fleet_limit}; "
+                "their entries are refused until midnight, exits go on"
+            )
+            self._record_risk_event(
+                "fleet_daily_loss", "critical", reason, details={"fleet_daily_pnl": str(fleet_daily)}
+            )
 
     def broker_health(self) -> list[dict[str, object]]:
         """Each route's broker health (connected, latency, last error, rate-limit headroom)."""
@@ -1266,6 +1325,7 @@ class Orchestrator:
                 bot: t.multiplier for bot, t in self._streaks.items() if t.multiplier != 1.0
             },
             fleet_size_multipliers={} if self.fleet is None else dict(self.fleet.multipliers),
+            fleet_daily_pnl=self.fleet_daily_pnl(),
         )
 
     def _streak(self, bot: str) -> StreakTracker:

@@ -418,6 +418,10 @@ class FleetSettings(Strict):
     draws: Annotated[int, Field(ge=100, le=100_000)] = 2000
     max_size_multiplier: Annotated[float, Field(gt=0, le=10)] = 2.0
     seed: int = 7
+    # the fleet's own limits over its sub-bots together, inside the daemon's
+    daily_loss_limit_usd: Annotated[float, Field(gt=0)] = 20.0
+    max_positions: Annotated[int, Field(ge=1)] = 12
+    gross_exposure_cap_fraction: Annotated[float, Field(gt=0, le=10)] = 0.4
 
     @model_validator(mode="after")
     def _bounds(self) -> FleetSettings:

@@ -127,6 +127,9 @@ class ReasonCode(StrEnum):
     EDGE_TOO_SMALL = "edge_too_small"  # gate 1: the edge after the spread and fees is below the minimum
     ML_GATE = "ml_gate"  # gate 2: the model (or its prior) of which edges win says no
     PRICE_GATE = "price_gate"  # gate 3: the recent trades show a spike, an adverse drift or a premium
+    FLEET_DAILY_LOSS = "fleet_daily_loss"  # the fleet's sub-bots lost their daily limit together
+    FLEET_MAX_POSITIONS = "fleet_max_positions"
+    FLEET_EXPOSURE = "fleet_exposure"
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,19 @@ class RiskLimits:
     cvar_method: str = "historical"
     kelly_multiplier: float = 0.25  # quarter-Kelly
     kelly_cap: float = 0.05  # at most this share of equity on one position by Kelly
+    fleet: FleetLimits | None = None  # None: no fleet, or its limits off
+
+
+@dataclass(frozen=True, slots=True)
+class FleetLimits:
+    """The fleet's own limits over its sub-bots together (the fleet tier of ARCHITECTURE.md's three):
+    their P&L today, their positions open or pending, and their gross exposure as a share of equity.
+    The contradictory blocker needs no fleet tier: it already spans every bot."""
+
+    members: frozenset[str]
+    daily_loss_limit_usd: Decimal
+    max_positions: int
+    gross_exposure_cap_fraction: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +128,8 @@ class BookSnapshot:
     bot_size_multipliers: Mapping[str, float] = field(default_factory=dict)
     # per fleet sub-bot: its Thompson allocation as a size multiplier (runtime.fleet; x1 an equal share)
     fleet_size_multipliers: Mapping[str, float] = field(default_factory=dict)
+    # the fleet's sub-bots' P&L since the trading day began (realized and unrealized); None: no fleet
+    fleet_daily_pnl: Decimal | None = None
 
     def exposure_of(self, *, bot: str | None = None, asset_class: str | None = None) -> Decimal:
         """Notional held or in flight by one bot, or in one asset class."""
@@ -332,6 +347,9 @@ class RiskEngine:
                 f"{book.position_count} positions open or pending, "
                 f"the maximum is {limits.max_concurrent_positions}",
             )
+        fleet_problem = _fleet_problem(signal, book, limits.fleet)
+        if fleet_problem is not None:
+            return fleet_problem
         price_problem = self._price_problem(instrument, quote, now)
         if price_problem is not None:
             return price_problem
@@ -416,6 +434,20 @@ class RiskEngine:
                     ReasonCode.INSUFFICIENT_CASH,
                     free_cash if signal.side is Side.BUY else free_cash * entry / paid,
                     f"the {instrument.venue} account has {free_cash:.2f} free, less than a lot of {symbol}",
+                )
+            )
+        fleet = limits.fleet
+        if fleet is not None and signal.bot in fleet.members:
+            held_by_fleet = sum(
+                (e.notional for e in book.open_exposures + book.pending_entries if e.bot in fleet.members),
+                Decimal(0),
+            )
+            rooms.append(
+                (
+                    ReasonCode.FLEET_EXPOSURE,
+                    book.equity * fleet.gross_exposure_cap_fraction - held_by_fleet,
+                    f"the fleet holds {held_by_fleet:.2f}, no room under its "
+                    f"{fleet.gross_exposure_cap_fraction:.0%} cap of equity {book.equity:.2f}",
                 )
             )
         class_cap = limits.max_asset_class_exposure_fraction.get(asset_class)
@@ -550,6 +582,30 @@ def _kelly_fraction(evidence: Mapping[str, object], entry: Decimal, limits: Risk
     else:
         return None
     return position_fraction(full, limits.kelly_multiplier, limits.kelly_cap)
+
+
+def _fleet_problem(signal: Signal, book: BookSnapshot, fleet: FleetLimits | None) -> RiskOutcome | None:
+    """The fleet's daily loss and position limits, for an entry of one of its sub-bots."""
+    if fleet is None or signal.bot not in fleet.members:
+        return None
+    if book.fleet_daily_pnl is not None and book.fleet_daily_pnl <= -fleet.daily_loss_limit_usd:
+        return _reject(
+            ReasonCode.FLEET_DAILY_LOSS,
+            f"the fleet's P&L today {book.fleet_daily_pnl:.2f} is at its -{fleet.daily_loss_limit_usd} "
+            f"limit; entries of its sub-bots refused until midnight (exits go on)",
+        )
+    held = {
+        (e.bot, e.instrument_key)
+        for e in book.open_exposures + book.pending_entries
+        if e.bot in fleet.members
+    }
+    if len(held) >= fleet.max_positions:
+        return _reject(
+            ReasonCode.FLEET_MAX_POSITIONS,
+            f"the fleet's sub-bots hold {len(held)} positions open or pending, "
+            f"its maximum is {fleet.max_positions}",
+        )
+    return None
 
 
 def _reject(code: ReasonCode, message: str) -> RiskOutcome:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -34,7 +34,7 @@ from filters.market_regimes import MarketRegimes, RegimeModelSettings
 from filters.regime_filter import RegimeFilter
 from master_orchestrator import Orchestrator
 from risk_management.book import Book
-from risk_management.engine import RiskEngine, RiskLimits
+from risk_management.engine import FleetLimits, RiskEngine, RiskLimits
 from risk_management.stage import MarketHistory, RiskStage
 from runtime.ai_stages import ensemble_stage, llm_access, llm_veto_stage, veto_stage
 from runtime.control import Control
@@ -106,8 +106,9 @@ def with_paths(config: LoadedConfig, *, database: Path, var_dir: Path) -> Loaded
     return LoadedConfig(settings, config.registry, config.settings_path, config.registry_path)
 
 
-def risk_limits(settings: Settings) -> RiskLimits:
+def risk_limits(settings: Settings, fleet_members: Collection[str] = ()) -> RiskLimits:
     risk = settings.risk
+    fleet = settings.fleet
     return RiskLimits(
         daily_loss_limit_usd=Decimal(str(risk.daily_loss_limit_usd)),
         max_concurrent_positions=risk.max_concurrent_positions,
@@ -129,6 +130,14 @@ def risk_limits(settings: Settings) -> RiskLimits:
         cvar_method=risk.cvar_method,
         kelly_multiplier=risk.kelly_multiplier,
         kelly_cap=risk.kelly_cap_fraction,
+        fleet=FleetLimits(
+            members=frozenset(fleet_members),
+            daily_loss_limit_usd=Decimal(str(fleet.daily_loss_limit_usd)),
+            max_positions=fleet.max_positions,
+            gross_exposure_cap_fraction=Decimal(str(fleet.gross_exposure_cap_fraction)),
+        )
+        if fleet.enabled and fleet_members
+        else None,
     )
 
 
@@ -285,7 +294,7 @@ def build_orchestrator(
         name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"
     }
     risk_stage = RiskStage(
-        RiskEngine(risk_limits(settings)),
+        RiskEngine(risk_limits(settings, [b.name for b in bots if b.entry.fleet])),
         lambda: orchestrator.book_snapshot(),
         prices.quote,
         position,

@@ -9,7 +9,15 @@ from domain.instruments import AssetClass, Instrument
 from domain.positions import Position
 from domain.signals import ReasonCode, Side, SignalIntent
 from domain.trading_state import TradingState
-from risk_management.engine import BookSnapshot, Exposure, RiskEngine, RiskLimits, TailInputs, stance_of
+from risk_management.engine import (
+    BookSnapshot,
+    Exposure,
+    FleetLimits,
+    RiskEngine,
+    RiskLimits,
+    TailInputs,
+    stance_of,
+)
 from tests.factories import T0, crypto, quote, signal, stock
 
 LIMITS = RiskLimits(
@@ -493,3 +501,53 @@ def test_an_entry_takes_at_most_its_risk_parity_share_of_the_gross_cap() -> None
         signal(stop=98.0), book=book(), quote=quote(), own_position=None, now=T0, hrp_weight=0.001
     )
     assert tiny.decision.reason_code is ReasonCode.HRP_ALLOCATION
+
+
+FLEET = FleetLimits(
+    members=frozenset({"bot-a", "bot-b"}),
+    daily_loss_limit_usd=Decimal(20),
+    max_positions=2,
+    gross_exposure_cap_fraction=Decimal("0.3"),
+)
+
+
+def fleet_assess(sig, snapshot, position=None):  # type: ignore[no-untyped-def]
+    return RiskEngine(replace(LIMITS, fleet=FLEET)).assess(
+        sig, book=snapshot, quote=quote(), own_position=position, now=T0, size_multiplier=1.0
+    )
+
+
+def test_the_fleet_daily_loss_refuses_its_sub_bots_entries_only_and_lets_exits_go() -> None:
+    lost = book(fleet_daily_pnl=Decimal("-20.00"))  # the whole book is flat on the day
+    assert fleet_assess(signal(bot="bot-a"), lost).decision.reason_code is ReasonCode.FLEET_DAILY_LOSS
+    assert fleet_assess(signal(bot="solo"), lost).decision.passed  # not a sub-bot
+    assert fleet_assess(signal(bot="bot-a"), book(fleet_daily_pnl=Decimal("-19.99"))).decision.passed
+    held = Position("bot-a", stock().key, quantity=Decimal(10), average_entry_price=Decimal(100))
+    exit_signal = signal(side=Side.SELL, intent=SignalIntent.CLOSE, stop=None)
+    assert fleet_assess(exit_signal, lost, position=held).decision.passed
+
+
+def test_the_fleet_counts_its_sub_bots_positions_together() -> None:
+    # bot-a and bot-b hold one position each (the maximum, 2); "other" holds a third that does not count
+    two = (
+        exposure("QQQ", "1", "100", bot="bot-a"),
+        exposure("XLE", "1", "100", bot="bot-b"),
+        exposure("IWM", "1", "100"),
+    )
+    refused = fleet_assess(signal(bot="bot-b"), book(open_exposures=two[:2]))
+    assert refused.decision.reason_code is ReasonCode.FLEET_MAX_POSITIONS
+    assert fleet_assess(signal(bot="bot-b"), book(open_exposures=(two[0], two[2]))).decision.passed
+
+
+def test_the_fleet_exposure_cap_cuts_an_entry_to_the_room_left() -> None:
+    # cap 30 % of 10,000 = 3,000; bot-a holds 25 x 100 = 2,500 -> room 500 -> 4 shares at 100.01
+    # (the risk budget alone buys 24, see the first test); outside the fleet the 24 stand
+    held = (exposure("QQQ", "25", "100", bot="bot-a"),)
+    cut = fleet_assess(signal(bot="bot-b"), book(open_exposures=held))
+    assert cut.intent is not None and cut.intent.quantity == Decimal(4)
+    assert cut.decision.details["cut_by_cap"] == ReasonCode.FLEET_EXPOSURE.value
+    alone = fleet_assess(signal(bot="solo"), book(open_exposures=held))
+    assert alone.intent is not None and alone.intent.quantity == Decimal(24)
+    full = (exposure("QQQ", "30", "100", bot="bot-a"),)
+    refused = fleet_assess(signal(bot="bot-b"), book(open_exposures=full))
+    assert refused.decision.reason_code is ReasonCode.FLEET_EXPOSURE

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from config.loader import LoadedConfig
+from domain.signals import ReasonCode
 from runtime.wiring import build_simulated
 from storage.database import open_storage
 from storage.records import FleetWeight
@@ -29,7 +30,9 @@ def fleet_config(tmp_path: Path) -> LoadedConfig:
     # every flip loses the spread and fees: the loss-streak rule would halve the sizes and hide the fleet's
     config = configured(tmp_path, bots, losses_to_reduce=100_000, daily_loss_limit_usd=1_000_000.0)
     # two sub-bots under the default 25 % cap could only ever split 50/50: let one hold up to 80 %
-    fleet = config.settings.fleet.model_copy(update={"allocation_minutes": 1.0, "cap": 0.8})
+    fleet = config.settings.fleet.model_copy(
+        update={"allocation_minutes": 1.0, "cap": 0.8, "daily_loss_limit_usd": 1_000_000.0}
+    )
     settings = config.settings.model_copy(update={"fleet": fleet})
     return LoadedConfig(settings, config.registry, config.settings_path, config.registry_path)
 
@@ -112,3 +115,39 @@ def _entry_multipliers(database: Path) -> list[tuple[datetime, str, float]]:
         multiplier = float(json.loads(details)["fleet_size_multiplier"])
         found.append((datetime.fromisoformat(time).replace(tzinfo=UTC), bot, multiplier))
     return found
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        ({"max_positions": 1}, ReasonCode.FLEET_MAX_POSITIONS),
+        ({"gross_exposure_cap_fraction": 0.001}, ReasonCode.FLEET_EXPOSURE),
+        ({"daily_loss_limit_usd": 0.5}, ReasonCode.FLEET_DAILY_LOSS),
+    ],
+)
+def test_the_fleets_own_limits_fire_in_the_daemon_for_its_sub_bots_only(
+    tmp_path: Path, limits: dict[str, float], expected: ReasonCode
+) -> None:
+    config = fleet_config(tmp_path)
+    fleet = config.settings.fleet.model_copy(update=limits)
+    config = LoadedConfig(
+        config.settings.model_copy(update={"fleet": fleet}),
+        config.registry,
+        config.settings_path,
+        config.registry_path,
+    )
+    run_for(build_simulated(config, START), timedelta(minutes=10))
+    with sqlite3.connect(tmp_path / "trading.sqlite") as db:
+        refused = db.execute(
+            "select s.bot, count(*) from decisions d join signals s on s.id = d.signal_id "
+            "where d.reason_code = ? group by s.bot",
+            (expected.value,),
+        ).fetchall()
+        solo_fills = db.execute("select count(*) from fills where bot = 'solo-sol'").fetchone()[0]
+    assert refused and {bot for bot, _ in refused} <= {"fleet-btc", "fleet-eth"}
+    assert solo_fills > 0  # the bot outside the fleet trades on
+    if expected is ReasonCode.FLEET_DAILY_LOSS:
+        [event] = [
+            e for e in open_storage(tmp_path / "trading.sqlite").risk_events() if e.kind == "fleet_daily_loss"
+        ]
+        assert event.severity == "critical" and "breached -0.5" in event.message
