@@ -1,14 +1,15 @@
 """The target positions a per-instrument rule bot takes over a whole series, for the vectorized engine.
 
-One generic loop serves every rule (rsi2, bollinger, sma_crossover, donchian, macd_trend): the
-rule's indicators are computed once over the full series, then the bars are walked with the
-holding state (flat, long or short), calling the strategy's own `decide_at` and `order_for`
-exactly as `PerInstrumentRuleBot.on_tick` does. The target after bar i's close is +f while long, -f
-while short and 0 while flat (f the position fraction); the engine fills it at bar i + 1's
-open. The lookahead tests prove `decide_at` on the full series equals `decide` on the series
-cut at each bar, so these are the decisions the daemon's bot takes bar by bar (up to the
-Wilder-smoothed indicators' and MACD's EMAs' start, which the bot's fetched window moves by a
-negligible amount: see `strategies.decision.SETTLE_BARS`).
+One generic loop serves every rule (rsi2, bollinger, sma_crossover, donchian, macd_trend,
+rsi_extremes, multi_momentum, grid, weekly_momentum): the rule's indicators are computed once
+over the full series, then the bars are walked with the holding state (flat, long or short),
+calling the strategy's own `decide_at` and `order_for` exactly as `PerInstrumentRuleBot.on_tick`
+does. The target after bar i's close is +f while long, -f while short and 0 while flat (f the
+position fraction); the engine fills it at bar i + 1's open. The lookahead tests prove
+`decide_at` on the full series equals `decide` on the series cut at each bar, so these are the
+decisions the daemon's bot takes bar by bar (up to the Wilder-smoothed indicators' and MACD's
+EMAs' start, which the bot's fetched window moves by a negligible amount: see
+`strategies.decision.SETTLE_BARS`).
 
 Why a Python loop and not array arithmetic: a rule's next action depends on what it holds
 (an exit rule applies only while holding, an entry only while flat), so bar i needs the
@@ -41,7 +42,17 @@ from backtest.vectorized import FloatArray
 from bots.catalog import load_bot_class
 from domain.market import BarSeries
 from domain.signals import Side, SignalIntent
-from strategies import bollinger, donchian, macd_trend, rsi2, sma_crossover
+from strategies import (
+    bollinger,
+    donchian,
+    grid,
+    macd_trend,
+    multi_momentum,
+    rsi2,
+    rsi_extremes,
+    sma_crossover,
+    weekly_momentum,
+)
 from strategies.decision import StrategyDecision, order_for
 
 Params = tuple[float, ...]
@@ -89,6 +100,30 @@ RULES: dict[str, Rule] = {
         macd_trend.compute_indicators,
         macd_trend.decide_at,
         "bots.macd_trend:MacdTrendBot",
+    ),
+    "rsi_extremes": Rule(
+        rsi_extremes.RsiExtremesParams,
+        rsi_extremes.compute_indicators,
+        rsi_extremes.decide_at,
+        "bots.aggressive.rsi_extremes:RsiExtremesBot",
+    ),
+    "multi_momentum": Rule(
+        multi_momentum.MultiMomentumParams,
+        multi_momentum.compute_indicators,
+        multi_momentum.decide_at,
+        "bots.aggressive.multi_momentum:MultiMomentumBot",
+    ),
+    "grid": Rule(
+        grid.GridParams,
+        grid.compute_indicators,
+        grid.decide_at,
+        "bots.fleet.crypto.grid_trader:GridTraderBot",
+    ),
+    "weekly_momentum": Rule(
+        weekly_momentum.WeeklyMomentumParams,
+        weekly_momentum.compute_indicators,
+        weekly_momentum.decide_at,
+        "bots.fleet.crypto.weekly_momentum:WeeklyMomentumBot",
     ),
 }
 

@@ -40,6 +40,22 @@ _BUILT_IN: dict[str, _CatalogEntry] = {
         "bots.macd_trend:MacdTrendBot",
         "MACD trend: buy the MACD line's cross above its signal line in an uptrend, sell the cross back",
     ),
+    "rsi_extremes": _CatalogEntry(
+        "bots.aggressive.rsi_extremes:RsiExtremesBot",
+        "RSI extremes scalper: buy a deeply oversold fast RSI, sell the bounce to its short average",
+    ),
+    "multi_momentum": _CatalogEntry(
+        "bots.aggressive.multi_momentum:MultiMomentumBot",
+        "Multi-momentum scalper: buy when returns over three lookbacks agree, sell when the fastest turns",
+    ),
+    "grid": _CatalogEntry(
+        "bots.fleet.crypto.grid_trader:GridTraderBot",
+        "Range grid: buy a fall two ATR steps under the moving centre, sell back at the centre",
+    ),
+    "weekly_momentum": _CatalogEntry(
+        "bots.fleet.crypto.weekly_momentum:WeeklyMomentumBot",
+        "Weekly momentum: long while the week's return is positive and the close above its average",
+    ),
     "pairs": _CatalogEntry(
         "bots.pairs:PairsBot",
         "Pairs: trade a cointegrated pair's spread back to its mean, both legs together",

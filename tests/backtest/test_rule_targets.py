@@ -11,9 +11,13 @@ import pytest
 
 from backtest.rule_targets import RuleTargetsFn, rule_name_for_class, rule_targets, vectorizable
 from backtest.vectorized import sma_crossover_targets
+from bots.aggressive.multi_momentum import MultiMomentumBot
+from bots.aggressive.rsi_extremes import RsiExtremesBot
 from bots.base import Bot, BotContext, BotSpec
 from bots.bollinger import BollingerBot
 from bots.donchian import DonchianBot
+from bots.fleet.crypto.grid_trader import GridTraderBot
+from bots.fleet.crypto.weekly_momentum import WeeklyMomentumBot
 from bots.macd_trend import MacdTrendBot
 from bots.rsi2 import Rsi2Bot
 from bots.rule_bot import PerInstrumentRuleBot
@@ -31,6 +35,10 @@ BOTS: dict[str, type[PerInstrumentRuleBot]] = {
     "sma_crossover": SmaCrossoverBot,
     "donchian": DonchianBot,
     "macd_trend": MacdTrendBot,
+    "rsi_extremes": RsiExtremesBot,
+    "multi_momentum": MultiMomentumBot,
+    "grid": GridTraderBot,
+    "weekly_momentum": WeeklyMomentumBot,
 }
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("rsi2", {"trend_period": 20, "exit_sma_period": 5, "atr_period": 3, "entry_threshold": 20}),
@@ -46,6 +54,27 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         "macd_trend",
         {"fast": 3, "slow": 8, "signal": 4, "trend_period": 0, "atr_period": 5, "allow_short": True},
     ),
+    ("rsi_extremes", {"rsi_period": 5, "oversold": 20, "atr_period": 5}),
+    ("rsi_extremes", {"rsi_period": 5, "oversold": 20, "atr_period": 5, "allow_short": True}),
+    (
+        "multi_momentum",
+        {"fast_lookback": 3, "mid_lookback": 8, "slow_lookback": 20, "min_return": 0.005, "atr_period": 5},
+    ),
+    (
+        "multi_momentum",
+        {
+            "fast_lookback": 3,
+            "mid_lookback": 8,
+            "slow_lookback": 20,
+            "min_return": 0.005,
+            "atr_period": 5,
+            "allow_short": True,
+        },
+    ),
+    ("grid", {"period": 20, "atr_period": 5}),
+    ("grid", {"period": 20, "atr_period": 5, "allow_short": True}),
+    ("weekly_momentum", {"lookback_bars": 7, "atr_period": 5}),
+    ("weekly_momentum", {"lookback_bars": 7, "atr_period": 5, "allow_short": True}),
 ]
 
 
@@ -73,7 +102,7 @@ def replay_the_bot(name: str, params: Mapping[str, Any], series: BarSeries) -> l
 
 @pytest.mark.parametrize(("name", "params"), CASES)
 def test_targets_equal_a_bar_by_bar_replay_of_the_bot(name: str, params: dict[str, Any]) -> None:
-    # 300 bars: longer than any of these bots' fetch window (at most 20 + 50), so the bot sees a window.
+    # 300 bars: longer than any of these bots' fetch window (at most 21 + 50), so the bot sees a window.
     series = series_from_closes(random_walk(5, 300, step=0.02), key=SPY.key)
 
     targets = rule_targets(name, params, series)
@@ -131,6 +160,10 @@ def test_registry_class_paths_resolve_to_their_rule_or_their_reason() -> None:
     assert rule_name_for_class("sma_crossover") == "sma_crossover"
     assert rule_name_for_class("bots.macd_trend:MacdTrendBot") == "macd_trend"
     assert rule_name_for_class("donchian") == "donchian"
+    assert rule_name_for_class("bots.aggressive.rsi_extremes:RsiExtremesBot") == "rsi_extremes"
+    assert rule_name_for_class("multi_momentum") == "multi_momentum"
+    assert rule_name_for_class("bots.fleet.crypto.grid_trader:GridTraderBot") == "grid"
+    assert rule_name_for_class("bots.fleet.crypto.weekly_momentum:WeeklyMomentumBot") == "weekly_momentum"
     with pytest.raises(ValueError, match="trades a basket"):
         rule_name_for_class("bots.dual_momentum:DualMomentumBot")
     with pytest.raises(ValueError, match="trades two legs"):

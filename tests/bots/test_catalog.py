@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from bots.aggressive.multi_momentum import MultiMomentumBot
+from bots.aggressive.rsi_extremes import RsiExtremesBot
 from bots.base import Bot, BotContext
 from bots.bollinger import BollingerBot
 from bots.catalog import known_bots, load_bot_class
 from bots.donchian import DonchianBot
 from bots.dual_momentum import DualMomentumBot
+from bots.fleet.crypto.grid_trader import GridTraderBot
+from bots.fleet.crypto.weekly_momentum import WeeklyMomentumBot
 from bots.macd_trend import MacdTrendBot
 from bots.pairs import PairsBot
 from bots.rsi2 import Rsi2Bot
@@ -45,6 +49,10 @@ def test_short_names_resolve_to_the_built_in_bots() -> None:
     assert load_bot_class("donchian") is DonchianBot
     assert load_bot_class("macd_trend") is MacdTrendBot
     assert load_bot_class("pairs") is PairsBot
+    assert load_bot_class("rsi_extremes") is RsiExtremesBot
+    assert load_bot_class("multi_momentum") is MultiMomentumBot
+    assert load_bot_class("grid") is GridTraderBot
+    assert load_bot_class("weekly_momentum") is WeeklyMomentumBot
 
 
 def test_module_path_resolves_to_any_bot_subclass() -> None:
@@ -69,6 +77,10 @@ def test_known_bots_describes_every_short_name_and_each_loads() -> None:
         "macd_trend",
         "pairs",
         "event_trading",
+        "rsi_extremes",
+        "multi_momentum",
+        "grid",
+        "weekly_momentum",
     }
     for name, summary in described.items():
         assert summary
@@ -82,7 +94,8 @@ def test_unknown_short_name_lists_the_known_ones_and_suggests_the_nearest() -> N
     message = str(caught.value)
     assert "'rsi3'" in message and "did you mean 'rsi2'" in message
     assert (
-        "bollinger, donchian, dual_momentum, event_trading, macd_trend, pairs, rsi2, sma_crossover" in message
+        "bollinger, donchian, dual_momentum, event_trading, grid, macd_trend, multi_momentum, pairs, rsi2, "
+        "rsi_extremes, sma_crossover, weekly_momentum" in message
     )
     assert "module:ClassName" in message
 

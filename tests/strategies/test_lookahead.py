@@ -17,7 +17,19 @@ from hypothesis import strategies as st
 
 from domain.market import BarSeries
 from domain.signals import Side
-from strategies import bollinger, donchian, dual_momentum, macd_trend, pairs, rsi2, sma_crossover
+from strategies import (
+    bollinger,
+    donchian,
+    dual_momentum,
+    grid,
+    macd_trend,
+    multi_momentum,
+    pairs,
+    rsi2,
+    rsi_extremes,
+    sma_crossover,
+    weekly_momentum,
+)
 from strategies.decision import Action, StrategyDecision
 from tests.strategies.bars import random_walk, series_from_closes
 from tests.strategies.test_pairs import cointegrated_pair
@@ -28,6 +40,16 @@ SMA = sma_crossover.SmaCrossoverParams(fast=3, slow=8, atr_period=3, allow_short
 MOMENTUM = dual_momentum.DualMomentumParams(lookback=5, atr_period=3, switch_margin=0.002)
 DONCHIAN = donchian.DonchianParams(entry_period=5, exit_period=3, atr_period=3, allow_short=True)
 MACD = macd_trend.MacdTrendParams(fast=3, slow=6, signal=3, trend_period=10, atr_period=3, allow_short=True)
+RSI_EXTREMES = rsi_extremes.RsiExtremesParams(
+    rsi_period=3, oversold=20, exit_sma_period=5, atr_period=3, allow_short=True
+)
+MULTI_MOMENTUM = multi_momentum.MultiMomentumParams(
+    fast_lookback=2, mid_lookback=5, slow_lookback=10, min_return=0.005, atr_period=3, allow_short=True
+)
+GRID = grid.GridParams(period=10, atr_period=3, allow_short=True)
+WEEKLY_MOMENTUM = weekly_momentum.WeeklyMomentumParams(
+    lookback_bars=5, threshold=0.01, atr_period=3, allow_short=True
+)
 PAIRS = pairs.PairsParams(
     formation_bars=20,
     max_pvalue=0.2,
@@ -138,6 +160,75 @@ def macd_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDe
     return pairs
 
 
+def rsi_extremes_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = rsi_extremes.compute_indicators(series, RSI_EXTREMES)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = rsi_extremes.compute_indicators(known, RSI_EXTREMES)
+        for name in ("rsi", "exit_sma", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (
+                    rsi_extremes.decide(known, RSI_EXTREMES, holding),
+                    rsi_extremes.decide_at(series, full, t - 1, RSI_EXTREMES, holding),
+                )
+            )
+    return pairs
+
+
+def multi_momentum_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = multi_momentum.compute_indicators(series, MULTI_MOMENTUM)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = multi_momentum.compute_indicators(known, MULTI_MOMENTUM)
+        for name in ("fast_return", "mid_return", "slow_return", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (
+                    multi_momentum.decide(known, MULTI_MOMENTUM, holding),
+                    multi_momentum.decide_at(series, full, t - 1, MULTI_MOMENTUM, holding),
+                )
+            )
+    return pairs
+
+
+def grid_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = grid.compute_indicators(series, GRID)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = grid.compute_indicators(known, GRID)
+        for name in ("centre", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (grid.decide(known, GRID, holding), grid.decide_at(series, full, t - 1, GRID, holding))
+            )
+    return pairs
+
+
+def weekly_momentum_decisions(series: BarSeries) -> list[tuple[StrategyDecision, StrategyDecision]]:
+    full = weekly_momentum.compute_indicators(series, WEEKLY_MOMENTUM)
+    pairs = []
+    for t in range(1, len(series) + 1):
+        known = series.truncated(t)
+        prefix = weekly_momentum.compute_indicators(known, WEEKLY_MOMENTUM)
+        for name in ("lookback_return", "sma", "atr"):
+            assert same_prefix(getattr(full, name), getattr(prefix, name)), (name, t)
+        for holding in HOLDINGS:
+            pairs.append(
+                (
+                    weekly_momentum.decide(known, WEEKLY_MOMENTUM, holding),
+                    weekly_momentum.decide_at(series, full, t - 1, WEEKLY_MOMENTUM, holding),
+                )
+            )
+    return pairs
+
+
 def pair_decisions(series_a: BarSeries, series_b: BarSeries) -> set[Action]:
     """Checks `decide` on both legs cut at each bar against `decide_at`; returns the actions seen."""
     full = pairs.compute_indicators(series_a, series_b, PAIRS)
@@ -216,6 +307,34 @@ def test_macd_trend_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
     assert_all_equal(macd_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
 
 
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_rsi_extremes_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(rsi_extremes_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_multi_momentum_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(multi_momentum_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_grid_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(grid_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(walks)
+def test_weekly_momentum_decisions_use_no_future_bars(walk: tuple[int, int]) -> None:
+    seed, length = walk
+    assert_all_equal(weekly_momentum_decisions(series_from_closes(random_walk(seed, length, step=0.02))))
+
+
 @settings(max_examples=10, deadline=None)
 @given(st.tuples(st.integers(0, 2**32 - 1), st.integers(2, 60)), st.booleans())
 def test_pairs_decisions_use_no_future_bars(walk: tuple[int, int], cointegrated: bool) -> None:
@@ -242,6 +361,10 @@ def test_the_lookahead_checks_see_entries_and_exits() -> None:
         sma_decisions,
         donchian_decisions,
         macd_decisions,
+        rsi_extremes_decisions,
+        multi_momentum_decisions,
+        grid_decisions,
+        weekly_momentum_decisions,
     ]
 
     for check in checks:

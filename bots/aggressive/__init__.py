@@ -1,0 +1,1 @@
+"""Aggressive crypto scalpers: fast rules on 1-minute bars, ticked every 10 seconds to a minute."""
