@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from bots.catalog import load_bot_class
 from config.loader import DEFAULT_CONFIG, ConfigError, load_config
 
 DEFAULT_REGISTRY = DEFAULT_CONFIG.with_name("bots.toml")
@@ -30,8 +31,16 @@ schedule = {{ interval_seconds = 60 }}
 
 def test_default_configuration_loads() -> None:
     config = load_config()
-    assert len(config.registry.bots) >= 12
+    assert len(config.registry.bots) >= 50
     assert {b.venue for b in config.registry.bots} == {"sim-stocks", "sim-crypto", "sim-fx", "sim-kalshi"}
+    # the fleet: crypto sub-bots (a grid trader only in the sideways regime among them), Kalshi and forex
+    fleet = [b for b in config.registry.bots if b.fleet]
+    assert {b.venue for b in fleet} == {"sim-crypto", "sim-kalshi", "sim-fx"}
+    assert len([b for b in fleet if b.venue == "sim-crypto"]) == 10
+    assert all(b.regimes == ["sideways"] for b in fleet if b.bot_class == "grid")
+    # every class a default bot names loads and accepts its params
+    for entry in config.registry.bots:
+        load_bot_class(entry.bot_class)
 
 
 def test_misspelt_registry_key_is_refused_naming_file_and_key(tmp_path: Path) -> None:
