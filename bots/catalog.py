@@ -60,6 +60,10 @@ _BUILT_IN: dict[str, _CatalogEntry] = {
         "bots.pairs:PairsBot",
         "Pairs: trade a cointegrated pair's spread back to its mean, both legs together",
     ),
+    "fomc_drift": _CatalogEntry(
+        "bots.fomc_drift:FomcDriftBot",
+        "Pre-FOMC drift: long an equity index for the 24 hours before each scheduled FOMC statement",
+    ),
     "event_trading": _CatalogEntry(
         "bots.event_trading.bot:EventTradingBot",
         "Prediction markets: buy the YES its domain sources agree is cheap, through the 3-gate entry",

@@ -639,7 +639,7 @@
           borderWidth: 1, pointRadius: 0,
         })),
       },
-      options: { responsive: true, plugins: { legend: { position: 'right' } },
+      options: { responsive: true, plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },
         scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { stacked: true, min: 0, max: 100, ticks: { callback: (v) => `${v} %` } } } },
     });
   }

@@ -16,6 +16,7 @@ from bots.donchian import DonchianBot
 from bots.dual_momentum import DualMomentumBot
 from bots.fleet.crypto.grid_trader import GridTraderBot
 from bots.fleet.crypto.weekly_momentum import WeeklyMomentumBot
+from bots.fomc_drift import FomcDriftBot
 from bots.macd_trend import MacdTrendBot
 from bots.pairs import PairsBot
 from bots.rsi2 import Rsi2Bot
@@ -53,6 +54,7 @@ def test_short_names_resolve_to_the_built_in_bots() -> None:
     assert load_bot_class("multi_momentum") is MultiMomentumBot
     assert load_bot_class("grid") is GridTraderBot
     assert load_bot_class("weekly_momentum") is WeeklyMomentumBot
+    assert load_bot_class("fomc_drift") is FomcDriftBot
 
 
 def test_module_path_resolves_to_any_bot_subclass() -> None:
@@ -81,6 +83,7 @@ def test_known_bots_describes_every_short_name_and_each_loads() -> None:
         "multi_momentum",
         "grid",
         "weekly_momentum",
+        "fomc_drift",
     }
     for name, summary in described.items():
         assert summary
@@ -94,8 +97,8 @@ def test_unknown_short_name_lists_the_known_ones_and_suggests_the_nearest() -> N
     message = str(caught.value)
     assert "'rsi3'" in message and "did you mean 'rsi2'" in message
     assert (
-        "bollinger, donchian, dual_momentum, event_trading, grid, macd_trend, multi_momentum, pairs, rsi2, "
-        "rsi_extremes, sma_crossover, weekly_momentum" in message
+        "bollinger, donchian, dual_momentum, event_trading, fomc_drift, grid, macd_trend, multi_momentum, "
+        "pairs, rsi2, rsi_extremes, sma_crossover, weekly_momentum" in message
     )
     assert "module:ClassName" in message
 

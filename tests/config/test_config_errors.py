@@ -33,9 +33,10 @@ def test_default_configuration_loads() -> None:
     config = load_config()
     assert len(config.registry.bots) >= 50
     assert {b.venue for b in config.registry.bots} == {"sim-stocks", "sim-crypto", "sim-fx", "sim-kalshi"}
-    # the fleet: crypto sub-bots (a grid trader only in the sideways regime among them), Kalshi and forex
+    # the fleet: crypto sub-bots (a grid trader only in the sideways regime among them), Kalshi, the FOMC
+    # drift on the index and forex
     fleet = [b for b in config.registry.bots if b.fleet]
-    assert {b.venue for b in fleet} == {"sim-crypto", "sim-kalshi", "sim-fx"}
+    assert {b.venue for b in fleet} == {"sim-crypto", "sim-kalshi", "sim-fx", "sim-stocks"}
     assert len([b for b in fleet if b.venue == "sim-crypto"]) == 10
     assert all(b.regimes == ["sideways"] for b in fleet if b.bot_class == "grid")
     # every class a default bot names loads and accepts its params
