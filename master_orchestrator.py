@@ -531,7 +531,9 @@ class Orchestrator:
                     self._fleet_realized_today += closed.net_pnl
                     plan = None if before is None else before.exit_plan
                     self.fleet.record(
-                        closed, risk_taken(closed, plan, self.instruments[closed.instrument_key])
+                        closed,
+                        risk_taken(closed, plan, self.instruments[closed.instrument_key]),
+                        self.market_regime(closed.instrument_key),
                     )
         # A fresh fill is the latest price we have for its market: the mark held from an earlier
         # position there may be hours old and must not value the new one. (A settlement is the
@@ -831,6 +833,11 @@ class Orchestrator:
                 with self.repository.batch():
                     for reading in unsaved:
                         self.repository.save_market_regime(reading, now)
+
+    def market_regime(self, instrument_key: str) -> str | None:
+        """The market's latest regime reading (bull / sideways / bear); None without a model."""
+        regime = self._regimes_seen.get(instrument_key)
+        return None if regime is None else regime.value
 
     def record_regime_reading(self, reading: RegimeReading) -> None:
         """Store the market's current regime; a change of regime is published as an event."""

@@ -411,6 +411,9 @@ class FleetSettings(Strict):
     """
 
     enabled: bool = True  # active when some registry bot has fleet = true
+    # "thompson": one posterior per sub-bot; "regime": one per sub-bot and market regime, each sub-bot
+    # judged on its record in the regime its market is in now (which sub-bots to trust when)
+    controller: Literal["thompson", "regime"] = "thompson"
     allocation_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0
     discount: Annotated[float, Field(gt=0, le=1)] = 0.97  # a memory of about 33 trades
     floor: Annotated[float, Field(ge=0, le=1)] = 0.01  # no sub-bot starves...

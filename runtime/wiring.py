@@ -418,8 +418,10 @@ def build_orchestrator(
         fleet = FleetController(settings.fleet, members, repository, clock, bus)
         orchestrator.fleet = fleet
 
-        def allocate() -> None:
-            fleet.allocate()
+        markets = {b.name: b.bot.instruments[0].key for b in bots if b.entry.fleet and b.bot.instruments}
+
+        def allocate() -> None:  # the regime controller judges each sub-bot in its market's regime now
+            fleet.allocate({bot: orchestrator.market_regime(key) for bot, key in markets.items()})
 
         async def first_allocation() -> None:  # the restored posteriors size the first trades
             allocate()

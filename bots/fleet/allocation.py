@@ -431,6 +431,11 @@ class RegimeFleetAllocator:
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._names))
 
+    @property
+    def regimes(self) -> tuple[str, ...]:
+        """The regimes some sub-bot has a record in."""
+        return tuple(sorted(self._posteriors))
+
     def join(self, name: str) -> None:
         self._names.add(name)
 
@@ -446,6 +451,14 @@ class RegimeFleetAllocator:
     def allocate(self, rng: np.random.Generator, regime: str) -> dict[str, float]:
         names = self.names
         return _allocate(names, [self.posterior(n, regime) for n in names], self.settings, rng)
+
+    def allocate_each(self, rng: np.random.Generator, regimes: Mapping[str, str]) -> dict[str, float]:
+        """Each sub-bot judged in the regime its own market is in now (`regimes`: name -> regime)."""
+        names = self.names
+        missing = [n for n in names if n not in regimes]
+        if missing:
+            raise ValueError(f"no current regime for {', '.join(missing)}")
+        return _allocate(names, [self.posterior(n, regimes[n]) for n in names], self.settings, rng)
 
     def to_dict(self) -> dict[str, Any]:
         return {

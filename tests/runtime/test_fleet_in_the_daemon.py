@@ -151,3 +151,34 @@ def test_the_fleets_own_limits_fire_in_the_daemon_for_its_sub_bots_only(
             e for e in open_storage(tmp_path / "trading.sqlite").risk_events() if e.kind == "fleet_daily_loss"
         ]
         assert event.severity == "critical" and "breached -0.5" in event.message
+
+
+def test_the_regime_controller_learns_per_regime_and_judges_each_sub_bot_in_its_markets_regime_now(
+    tmp_path: Path,
+) -> None:
+    config = fleet_config(tmp_path)
+    fleet = config.settings.fleet.model_copy(update={"controller": "regime"})
+    config = LoadedConfig(
+        config.settings.model_copy(update={"fleet": fleet}),
+        config.registry,
+        config.settings_path,
+        config.registry_path,
+    )
+    run = build_simulated(config, START)
+    run_for(run, timedelta(minutes=15))
+    controller = run.orchestrator.fleet
+    assert controller is not None and controller.by_regime
+    # every trade taught the posterior of the regime its market was in (a regime the daemon read)
+    learnt = set(controller.regime_allocator.regimes)
+    assert learnt and learnt <= {"bull", "sideways", "bear"}
+    trades = {b: controller.trades[b] for b in ("fleet-btc", "fleet-eth")}
+    assert all(count > 0 for count in trades.values())
+    # the last round judged each sub-bot on its posterior in its market's regime at that moment
+    rows = open_storage(tmp_path / "trading.sqlite").fleet_allocations()
+    last = {r.bot: r for r in rows if r.time == rows[-1].time}
+    now_regimes = {"fleet-btc": "sim-crypto:BTC/USD", "fleet-eth": "sim-crypto:ETH/USD"}
+    for bot, market in now_regimes.items():
+        regime = run.orchestrator.market_regime(market) or "none"
+        posterior = controller.regime_allocator.posterior(bot, regime)
+        if controller.trades[bot] == last[bot].trades:  # nothing learnt after the round
+            assert last[bot].posterior_mean == pytest.approx(posterior.mu)

@@ -300,6 +300,34 @@ def test_regime_allocator_trusts_each_sub_bot_where_it_earned_it() -> None:
     assert allocator.posterior("trend", "bear") == allocator.settings.prior
 
 
+def test_regime_allocator_judges_each_sub_bot_in_its_own_markets_regime() -> None:
+    # trend earned in bull markets and lost sideways, mean_reversion the reverse: with trend's market
+    # bull and mean_reversion's sideways both are at their best and lead (the two without a record
+    # keep a share: their wide prior can still draw the best mean)
+    allocator = RegimeFleetAllocator(AllocationSettings(floor=0.05, cap=0.4))
+    for name in ("trend", "mean_reversion", "carry", "grid"):
+        allocator.join(name)
+    for _ in range(40):
+        allocator.record("trend", "bull", 1.0)
+        allocator.record("trend", "sideways", -1.0)
+        allocator.record("mean_reversion", "bull", -1.0)
+        allocator.record("mean_reversion", "sideways", 1.0)
+    rng = np.random.default_rng(5)
+    both_good = {"trend": "bull", "mean_reversion": "sideways", "carry": "bull", "grid": "none"}
+    good = allocator.allocate_each(rng, both_good)
+    assert min(good["trend"], good["mean_reversion"]) > max(good["carry"], good["grid"])
+    assert good["trend"] == pytest.approx(good["mean_reversion"], abs=0.05)
+    # swap the regimes: both are now where they lost; the two without a record take the cap (0.4 each)
+    # and the 0.2 left is split between them
+    both_bad = {**both_good, "trend": "sideways", "mean_reversion": "bull"}
+    bad = allocator.allocate_each(rng, both_bad)
+    assert bad["carry"] == pytest.approx(0.4) and bad["grid"] == pytest.approx(0.4)
+    assert bad["trend"] + bad["mean_reversion"] == pytest.approx(0.2)
+    assert bad["trend"] < good["trend"] / 2
+    with pytest.raises(ValueError, match="no current regime for grid"):
+        allocator.allocate_each(rng, {"trend": "bull", "mean_reversion": "bull", "carry": "bull"})
+
+
 def test_regime_allocator_round_trips_through_its_journal_form() -> None:
     allocator = RegimeFleetAllocator(AllocationSettings(floor=0.0, cap=1.0), names=["grid"])
     allocator.record("grid", "bear", -0.4)
