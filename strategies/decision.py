@@ -9,19 +9,23 @@ and a confidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import talib
 
 from domain.market import BarSeries
 from domain.signals import Side, SignalIntent
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+ParamsT = TypeVar("ParamsT")  # a rule's params
+IndicatorsT = TypeVar("IndicatorsT")  # a rule's indicators
 
 # Wilder-smoothed indicators (RSI, ATR) remember their whole input, so their value at the
 # last bar depends slightly on where the fetched window starts. 50 extra bars shrink the
@@ -160,6 +164,27 @@ def order_for(decision: StrategyDecision, holding: Side | None) -> tuple[Side, S
     if side is None or holding is not None:
         return None
     return side, SignalIntent.OPEN
+
+
+def decide_last(
+    series: BarSeries,
+    params: ParamsT,
+    holding: Side | None,
+    compute: Callable[[BarSeries, ParamsT], IndicatorsT],
+    decide_at: Callable[[BarSeries, IndicatorsT, int, ParamsT, Side | None], StrategyDecision],
+) -> StrategyDecision:
+    """A rule's decision at the last bar of `series`: its indicators over the series, then its
+    `decide_at` there (what a bot asks each tick; a backtest walks `decide_at` over every bar)."""
+    if len(series) == 0:
+        return hold("no bars")
+    return decide_at(series, compute(series, params), len(series) - 1, params, holding)
+
+
+def average_true_range(series: BarSeries, period: int) -> FloatArray:
+    """TA-Lib's ATR (Wilder's smoothing) of the series, NaN through its warm-up."""
+    high, low, close = (float_array(column) for column in (series.high, series.low, series.close))
+    result: FloatArray = talib.ATR(high, low, close, timeperiod=period)
+    return result
 
 
 def usable_through(series: BarSeries) -> BoolArray:

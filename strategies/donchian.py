@@ -38,6 +38,7 @@ from strategies.decision import (
     FloatArray,
     StrategyDecision,
     check_index,
+    decide_last,
     enter,
     exit_position,
     float_array,
@@ -117,9 +118,7 @@ def compute_indicators(series: BarSeries, params: DonchianParams) -> DonchianInd
 
 def decide(series: BarSeries, params: DonchianParams, holding: Side | None) -> StrategyDecision:
     """The decision at the last bar of `series`, for a bot holding `holding` (None when flat)."""
-    if len(series) == 0:
-        return hold("no bars")
-    return decide_at(series, compute_indicators(series, params), len(series) - 1, params, holding)
+    return decide_last(series, params, holding, compute_indicators, decide_at)
 
 
 def decide_at(

@@ -38,6 +38,7 @@ from strategies.decision import (
     BoolArray,
     FloatArray,
     StrategyDecision,
+    average_true_range,
     check_index,
     enter,
     exit_position,
@@ -117,7 +118,7 @@ def compute_indicators(series: BarSeries, params: DualMomentumParams) -> Momentu
     close = float_array(series.close)
     return MomentumIndicators(
         momentum=talib.ROCP(close, timeperiod=params.lookback),
-        atr=talib.ATR(float_array(series.high), float_array(series.low), close, timeperiod=params.atr_period),
+        atr=average_true_range(series, params.atr_period),
         usable=usable_through(series),
     )
 

@@ -30,8 +30,6 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import talib
-
 from domain.market import BarSeries
 from domain.signals import Side
 from strategies.decision import (
@@ -39,6 +37,7 @@ from strategies.decision import (
     MAX_CONFIDENCE,
     SETTLE_BARS,
     StrategyDecision,
+    average_true_range,
     enter,
     exit_position,
     float_array,
@@ -247,7 +246,7 @@ def _bar_evidence(series: BarSeries | None, params: FomcDriftParams) -> dict[str
         return {}
     close = float_array(series.close)
     atr = value_at(
-        talib.ATR(float_array(series.high), float_array(series.low), close, timeperiod=params.atr_period),
+        average_true_range(series, params.atr_period),
         len(series) - 1,
     )
     if atr is None:

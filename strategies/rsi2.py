@@ -32,7 +32,9 @@ from strategies.decision import (
     BoolArray,
     FloatArray,
     StrategyDecision,
+    average_true_range,
     check_index,
+    decide_last,
     enter,
     exit_position,
     float_array,
@@ -102,16 +104,14 @@ def compute_indicators(series: BarSeries, params: Rsi2Params) -> Rsi2Indicators:
         rsi=talib.RSI(close, timeperiod=params.rsi_period),
         trend_sma=talib.SMA(close, timeperiod=params.trend_period),
         exit_sma=talib.SMA(close, timeperiod=params.exit_sma_period),
-        atr=talib.ATR(float_array(series.high), float_array(series.low), close, timeperiod=params.atr_period),
+        atr=average_true_range(series, params.atr_period),
         usable=usable_through(series),
     )
 
 
 def decide(series: BarSeries, params: Rsi2Params, holding: Side | None) -> StrategyDecision:
     """The decision at the last bar of `series`, for a bot holding `holding` (None when flat)."""
-    if len(series) == 0:
-        return hold("no bars")
-    return decide_at(series, compute_indicators(series, params), len(series) - 1, params, holding)
+    return decide_last(series, params, holding, compute_indicators, decide_at)
 
 
 def decide_at(

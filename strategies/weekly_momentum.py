@@ -39,7 +39,9 @@ from strategies.decision import (
     BoolArray,
     FloatArray,
     StrategyDecision,
+    average_true_range,
     check_index,
+    decide_last,
     enter,
     exit_position,
     float_array,
@@ -104,16 +106,14 @@ def compute_indicators(series: BarSeries, params: WeeklyMomentumParams) -> Weekl
     return WeeklyMomentumIndicators(
         lookback_return=talib.ROCP(close, timeperiod=params.lookback_bars),
         sma=talib.SMA(close, timeperiod=params.lookback_bars),
-        atr=talib.ATR(float_array(series.high), float_array(series.low), close, timeperiod=params.atr_period),
+        atr=average_true_range(series, params.atr_period),
         usable=usable_through(series),
     )
 
 
 def decide(series: BarSeries, params: WeeklyMomentumParams, holding: Side | None) -> StrategyDecision:
     """The decision at the last bar of `series`, for a bot holding `holding` (None when flat)."""
-    if len(series) == 0:
-        return hold("no bars")
-    return decide_at(series, compute_indicators(series, params), len(series) - 1, params, holding)
+    return decide_last(series, params, holding, compute_indicators, decide_at)
 
 
 def decide_at(
