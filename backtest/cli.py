@@ -15,10 +15,13 @@
     python -m backtest stress --simulated ETH --bot bollinger-eth --position-fraction 0.5
 
     python -m backtest replay --bars sim-crypto:BTC/USD=simulated:BTC --bot rsi2-btc
+    python -m backtest replay --bars ... --bot momentum-crypto --param lookback=20,60 \
+        --walk-forward --in-sample 300 --out-of-sample 200
 
 `replay` is the event-driven engine: the registered bots through the whole daemon (gates, risk
-engine, paper broker, journal) over recorded bars; see `backtest.replay_command`. The others
-are the vectorized engine's.
+engine, paper broker, journal) over recorded bars; with a `--param` grid it sweeps, and with
+`--walk-forward` it walks forward, one replay per set (for the bots the vectorized engine cannot
+express); see `backtest.replay_command`. The others are the vectorized engine's.
 
 Bars come from a CSV or Parquet file (`--bars`), the data that ships with installed packages
 (`--shipped SPX|NDX|BTCUSD`) or the simulated world (`--simulated BTC|ETH|SOL`), and are

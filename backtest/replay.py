@@ -142,8 +142,11 @@ def plan_replay(
     bots: Sequence[str] | None = None,
     warmup_bars: int | None = None,
     spread_bps: float | None = None,
+    params: Mapping[str, object] | None = None,
 ) -> ReplayPlan:
     """The replay of `bots` (default: every enabled bot whose instruments all have bars) over `bars`.
+
+    `params` override registry params of the one bot named in `bots` (a sweep's parameter set).
 
     `warmup_bars` bars of each series are history before the clock starts (default the
     configuration's `[simulation] warmup_bars`); the replay ends when the last bar closes.
@@ -173,7 +176,17 @@ def plan_replay(
     periods = sorted({r.period_seconds for r in recorded})
     finest = periods[0]
     adjusted = _replay_settings(settings, chosen, by_key, out_dir, periods, notes)
-    registry = Registry(bots=[entry.model_copy(update={"mode": "paper"}) for entry in chosen])
+    if params:
+        if len(chosen) != 1:
+            raise ReplayProblem("parameters apply to one bot: name exactly one with --bot")
+        notes.append(f"{chosen[0].name} with " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    overrides = dict(params or {})
+    registry = Registry(
+        bots=[
+            entry.model_copy(update={"mode": "paper", "params": {**entry.params, **overrides}})
+            for entry in chosen
+        ]
+    )
     replay_config = LoadedConfig(adjusted, registry, config.settings_path, config.registry_path)
     notes.insert(
         0,

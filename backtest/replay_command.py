@@ -3,12 +3,21 @@
     python -m backtest replay --bars sim-crypto:BTC/USD=simulated:BTC --bot rsi2-btc
     python -m backtest replay --bars sim-stocks:SPY=spy_1min.csv --bars sim-stocks:QQQ=qqq_1min.parquet
     python -m backtest replay --config my.toml --bars alpaca:SPY=shipped:SPX --bot spy-daily
+    python -m backtest replay --bars ... --bot momentum-crypto --param lookback=20,60
+    python -m backtest replay --bars ... --bot momentum-crypto --param lookback=20,60 \
+        --walk-forward --in-sample 300 --out-of-sample 200
 
 Each `--bars VENUE:SYMBOL=SOURCE` gives one instrument's bars: a .csv or .parquet file, data that
 ships with packages (`shipped:SPX|NDX|BTCUSD`) or the simulated world (`simulated:BTC|ETH|SOL`,
 `--sim-bars` bars of `--timeframe` seconds). The bars are checked before the run (duplicates,
 order, prices); gaps are reported. Without `--bot`, every enabled bot of the registry whose
 instruments all have bars runs.
+
+A `--param NAME=V1,V2` grid on one `--bot` replays every combination (a sweep, each set in
+`<out>/set-NN/`), ranked by `--objective`; with `--walk-forward` each fold replays every set over
+its in-sample bars and the best over the out-of-sample bars after them (`<out>/fold-NN/`). This
+is how the bots the vectorized engine cannot express (a basket, a pair, a clock-timed rule) are
+swept and walked forward.
 
 The journal goes to `<out>/replay.sqlite` (default `<var_dir>/replays/replay-<stamp>/`), the paper
 venues' books under `<out>/var`, and an HTML report beside them. Open the journal in the dashboard
@@ -21,17 +30,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import logging
-from collections.abc import Iterator
+import math
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from backtest.bars import load_bars_file, require_runnable_bars
 from backtest.go_live import GoLiveCriteria
+from backtest.metrics import summarize
 from backtest.report import (
     TRADE_COLUMNS,
     ReportTable,
@@ -41,12 +55,14 @@ from backtest.report import (
     summary_rows,
     write_report,
 )
+from backtest.walk_forward import windows
 from config.loader import DEFAULT_CONFIG, load_config
 from ml_models.data import SimulationSettings, check_assets, shipped_bars, simulated_bars
 from utils.clock import WALL_CLOCK
 
 if TYPE_CHECKING:  # the daemon's modules load only when a replay runs, not for the other commands
-    from backtest.replay import ReplayBars, ReplayRecord
+    from backtest.replay import ReplayBars, ReplayPlan, ReplayRecord
+    from config.loader import LoadedConfig
 
 REFUSALS_SHOWN = 8
 
@@ -83,19 +99,114 @@ def add_replay_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
     sub.add_argument("--sim-bars", type=int, default=3000, help="bars of a simulated:ASSET source")
     sub.add_argument("--timeframe", type=int, default=60, help="seconds per bar of a simulated:ASSET source")
+    sub.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a parameter of the one --bot; NAME=V1,V2,... replays every combination (a sweep "
+        "through the daemon, for bots the vectorized engine cannot express)",
+    )
+    sub.add_argument(
+        "--objective",
+        choices=("sharpe", "sortino", "calmar", "total_return"),
+        default="sharpe",
+        help="what a sweep's best set maximises (of the replay's equity marks)",
+    )
+    sub.add_argument(
+        "--walk-forward",
+        action="store_true",
+        help="with a --param grid: choose the set in sample, replay it out of sample, fold by fold",
+    )
+    sub.add_argument("--in-sample", type=int, default=1000, help="walk-forward: bars in sample")
+    sub.add_argument("--out-of-sample", type=int, default=250, help="walk-forward: bars out of sample")
+    sub.add_argument("--anchored", action="store_true", help="walk-forward: in-sample windows start at bar 0")
     sub.add_argument("--report", help="HTML report path (default <out>/report.html)")
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def replay_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Path:
-    """Plan, run and read back one replay; print its record and write its report."""
-    from backtest.replay import build_replay, plan_replay, read_record, run_replay
+    """Plan, run and read back one replay (or one per parameter set of a sweep); print the record
+    and write the report (a sweep's: the best set's, with every set's row)."""
+    from backtest.replay import ReplayProblem
 
     config = load_config(options.config)
     folder = Path(options.out) if options.out else _default_folder(config.settings.system.var_dir)
     bars = [_bars(spec, options, err) for spec in options.bars]
+    sets = parameter_sets(options.param or [])
+    if sets != [{}] and (not options.bot or len(options.bot) != 1):
+        raise ReplayProblem("--param overrides the parameters of one bot: name it with one --bot")
+    if options.walk_forward:
+        if len(sets) < 2:
+            raise ReplayProblem("walk-forward chooses between parameter sets: give --param NAME=V1,V2,...")
+        return _walk_forward(config, bars, folder, sets, options, out, err)
+    if len(sets) == 1:
+        plan, record = _replay_once(config, bars, folder, sets[0], options, err)
+        _print_record(out, record)
+        _print_where(out, plan.database)
+        return _write(options, folder, plan, record, ())
+    runs = []
+    for index, params in enumerate(sets, start=1):
+        label = ", ".join(f"{k}={v}" for k, v in params.items())
+        print(f"set {index} of {len(sets)}: {label}", file=err)
+        plan, record = _replay_once(config, bars, folder / f"set-{index:02d}", params, options, err)
+        runs.append((params, plan, record))
+    ranked = sorted(runs, key=lambda run: -_score(run[2], options.objective))
+    table = _sweep_table(ranked, options.objective)
+    print(f"{len(runs)} parameter sets of {options.bot[0]}, best by {options.objective} first", file=out)
+    print_table(out, table.header, table.rows)
+    best_params, best_plan, best_record = ranked[0]
+    print("best: " + ", ".join(f"{k}={v}" for k, v in best_params.items()), file=out)
+    _print_record(out, best_record)
+    _print_where(out, best_plan.database)
+    return _write(options, folder, best_plan, best_record, (table,))
+
+
+def parameter_sets(specs: Sequence[str]) -> list[dict[str, object]]:
+    """Every combination of `NAME=V1,V2,...` specs, values typed as TOML reads them (5, 0.5, true,
+    "text"; a bare word is text); [{}] when there are none."""
+    from backtest.replay import ReplayProblem
+
+    names: list[str] = []
+    choices: list[list[object]] = []
+    for spec in specs:
+        name, separator, values = spec.partition("=")
+        if not separator or not name.strip() or not values.strip():
+            raise ReplayProblem(f"--param {spec!r}: write NAME=VALUE or NAME=V1,V2,...")
+        if name in names:
+            raise ReplayProblem(f"--param {name} is given twice")
+        names.append(name.strip())
+        choices.append([_typed(value.strip()) for value in values.split(",")])
+    return [dict(zip(names, combination, strict=True)) for combination in itertools.product(*choices)]
+
+
+def _typed(text: str) -> object:
+    try:
+        value: object = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    return value
+
+
+def _replay_once(
+    config: LoadedConfig,
+    bars: Sequence[ReplayBars],
+    folder: Path,
+    params: Mapping[str, object],
+    options: argparse.Namespace,
+    err: TextIO,
+    *,
+    warmup_bars: int | None = None,
+) -> tuple[ReplayPlan, ReplayRecord]:
+    from backtest.replay import build_replay, plan_replay, read_record, run_replay
+
     plan = plan_replay(
-        config, bars, folder, bots=options.bot, warmup_bars=options.warmup_bars, spread_bps=options.spread_bps
+        config,
+        bars,
+        folder,
+        bots=options.bot,
+        warmup_bars=options.warmup_bars if warmup_bars is None else warmup_bars,
+        spread_bps=options.spread_bps,
+        params=params,
     )
     for note in plan.notes:
         print(f"note: {note}", file=err)
@@ -110,13 +221,155 @@ def replay_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Pat
     settings = plan.config.settings
     go_live = settings.go_live
     criteria = GoLiveCriteria(go_live.min_trades, go_live.min_win_rate, go_live.min_sharpe)
-    record = read_record(plan.database, settings.system.timezone, criteria)
-    _print_record(out, record)
-    print(f"journal: {plan.database}", file=out)
-    print(
-        f"dashboard: python master_orchestrator.py run --dashboard-only --database {plan.database}",
-        file=out,
+    return plan, read_record(plan.database, settings.system.timezone, criteria)
+
+
+def _walk_forward(
+    config: LoadedConfig,
+    bars: Sequence[ReplayBars],
+    folder: Path,
+    sets: Sequence[Mapping[str, object]],
+    options: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+) -> Path:
+    """Each fold: every set replayed over the in-sample bars, the best (by --objective) replayed over
+    the out-of-sample bars that follow; the out-of-sample records chained into one. Each replay
+    starts with `--warmup-bars` of history before its window (fold 0 takes them from its own)."""
+    from backtest.cli import infer_periods_per_year  # the command line's own reading of bar spacing
+    from backtest.replay import ReplayBars, ReplayProblem
+
+    times = pd.DatetimeIndex(bars[0].frame.index)
+    if any(not pd.DatetimeIndex(b.frame.index).equals(times) for b in bars[1:]):
+        raise ReplayProblem(
+            "walk-forward cuts every --bars series at the same bars: give them the same bar times"
+        )
+    warmup = config.settings.simulation.warmup_bars if options.warmup_bars is None else options.warmup_bars
+    try:
+        folds = windows(len(times), options.in_sample, options.out_of_sample, anchored=options.anchored)
+    except ValueError as exc:
+        raise ReplayProblem(str(exc)) from None
+
+    def cut(start: int, end: int) -> list[ReplayBars]:
+        return [ReplayBars(b.key, b.frame.iloc[start:end], b.source) for b in bars]
+
+    rows = []
+    pieces: list[pd.Series] = []
+    trades: list[pd.DataFrame] = []
+    for fold in folds:
+        is_from = max(0, fold.is_start - warmup)
+        is_warmup = fold.is_start - is_from if fold.is_start >= warmup else min(warmup, fold.is_end - 2)
+        scored = []
+        for index, params in enumerate(sets, start=1):
+            print(f"fold {fold.index + 1} of {len(folds)}, in sample, set {index} of {len(sets)}", file=err)
+            where = folder / f"fold-{fold.index + 1:02d}" / f"in-sample-{index:02d}"
+            _, record = _replay_once(
+                config, cut(is_from, fold.is_end), where, params, options, err, warmup_bars=is_warmup
+            )
+            scored.append((_score(record, options.objective), index, params))
+        best_score, _, best = max(scored, key=lambda item: (item[0], -item[1]))
+        print(f"fold {fold.index + 1} of {len(folds)}, out of sample", file=err)
+        oos_from = fold.oos_start - warmup
+        if oos_from < 0:
+            raise ReplayProblem(
+                f"fold {fold.index + 1}: fewer than {warmup} bars before its out-of-sample window"
+            )
+        where = folder / f"fold-{fold.index + 1:02d}" / "out-of-sample"
+        _, record = _replay_once(
+            config, cut(oos_from, fold.oos_end), where, best, options, err, warmup_bars=warmup
+        )
+        marks = record.equity
+        if len(marks):
+            scale = 1.0 if not pieces else float(pieces[-1].iloc[-1]) / record.starting_equity
+            pieces.append(marks * scale)
+        trades.append(_trade_frame(record))
+        rows.append(
+            (
+                str(fold.index + 1),
+                f"{times[fold.is_start]:%Y-%m-%d %H:%M} .. {times[fold.is_end - 1]:%Y-%m-%d %H:%M}",
+                f"{times[fold.oos_start]:%Y-%m-%d %H:%M} .. {times[fold.oos_end - 1]:%Y-%m-%d %H:%M}",
+                ", ".join(f"{k}={v}" for k, v in best.items()),
+                number(best_score, 3),
+                percent(float(record.summary.total_return)),
+                str(len(record.trades)),
+            )
+        )
+    header = (
+        "fold",
+        "in sample",
+        "out of sample",
+        "chosen",
+        f"IS {options.objective}",
+        "OOS return",
+        "OOS trades",
     )
+    table = ReportTable("Folds: the set chosen in sample, its out-of-sample record", header, tuple(rows))
+    print(f"{len(folds)} folds over {len(sets)} parameter sets of {options.bot[0]}", file=out)
+    print_table(out, header, rows)
+    equity = pd.concat(pieces) if pieces else pd.Series(dtype=np.float64)
+    trade_list = pd.concat(trades, ignore_index=True) if trades else _trade_frame(None)
+    starting = float(equity.iloc[0]) if len(equity) else 0.0
+    summary = summarize(
+        equity.to_numpy(),
+        np.zeros(len(equity)),
+        trade_list["pnl"].to_numpy(dtype=np.float64),
+        infer_periods_per_year(pd.DatetimeIndex(equity.index)) if len(equity) > 1 else 252.0,
+        initial_equity=starting or None,
+    )
+    print_table(out, ("out of sample", "value"), summary_rows(summary))
+    report = Path(options.report) if options.report else folder / "report.html"
+    return write_report(
+        report,
+        title=f"Walk-forward of {options.bot[0]} through the daemon",
+        equity=equity,
+        trades=trade_list,
+        summary=summary,
+        tables=[table],
+        notes=[
+            f"{'anchored' if options.anchored else 'rolling'} windows: {options.in_sample} bars in sample, "
+            f"{options.out_of_sample} out of sample, each replay after {warmup} warm-up bars",
+            "exposure is not measured across the chained replays (shown as 0)",
+        ],
+    )
+
+
+def _score(record: ReplayRecord, objective: str) -> float:
+    value = float(getattr(record.summary, objective))
+    return value if math.isfinite(value) else -math.inf
+
+
+def _sweep_table(
+    runs: Sequence[tuple[Mapping[str, object], ReplayPlan, ReplayRecord]], objective: str
+) -> ReportTable:
+    names = list(runs[0][0])
+    rows = []
+    for params, _, record in runs:
+        summary = record.summary
+        rows.append(
+            (
+                *(str(params[name]) for name in names),
+                number(_score(record, objective), 3),
+                percent(summary.total_return),
+                percent(summary.max_drawdown),
+                str(len(record.trades)),
+            )
+        )
+    header = (*names, objective, "total return", "max drawdown", "trades")
+    return ReportTable(f"Every parameter set, best by {objective} first", header, tuple(rows))
+
+
+def _print_where(out: TextIO, database: Path) -> None:
+    print(f"journal: {database}", file=out)
+    print(f"dashboard: python master_orchestrator.py run --dashboard-only --database {database}", file=out)
+
+
+def _write(
+    options: argparse.Namespace,
+    folder: Path,
+    plan: ReplayPlan,
+    record: ReplayRecord,
+    tables: Sequence[ReportTable],
+) -> Path:
     report = Path(options.report) if options.report else folder / "report.html"
     return write_report(
         report,
@@ -124,7 +377,7 @@ def replay_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Pat
         equity=record.equity,
         trades=_trade_frame(record),
         summary=record.summary,
-        tables=[_bot_table(record), _refusal_table(record)],
+        tables=[*tables, _bot_table(record), _refusal_table(record)],
         notes=list(plan.notes),
     )
 
@@ -218,7 +471,7 @@ def _refusal_table(record: ReplayRecord) -> ReportTable:
     return ReportTable("Signals refused, by stage and reason", ("stage: reason", "signals"), rows)
 
 
-def _trade_frame(record: ReplayRecord) -> pd.DataFrame:
+def _trade_frame(record: ReplayRecord | None) -> pd.DataFrame:
     return pd.DataFrame(
         [
             (
@@ -229,7 +482,7 @@ def _trade_frame(record: ReplayRecord) -> pd.DataFrame:
                 float(t.quantity * Decimal(t.side.sign)),
                 float(t.net_pnl),
             )
-            for t in record.trades
+            for t in (record.trades if record is not None else ())
         ],
         columns=list(TRADE_COLUMNS),
     )

@@ -8,6 +8,7 @@ bars: every fill at the open of the bar it happened in, every decision on comple
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import sqlite3
@@ -35,6 +36,7 @@ from backtest.replay import (
     plan_replay,
     read_record,
 )
+from backtest.replay_command import parameter_sets
 from backtest.replay_journal import NotAReplay, replay_gates, replay_span
 from config.loader import LoadedConfig, load_config
 from domain.signals import Side
@@ -352,3 +354,120 @@ def test_a_bars_argument_without_an_instrument_is_a_usage_error(tmp_path: Path) 
     arguments = ["replay", "--config", str(config.settings_path), "--bars", "btc.csv", "--out", str(tmp_path)]
     assert main(arguments, out=io.StringIO(), err=err) == 2
     assert "write VENUE:SYMBOL=SOURCE" in err.getvalue()
+
+
+# --- sweeps and walk-forward through the daemon (for bots the vectorized engine cannot express) -----------
+
+BASKET_BOTS = """
+[[bots]]
+name = "momentum-pair"
+class = "dual_momentum"
+instruments = ["BTC/USD", "ETH/USD"]
+venue = "sim-crypto"
+schedule = { interval_seconds = 60 }
+timeframe_seconds = 60
+params = { lookback = 30 }
+"""
+
+
+def test_parameter_sets_are_every_combination_typed_as_toml_reads_them() -> None:
+    assert parameter_sets([]) == [{}]
+    sets = parameter_sets(["lookback=20,60", "switch_margin=0.001", "allow_short=true,false", "mode=fast"])
+    assert sets == [
+        {"lookback": 20, "switch_margin": 0.001, "allow_short": True, "mode": "fast"},
+        {"lookback": 20, "switch_margin": 0.001, "allow_short": False, "mode": "fast"},
+        {"lookback": 60, "switch_margin": 0.001, "allow_short": True, "mode": "fast"},
+        {"lookback": 60, "switch_margin": 0.001, "allow_short": False, "mode": "fast"},
+    ]
+    for bad in (["lookback"], ["=5"], ["lookback="]):
+        with pytest.raises(ReplayProblem, match="write NAME=VALUE"):
+            parameter_sets(bad)
+    with pytest.raises(ReplayProblem, match="given twice"):
+        parameter_sets(["lookback=5", "lookback=6"])
+
+
+@pytest.fixture(scope="module")
+def basket(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    base = tmp_path_factory.mktemp("basket")
+    (base / "bots.toml").write_text(BASKET_BOTS)
+    (base / "settings.toml").write_text(SETTINGS.format(base=base))
+    frames = simulated_bars(("BTC", "ETH"), SimulationSettings(bars=420, timeframe_seconds=60))
+    arguments = ["--config", str(base / "settings.toml"), "--bot", "momentum-pair", "--quiet"]
+    for asset, frame in frames.items():
+        frame.to_csv(base / f"{asset}.csv")
+        arguments += ["--bars", f"sim-crypto:{asset}/USD={base / f'{asset}.csv'}"]
+    return base, arguments
+
+
+def test_a_basket_bot_is_swept_through_the_daemon_one_replay_per_set(basket: tuple[Path, list[str]]) -> None:
+    base, arguments = basket
+    out = io.StringIO()
+    code = main(
+        [
+            "replay",
+            *arguments,
+            "--param",
+            "lookback=10,40",
+            "--warmup-bars",
+            "100",
+            "--out",
+            str(base / "sweep"),
+        ],
+        out=out,
+        err=io.StringIO(),
+    )
+    assert code == 0, out.getvalue()
+    printed = out.getvalue()
+    assert "2 parameter sets of momentum-pair, best by sharpe first" in printed
+    # each set replayed with its own parameters, into its own journal
+    journaled = {}
+    for number in (1, 2):
+        with sqlite3.connect(base / "sweep" / f"set-{number:02d}" / "replay.sqlite") as db:
+            [(params,)] = db.execute("select params from bots where name = 'momentum-pair'").fetchall()
+        journaled[number] = json.loads(params)["lookback"]
+    assert journaled == {1: 10, 2: 40}
+    # the best set printed first is the one with the higher Sharpe of its equity
+    criteria = GoLiveCriteria()
+    sharpe = {
+        journaled[n]: read_record(
+            base / "sweep" / f"set-{n:02d}" / "replay.sqlite", "UTC", criteria
+        ).summary.sharpe
+        for n in (1, 2)
+    }
+    best = max(sharpe, key=lambda lookback: sharpe[lookback])
+    assert f"best: lookback={best}" in printed
+
+
+def test_a_basket_bot_walks_forward_through_the_daemon(basket: tuple[Path, list[str]]) -> None:
+    base, arguments = basket
+    out = io.StringIO()
+    folder = base / "walk"
+    walk = ["--walk-forward", "--in-sample", "160", "--out-of-sample", "100", "--warmup-bars", "100"]
+    code = main(
+        ["replay", *arguments, "--param", "lookback=10,40", *walk, "--out", str(folder)],
+        out=out,
+        err=io.StringIO(),
+    )
+    assert code == 0, out.getvalue()
+    printed = out.getvalue()
+    assert "2 folds over 2 parameter sets of momentum-pair" in printed
+    times = load_bars_file(base / "BTC.csv").index
+    for fold, oos_start in ((1, 160), (2, 260)):
+        oos = folder / f"fold-{fold:02d}" / "out-of-sample" / "replay.sqlite"
+        # the out-of-sample replay starts where its in-sample window ended, after its warm-up bars
+        span = replay_span(oos)
+        assert span is not None and span[0] == times[oos_start].to_pydatetime()
+        with sqlite3.connect(oos) as db:
+            [(params,)] = db.execute("select params from bots where name = 'momentum-pair'").fetchall()
+        chosen = json.loads(params)["lookback"]
+        # it replayed the set that scored best in sample
+        scores = {
+            lookback: read_record(
+                folder / f"fold-{fold:02d}" / f"in-sample-{n:02d}" / "replay.sqlite", "UTC", GoLiveCriteria()
+            ).summary.sharpe
+            for n, lookback in ((1, 10), (2, 40))
+        }
+        finite = {k: v for k, v in scores.items() if v == v}
+        if finite:
+            assert chosen == max(finite, key=lambda lookback: finite[lookback])
+    assert "Walk-forward of momentum-pair through the daemon" in (folder / "report.html").read_text()
