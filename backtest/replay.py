@@ -49,7 +49,7 @@ from domain.positions import ClosedTrade
 from master_orchestrator import Orchestrator
 from runtime.scheduling import SimulatedScheduler
 from runtime.venues import simulated_venues
-from runtime.wiring import build_orchestrator
+from runtime.wiring import build_orchestrator, build_simulated
 from storage.database import open_storage
 from storage.reports import Reports
 from utils.clock import SimulatedClock
@@ -100,7 +100,7 @@ class Replay:
     orchestrator: Orchestrator
     scheduler: SimulatedScheduler
     clock: SimulatedClock
-    market: HistoricalMarket
+    market: HistoricalMarket | None  # None: the simulated prediction world prices the venue
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -198,6 +198,93 @@ def plan_replay(
     return ReplayPlan(
         replay_config, tuple(recorded), spreads, start, end, tuple(e.name for e in chosen), tuple(notes)
     )
+
+
+def plan_prediction_replay(
+    config: LoadedConfig,
+    out_dir: Path,
+    *,
+    start: datetime,
+    days: float,
+    bots: Sequence[str] | None = None,
+    params: Mapping[str, object] | None = None,
+) -> ReplayPlan:
+    """The replay of prediction-market bots (default: every enabled bot on a simulated prediction
+    venue) through the daemon over `days` of the simulated prediction world from `start`: its
+    markets, forecasts, crowd and settlements are drawn from the seed, so a start always replays
+    the same (there are no recorded bars of contracts that settle)."""
+    settings = config.settings
+    if not (math.isfinite(days) and days > 0):
+        raise ReplayProblem(f"a prediction replay runs for a positive number of days, not {days}")
+    prediction_venues = {
+        name
+        for name, venue in settings.venues.items()
+        if venue.kind == "simulated" and venue.asset_class == "prediction"
+    }
+    entries = {entry.name: entry for entry in config.registry.bots}
+    if bots:
+        unknown = [name for name in bots if name not in entries]
+        if unknown:
+            raise ReplayProblem(f"no bot named {', '.join(unknown)} in {config.registry_path}")
+        chosen = [entries[name] for name in bots]
+        elsewhere = [e.name for e in chosen if e.venue not in prediction_venues]
+        if elsewhere:
+            raise ReplayProblem(
+                f"{', '.join(elsewhere)} trade(s) bars, not the simulated prediction world: "
+                "give --bars instead"
+            )
+    else:
+        chosen = [e for e in config.registry.bots if e.enabled and e.venue in prediction_venues]
+        if not chosen:
+            raise ReplayProblem(
+                f"no enabled bot of {config.registry_path} trades a simulated prediction venue"
+            )
+    notes = [
+        f"{len(chosen)} bot(s) over {days:g} day(s) of the simulated prediction world "
+        f"from {start.isoformat()}",
+        "the ML vote, news, the LLM stages and funding rates are off: their data is not the replayed world",
+    ]
+    if params:
+        if len(chosen) != 1:
+            raise ReplayProblem("parameters apply to one bot: name exactly one with --bot")
+        notes.append(f"{chosen[0].name} with " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    overrides = dict(params or {})
+    registry = Registry(
+        bots=[
+            entry.model_copy(update={"mode": "paper", "params": {**entry.params, **overrides}})
+            for entry in chosen
+        ]
+    )
+    jobs = settings.orchestrator
+    adjusted = settings.model_copy(
+        update={
+            "system": settings.system.model_copy(
+                update={"database": str(out_dir / DATABASE_NAME), "var_dir": str(out_dir / "var")}
+            ),
+            "venues": {name: settings.venues[name] for name in sorted({e.venue for e in chosen})},
+            # contracts are checked every minute or so live; a replay of days need not poll faster
+            "orchestrator": jobs.model_copy(
+                update={
+                    "fill_poll_seconds": max(jobs.fill_poll_seconds, 30),
+                    "exit_check_seconds": max(jobs.exit_check_seconds, 60),
+                    "equity_snapshot_seconds": max(jobs.equity_snapshot_seconds, 600),
+                }
+            ),
+            "ml": settings.ml.model_copy(update={"enabled": False}),
+            "news": settings.news.model_copy(update={"enabled": False, "rss_feeds": []}),
+            "ensemble": settings.ensemble.model_copy(
+                update={
+                    "macro_references": [],
+                    "crypto_derivatives": settings.ensemble.crypto_derivatives.model_copy(
+                        update={"exchange": ""}
+                    ),
+                }
+            ),
+        }
+    )
+    replay_config = LoadedConfig(adjusted, registry, config.settings_path, config.registry_path)
+    end = start + timedelta(days=days)
+    return ReplayPlan(replay_config, (), {}, start, end, tuple(e.name for e in chosen), tuple(notes))
 
 
 def _recorded(config: LoadedConfig, item: ReplayBars) -> RecordedBars:
@@ -355,11 +442,18 @@ def _coarse_enough(timeframe: int, periods: Sequence[int], what: str, notes: lis
 
 
 def build_replay(plan: ReplayPlan) -> Replay:
-    """The daemon of `plan` on a simulated clock at the plan's start, priced by its bars."""
+    """The daemon of `plan` on a simulated clock at the plan's start, priced by its bars (or, for a
+    plan without bars, by the simulated prediction world)."""
     settings = plan.config.settings
     Path(settings.system.var_dir).mkdir(parents=True, exist_ok=True)
     if plan.database.exists():
         raise ReplayProblem(f"{plan.database} exists: a replay writes a new journal; choose another --out")
+    if not plan.recorded:
+        try:
+            run = build_simulated(plan.config, plan.start)
+        except ConfigError as exc:
+            raise ReplayProblem(str(exc)) from None
+        return Replay(plan, run.orchestrator, run.scheduler, run.clock, None)
     clock = SimulatedClock(plan.start)
     scheduler = SimulatedScheduler(clock)
     market = HistoricalMarket(clock, plan.recorded, plan.half_spreads)

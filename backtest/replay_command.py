@@ -35,6 +35,7 @@ import logging
 import math
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -77,9 +78,17 @@ def add_replay_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     sub.add_argument(
         "--bars",
         action="append",
-        required=True,
         metavar="VENUE:SYMBOL=SOURCE",
         help="one instrument's bars: FILE (.csv/.parquet), shipped:NAME or simulated:ASSET; repeatable",
+    )
+    sub.add_argument(
+        "--simulated-days",
+        type=float,
+        help="instead of --bars: prediction-market bots over N days of the simulated prediction world",
+    )
+    sub.add_argument(
+        "--start",
+        help="with --simulated-days: when the replay starts (ISO 8601 with offset; default today 00:00 UTC)",
     )
     sub.add_argument(
         "--bot",
@@ -131,7 +140,13 @@ def replay_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Pat
 
     config = load_config(options.config)
     folder = Path(options.out) if options.out else _default_folder(config.settings.system.var_dir)
-    bars = [_bars(spec, options, err) for spec in options.bars]
+    if (options.bars is None) == (options.simulated_days is None):
+        raise ReplayProblem(
+            "give the bars (--bars VENUE:SYMBOL=SOURCE) or --simulated-days N, one of the two"
+        )
+    if options.simulated_days is not None and options.walk_forward:
+        raise ReplayProblem("walk-forward cuts recorded bars; a prediction replay sweeps with --param")
+    bars = [_bars(spec, options, err) for spec in options.bars or []]
     sets = parameter_sets(options.param or [])
     if sets != [{}] and (not options.bot or len(options.bot) != 1):
         raise ReplayProblem("--param overrides the parameters of one bot: name it with one --bot")
@@ -197,17 +212,27 @@ def _replay_once(
     *,
     warmup_bars: int | None = None,
 ) -> tuple[ReplayPlan, ReplayRecord]:
-    from backtest.replay import build_replay, plan_replay, read_record, run_replay
+    from backtest.replay import build_replay, plan_prediction_replay, plan_replay, read_record, run_replay
 
-    plan = plan_replay(
-        config,
-        bars,
-        folder,
-        bots=options.bot,
-        warmup_bars=options.warmup_bars if warmup_bars is None else warmup_bars,
-        spread_bps=options.spread_bps,
-        params=params,
-    )
+    if options.simulated_days is not None:
+        plan = plan_prediction_replay(
+            config,
+            folder,
+            start=_start(options),
+            days=options.simulated_days,
+            bots=options.bot,
+            params=params,
+        )
+    else:
+        plan = plan_replay(
+            config,
+            bars,
+            folder,
+            bots=options.bot,
+            warmup_bars=options.warmup_bars if warmup_bars is None else warmup_bars,
+            spread_bps=options.spread_bps,
+            params=params,
+        )
     for note in plan.notes:
         print(f"note: {note}", file=err)
     replay = build_replay(plan)
@@ -331,6 +356,20 @@ def _walk_forward(
             "exposure is not measured across the chained replays (shown as 0)",
         ],
     )
+
+
+def _start(options: argparse.Namespace) -> datetime:
+    from backtest.replay import ReplayProblem
+
+    if options.start is None:
+        return WALL_CLOCK.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        start = datetime.fromisoformat(options.start)
+    except ValueError:
+        raise ReplayProblem(f"--start {options.start!r} is not an ISO 8601 time") from None
+    if start.tzinfo is None:
+        raise ReplayProblem(f"--start {options.start!r} needs its offset, e.g. 2026-08-24T00:00:00+00:00")
+    return start
 
 
 def _score(record: ReplayRecord, objective: str) -> float:

@@ -471,3 +471,37 @@ def test_a_basket_bot_walks_forward_through_the_daemon(basket: tuple[Path, list[
         if finite:
             assert chosen == max(finite, key=lambda lookback: finite[lookback])
     assert "Walk-forward of momentum-pair through the daemon" in (folder / "report.html").read_text()
+
+
+# --- prediction-market bots: replayed over the simulated prediction world -----------------------------------
+
+
+def test_prediction_bots_replay_through_the_daemon_over_days_of_the_simulated_world(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    start = "2026-08-24T00:00:00+00:00"
+    arguments = ["replay", "--simulated-days", "1", "--start", start, "--bot", "weather-edges"]
+    code = main([*arguments, "--out", str(tmp_path / "weather"), "--quiet"], out=out, err=err)
+    assert code == 0, err.getvalue()
+    database = tmp_path / "weather" / "replay.sqlite"
+    begin = datetime.fromisoformat(start)
+    assert replay_span(database) == (begin, begin + timedelta(days=1))  # the gate and dashboard read it
+    repo = open_storage(database)
+    fills = repo.fills()
+    assert fills and {f.venue for f in fills} == {"sim-kalshi"}  # the bot traded the simulated contracts
+    assert {status.name for status in repo.status_summary(begin).bots} == {"weather-edges"}
+    assert "weather-edges" in out.getvalue() and "consensus: " in out.getvalue()  # its refusals, by gate
+
+
+def test_a_prediction_replay_refuses_bar_bots_and_walk_forward(tmp_path: Path) -> None:
+    for extra, message in (
+        (["--bot", "rsi2-btc"], "trade(s) bars, not the simulated prediction world"),
+        (
+            ["--walk-forward", "--param", "max_price=0.2,0.3", "--bot", "weather-edges"],
+            "walk-forward cuts recorded",
+        ),
+        (["--bars", "sim-crypto:BTC/USD=simulated:BTC"], "one of the two"),
+    ):
+        err = io.StringIO()
+        arguments = ["replay", "--simulated-days", "1", "--out", str(tmp_path / "x"), "--quiet", *extra]
+        assert main(arguments, out=io.StringIO(), err=err) == 2
+        assert message in err.getvalue(), err.getvalue()
