@@ -35,7 +35,7 @@ import logging
 import math
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -56,7 +56,7 @@ from backtest.report import (
     summary_rows,
     write_report,
 )
-from backtest.walk_forward import windows
+from backtest.walk_forward import Fold, windows
 from config.loader import DEFAULT_CONFIG, load_config
 from ml_models.data import SimulationSettings, check_assets, shipped_bars, simulated_bars
 from utils.clock import WALL_CLOCK
@@ -144,8 +144,6 @@ def replay_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> Pat
         raise ReplayProblem(
             "give the bars (--bars VENUE:SYMBOL=SOURCE) or --simulated-days N, one of the two"
         )
-    if options.simulated_days is not None and options.walk_forward:
-        raise ReplayProblem("walk-forward cuts recorded bars; a prediction replay sweeps with --param")
     bars = [_bars(spec, options, err) for spec in options.bars or []]
     sets = parameter_sets(options.param or [])
     if sets != [{}] and (not options.bot or len(options.bot) != 1):
@@ -211,6 +209,8 @@ def _replay_once(
     err: TextIO,
     *,
     warmup_bars: int | None = None,
+    start: datetime | None = None,
+    days: float | None = None,
 ) -> tuple[ReplayPlan, ReplayRecord]:
     from backtest.replay import build_replay, plan_prediction_replay, plan_replay, read_record, run_replay
 
@@ -218,8 +218,8 @@ def _replay_once(
         plan = plan_prediction_replay(
             config,
             folder,
-            start=_start(options),
-            days=options.simulated_days,
+            start=_start(options) if start is None else start,
+            days=options.simulated_days if days is None else days,
             bots=options.bot,
             params=params,
         )
@@ -261,9 +261,10 @@ def _walk_forward(
     """Each fold: every set replayed over the in-sample bars, the best (by --objective) replayed over
     the out-of-sample bars that follow; the out-of-sample records chained into one. Each replay
     starts with `--warmup-bars` of history before its window (fold 0 takes them from its own)."""
-    from backtest.cli import infer_periods_per_year  # the command line's own reading of bar spacing
     from backtest.replay import ReplayBars, ReplayProblem
 
+    if options.simulated_days is not None:
+        return _walk_forward_days(config, folder, sets, options, out, err)
     times = pd.DatetimeIndex(bars[0].frame.index)
     if any(not pd.DatetimeIndex(b.frame.index).equals(times) for b in bars[1:]):
         raise ReplayProblem(
@@ -319,6 +320,27 @@ def _walk_forward(
                 str(len(record.trades)),
             )
         )
+    return _walk_forward_report(
+        folder, folds, sets, rows, pieces, trades, options, out, unit="bars", warmup=warmup
+    )
+
+
+def _walk_forward_report(
+    folder: Path,
+    folds: Sequence[Fold],
+    sets: Sequence[Mapping[str, object]],
+    rows: Sequence[Sequence[str]],
+    pieces: Sequence[pd.Series],
+    trades: Sequence[pd.DataFrame],
+    options: argparse.Namespace,
+    out: TextIO,
+    *,
+    unit: str,
+    warmup: int | None = None,
+) -> Path:
+    """Print the folds and the chained out-of-sample record, and write the walk-forward's report."""
+    from backtest.cli import infer_periods_per_year  # the command line's own reading of bar spacing
+
     header = (
         "fold",
         "in sample",
@@ -328,7 +350,9 @@ def _walk_forward(
         "OOS return",
         "OOS trades",
     )
-    table = ReportTable("Folds: the set chosen in sample, its out-of-sample record", header, tuple(rows))
+    table = ReportTable(
+        "Folds: the set chosen in sample, its out-of-sample record", header, tuple(tuple(r) for r in rows)
+    )
     print(f"{len(folds)} folds over {len(sets)} parameter sets of {options.bot[0]}", file=out)
     print_table(out, header, rows)
     equity = pd.concat(pieces) if pieces else pd.Series(dtype=np.float64)
@@ -342,6 +366,11 @@ def _walk_forward(
         initial_equity=starting or None,
     )
     print_table(out, ("out of sample", "value"), summary_rows(summary))
+    windows_note = (
+        f"{'anchored' if options.anchored else 'rolling'} windows: {options.in_sample} {unit} in sample, "
+        f"{options.out_of_sample} out of sample"
+        + ("" if warmup is None else f", each replay after {warmup} warm-up bars")
+    )
     report = Path(options.report) if options.report else folder / "report.html"
     return write_report(
         report,
@@ -350,12 +379,72 @@ def _walk_forward(
         trades=trade_list,
         summary=summary,
         tables=[table],
-        notes=[
-            f"{'anchored' if options.anchored else 'rolling'} windows: {options.in_sample} bars in sample, "
-            f"{options.out_of_sample} out of sample, each replay after {warmup} warm-up bars",
-            "exposure is not measured across the chained replays (shown as 0)",
-        ],
+        notes=[windows_note, "exposure is not measured across the chained replays (shown as 0)"],
     )
+
+
+def _walk_forward_days(
+    config: LoadedConfig,
+    folder: Path,
+    sets: Sequence[Mapping[str, object]],
+    options: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+) -> Path:
+    """Walk-forward over days of the simulated prediction world: `--in-sample` and
+    `--out-of-sample` count days; each window is its own replay from the window's first day."""
+    from backtest.replay import ReplayProblem
+
+    start = _start(options)
+    try:
+        folds = windows(
+            int(options.simulated_days), options.in_sample, options.out_of_sample, anchored=options.anchored
+        )
+    except ValueError as exc:
+        raise ReplayProblem(f"{exc} (with --simulated-days the windows count days)") from None
+    rows = []
+    pieces: list[pd.Series] = []
+    trades: list[pd.DataFrame] = []
+    for fold in folds:
+        scored = []
+        for index, params in enumerate(sets, start=1):
+            print(f"fold {fold.index + 1} of {len(folds)}, in sample, set {index} of {len(sets)}", file=err)
+            where = folder / f"fold-{fold.index + 1:02d}" / f"in-sample-{index:02d}"
+            days = fold.is_end - fold.is_start
+            _, record = _replay_once(
+                config,
+                [],
+                where,
+                params,
+                options,
+                err,
+                start=start + timedelta(days=fold.is_start),
+                days=days,
+            )
+            scored.append((_score(record, options.objective), index, params))
+        best_score, _, best = max(scored, key=lambda item: (item[0], -item[1]))
+        print(f"fold {fold.index + 1} of {len(folds)}, out of sample", file=err)
+        where = folder / f"fold-{fold.index + 1:02d}" / "out-of-sample"
+        days = fold.oos_end - fold.oos_start
+        _, record = _replay_once(
+            config, [], where, best, options, err, start=start + timedelta(days=fold.oos_start), days=days
+        )
+        if len(record.equity):
+            scale = 1.0 if not pieces else float(pieces[-1].iloc[-1]) / record.starting_equity
+            pieces.append(record.equity * scale)
+        trades.append(_trade_frame(record))
+        rows.append(
+            (
+                str(fold.index + 1),
+                f"days {fold.is_start}..{fold.is_end - 1}",
+                f"days {fold.oos_start}..{fold.oos_end - 1}",
+                ", ".join(f"{k}={v}" for k, v in best.items()),
+                number(best_score, 3),
+                percent(float(record.summary.total_return)),
+                str(len(record.trades)),
+            )
+        )
+    return _walk_forward_report(folder, folds, sets, rows, pieces, trades, options, out, unit="days")
 
 
 def _start(options: argparse.Namespace) -> datetime:

@@ -492,12 +492,12 @@ def test_prediction_bots_replay_through_the_daemon_over_days_of_the_simulated_wo
     assert "weather-edges" in out.getvalue() and "consensus: " in out.getvalue()  # its refusals, by gate
 
 
-def test_a_prediction_replay_refuses_bar_bots_and_walk_forward(tmp_path: Path) -> None:
+def test_a_prediction_replay_refuses_bar_bots_and_windows_longer_than_its_days(tmp_path: Path) -> None:
     for extra, message in (
         (["--bot", "rsi2-btc"], "trade(s) bars, not the simulated prediction world"),
         (
-            ["--walk-forward", "--param", "max_price=0.2,0.3", "--bot", "weather-edges"],
-            "walk-forward cuts recorded",
+            ["--walk-forward", "--param", "max_price=0.2,0.3", "--bot", "weather-edges", "--in-sample", "30"],
+            "with --simulated-days the windows count days",
         ),
         (["--bars", "sim-crypto:BTC/USD=simulated:BTC"], "one of the two"),
     ):
