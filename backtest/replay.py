@@ -176,17 +176,7 @@ def plan_replay(
     periods = sorted({r.period_seconds for r in recorded})
     finest = periods[0]
     adjusted = _replay_settings(settings, chosen, by_key, out_dir, periods, notes)
-    if params:
-        if len(chosen) != 1:
-            raise ReplayProblem("parameters apply to one bot: name exactly one with --bot")
-        notes.append(f"{chosen[0].name} with " + ", ".join(f"{k}={v}" for k, v in params.items()))
-    overrides = dict(params or {})
-    registry = Registry(
-        bots=[
-            entry.model_copy(update={"mode": "paper", "params": {**entry.params, **overrides}})
-            for entry in chosen
-        ]
-    )
+    registry = _paper_registry(chosen, params, notes)
     replay_config = LoadedConfig(adjusted, registry, config.settings_path, config.registry_path)
     notes.insert(
         0,
@@ -244,17 +234,7 @@ def plan_prediction_replay(
         f"from {start.isoformat()}",
         "the ML vote, news, the LLM stages and funding rates are off: their data is not the replayed world",
     ]
-    if params:
-        if len(chosen) != 1:
-            raise ReplayProblem("parameters apply to one bot: name exactly one with --bot")
-        notes.append(f"{chosen[0].name} with " + ", ".join(f"{k}={v}" for k, v in params.items()))
-    overrides = dict(params or {})
-    registry = Registry(
-        bots=[
-            entry.model_copy(update={"mode": "paper", "params": {**entry.params, **overrides}})
-            for entry in chosen
-        ]
-    )
+    registry = _paper_registry(chosen, params, notes)
     jobs = settings.orchestrator
     adjusted = settings.model_copy(
         update={
@@ -285,6 +265,23 @@ def plan_prediction_replay(
     replay_config = LoadedConfig(adjusted, registry, config.settings_path, config.registry_path)
     end = start + timedelta(days=days)
     return ReplayPlan(replay_config, (), {}, start, end, tuple(e.name for e in chosen), tuple(notes))
+
+
+def _paper_registry(
+    chosen: Sequence[BotEntry], params: Mapping[str, object] | None, notes: list[str]
+) -> Registry:
+    """The replay's registry: the chosen bots in paper mode, `params` overriding the one bot's."""
+    if params:
+        if len(chosen) != 1:
+            raise ReplayProblem("parameters apply to one bot: name exactly one with --bot")
+        notes.append(f"{chosen[0].name} with " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    overrides = dict(params or {})
+    return Registry(
+        bots=[
+            entry.model_copy(update={"mode": "paper", "params": {**entry.params, **overrides}})
+            for entry in chosen
+        ]
+    )
 
 
 def _recorded(config: LoadedConfig, item: ReplayBars) -> RecordedBars:

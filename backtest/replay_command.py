@@ -304,24 +304,37 @@ def _walk_forward(
         _, record = _replay_once(
             config, cut(oos_from, fold.oos_end), where, best, options, err, warmup_bars=warmup
         )
-        marks = record.equity
-        if len(marks):
-            scale = 1.0 if not pieces else float(pieces[-1].iloc[-1]) / record.starting_equity
-            pieces.append(marks * scale)
-        trades.append(_trade_frame(record))
-        rows.append(
-            (
-                str(fold.index + 1),
-                f"{times[fold.is_start]:%Y-%m-%d %H:%M} .. {times[fold.is_end - 1]:%Y-%m-%d %H:%M}",
-                f"{times[fold.oos_start]:%Y-%m-%d %H:%M} .. {times[fold.oos_end - 1]:%Y-%m-%d %H:%M}",
-                ", ".join(f"{k}={v}" for k, v in best.items()),
-                number(best_score, 3),
-                percent(float(record.summary.total_return)),
-                str(len(record.trades)),
-            )
-        )
+        in_sample = f"{times[fold.is_start]:%Y-%m-%d %H:%M} .. {times[fold.is_end - 1]:%Y-%m-%d %H:%M}"
+        out_of_sample = f"{times[fold.oos_start]:%Y-%m-%d %H:%M} .. {times[fold.oos_end - 1]:%Y-%m-%d %H:%M}"
+        rows.append(_fold_row(fold, in_sample, out_of_sample, best, best_score, record, pieces, trades))
     return _walk_forward_report(
         folder, folds, sets, rows, pieces, trades, options, out, unit="bars", warmup=warmup
+    )
+
+
+def _fold_row(
+    fold: Fold,
+    in_sample: str,
+    out_of_sample: str,
+    chosen: Mapping[str, object],
+    score: float,
+    record: ReplayRecord,
+    pieces: list[pd.Series],
+    trades: list[pd.DataFrame],
+) -> tuple[str, ...]:
+    """Chain the fold's out-of-sample record onto `pieces` and `trades`; its row of the fold table."""
+    if len(record.equity):
+        scale = 1.0 if not pieces else float(pieces[-1].iloc[-1]) / record.starting_equity
+        pieces.append(record.equity * scale)
+    trades.append(_trade_frame(record))
+    return (
+        str(fold.index + 1),
+        in_sample,
+        out_of_sample,
+        ", ".join(f"{k}={v}" for k, v in chosen.items()),
+        number(score, 3),
+        percent(float(record.summary.total_return)),
+        str(len(record.trades)),
     )
 
 
@@ -429,21 +442,11 @@ def _walk_forward_days(
         _, record = _replay_once(
             config, [], where, best, options, err, start=start + timedelta(days=fold.oos_start), days=days
         )
-        if len(record.equity):
-            scale = 1.0 if not pieces else float(pieces[-1].iloc[-1]) / record.starting_equity
-            pieces.append(record.equity * scale)
-        trades.append(_trade_frame(record))
-        rows.append(
-            (
-                str(fold.index + 1),
-                f"days {fold.is_start}..{fold.is_end - 1}",
-                f"days {fold.oos_start}..{fold.oos_end - 1}",
-                ", ".join(f"{k}={v}" for k, v in best.items()),
-                number(best_score, 3),
-                percent(float(record.summary.total_return)),
-                str(len(record.trades)),
-            )
+        in_sample, out_of_sample = (
+            f"days {fold.is_start}..{fold.is_end - 1}",
+            f"days {fold.oos_start}..{fold.oos_end - 1}",
         )
+        rows.append(_fold_row(fold, in_sample, out_of_sample, best, best_score, record, pieces, trades))
     return _walk_forward_report(folder, folds, sets, rows, pieces, trades, options, out, unit="days")
 
 
