@@ -1011,17 +1011,7 @@ class Orchestrator:
         self._fleet_day_start_unrealized = Decimal(stored) if stored is not None else self._fleet_unrealized()
 
     def _fleet_unrealized(self) -> Decimal:
-        fleet = self.fleet
-        if fleet is None:
-            return Decimal(0)
-        return sum(
-            (
-                p.unrealized_pnl(self._marks.get(p.instrument_key, p.average_entry_price))
-                for p in self.book.open_positions()
-                if fleet.is_member(p.bot)
-            ),
-            Decimal(0),
-        )
+        return Decimal(0) if self.fleet is None else self.book.unrealized(self._marks, self.fleet.members)
 
     def fleet_daily_pnl(self) -> Decimal | None:
         """The fleet's P&L since the trading day began; None without a fleet."""

@@ -159,10 +159,6 @@ class RecordedBars:
         return len(self.starts)
 
     @property
-    def first_start(self) -> datetime:
-        return EPOCH + timedelta(seconds=int(self.starts[0]))
-
-    @property
     def end(self) -> datetime:
         """When the last bar closes."""
         return EPOCH + timedelta(seconds=int(self.starts[-1]) + self.period_seconds)
@@ -210,10 +206,6 @@ class HistoricalMarket:
 
     def instruments(self) -> list[Instrument]:
         return [listed.recorded.instrument for listed in self._listed.values()]
-
-    def recorded(self, key: str) -> RecordedBars | None:
-        listed = self._listed.get(key)
-        return None if listed is None else listed.recorded
 
     async def quote(self, instrument: Instrument) -> Quote | None:
         """The current bar's open ± half the spread, on the tick; None between bars and after the last."""

@@ -235,30 +235,12 @@ def plan_prediction_replay(
         "the ML vote, news, the LLM stages and funding rates are off: their data is not the replayed world",
     ]
     registry = _paper_registry(chosen, params, notes)
-    jobs = settings.orchestrator
     adjusted = settings.model_copy(
         update={
-            "system": settings.system.model_copy(
-                update={"database": str(out_dir / DATABASE_NAME), "var_dir": str(out_dir / "var")}
-            ),
             "venues": {name: settings.venues[name] for name in sorted({e.venue for e in chosen})},
             # contracts are checked every minute or so live; a replay of days need not poll faster
-            "orchestrator": jobs.model_copy(
-                update={
-                    "fill_poll_seconds": max(jobs.fill_poll_seconds, 30),
-                    "exit_check_seconds": max(jobs.exit_check_seconds, 60),
-                    "equity_snapshot_seconds": max(jobs.equity_snapshot_seconds, 600),
-                }
-            ),
-            "ml": settings.ml.model_copy(update={"enabled": False}),
-            "news": settings.news.model_copy(update={"enabled": False, "rss_feeds": []}),
-            "ensemble": settings.ensemble.model_copy(
-                update={
-                    "macro_references": [],
-                    "crypto_derivatives": settings.ensemble.crypto_derivatives.model_copy(
-                        update={"exchange": ""}
-                    ),
-                }
+            **_replay_updates(
+                settings, out_dir, fill_seconds=30, exit_seconds=60, equity_seconds=600, macro=[]
             ),
         }
     )
@@ -378,43 +360,66 @@ def _replay_settings(
     live = [e.name for e in chosen if e.mode == "live"]
     if live:
         notes.append(f"live bot(s) {', '.join(live)} replay in paper mode")
-    system = settings.system.model_copy(
-        update={"database": str(out_dir / DATABASE_NAME), "var_dir": str(out_dir / "var")}
-    )
-    jobs = settings.orchestrator
-    orchestrator = jobs.model_copy(
-        update={
-            "exit_check_seconds": max(jobs.exit_check_seconds, finest),
-            "fill_poll_seconds": max(jobs.fill_poll_seconds, finest),
-            "equity_snapshot_seconds": max(jobs.equity_snapshot_seconds, finest),
-        }
-    )
     regimes = settings.regimes
     regime_timeframe = _coarse_enough(regimes.timeframe_seconds, periods, "regime models", notes)
     risk = settings.risk
     correlation_timeframe = _coarse_enough(risk.correlation_timeframe_seconds, periods, "correlations", notes)
-    ensemble = settings.ensemble
-    macro = [key for key in ensemble.macro_references if key in recorded]
+    macro = [key for key in settings.ensemble.macro_references if key in recorded]
     notes.append(
         "the ML vote, news, the LLM stages and funding rates are off: their data is not the replayed past"
     )
     return settings.model_copy(
         update={
-            "system": system,
             "venues": venues,
-            "orchestrator": orchestrator,
             "regimes": regimes.model_copy(update={"timeframe_seconds": regime_timeframe}),
             "risk": risk.model_copy(update={"correlation_timeframe_seconds": correlation_timeframe}),
-            "ml": settings.ml.model_copy(update={"enabled": False}),
-            "news": settings.news.model_copy(update={"enabled": False, "rss_feeds": []}),
-            "ensemble": ensemble.model_copy(
-                update={
-                    "macro_references": macro,
-                    "crypto_derivatives": ensemble.crypto_derivatives.model_copy(update={"exchange": ""}),
-                }
+            # the bars' prices change only at bar opens: checking more often repeats the same answer
+            **_replay_updates(
+                settings,
+                out_dir,
+                fill_seconds=finest,
+                exit_seconds=finest,
+                equity_seconds=finest,
+                macro=macro,
             ),
         }
     )
+
+
+def _replay_updates(
+    settings: Settings,
+    out_dir: Path,
+    *,
+    fill_seconds: int,
+    exit_seconds: int,
+    equity_seconds: int,
+    macro: list[str],
+) -> dict[str, object]:
+    """What every replay changes: its own journal and var dir under `out_dir`, the housekeeping jobs
+    no more often than the given seconds, and the ML vote, news and funding rates off (their data
+    is not the replayed world's)."""
+    jobs = settings.orchestrator
+    ensemble = settings.ensemble
+    return {
+        "system": settings.system.model_copy(
+            update={"database": str(out_dir / DATABASE_NAME), "var_dir": str(out_dir / "var")}
+        ),
+        "orchestrator": jobs.model_copy(
+            update={
+                "fill_poll_seconds": max(jobs.fill_poll_seconds, fill_seconds),
+                "exit_check_seconds": max(jobs.exit_check_seconds, exit_seconds),
+                "equity_snapshot_seconds": max(jobs.equity_snapshot_seconds, equity_seconds),
+            }
+        ),
+        "ml": settings.ml.model_copy(update={"enabled": False}),
+        "news": settings.news.model_copy(update={"enabled": False, "rss_feeds": []}),
+        "ensemble": ensemble.model_copy(
+            update={
+                "macro_references": macro,
+                "crypto_derivatives": ensemble.crypto_derivatives.model_copy(update={"exchange": ""}),
+            }
+        ),
+    }
 
 
 def _coarse_enough(timeframe: int, periods: Sequence[int], what: str, notes: list[str]) -> int:

@@ -8,7 +8,7 @@ it, which the integration tests check against the fill journal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -97,6 +97,17 @@ class Book:
                 )
             )
         return tuple(out)
+
+    def unrealized(self, marks: Mapping[str, Decimal], bots: Collection[str]) -> Decimal:
+        """The unrealized P&L of the open positions of `bots`, marked as `equity` marks them."""
+        return sum(
+            (
+                p.unrealized_pnl(marks.get(p.instrument_key, p.average_entry_price))
+                for p in self._positions.values()
+                if p.is_open and p.bot in bots
+            ),
+            ZERO,
+        )
 
     def equity(self, marks: Mapping[str, Decimal]) -> EquityBreakdown:
         """Mark to `marks`; a position never marked yet counts at its entry price (zero unrealized)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -131,13 +131,21 @@ class BookSnapshot:
     # the fleet's sub-bots' P&L since the trading day began (realized and unrealized); None: no fleet
     fleet_daily_pnl: Decimal | None = None
 
-    def exposure_of(self, *, bot: str | None = None, asset_class: str | None = None) -> Decimal:
-        """Notional held or in flight by one bot, or in one asset class."""
+    def exposure_of(
+        self,
+        *,
+        bot: str | None = None,
+        asset_class: str | None = None,
+        bots: Collection[str] | None = None,
+    ) -> Decimal:
+        """Notional held or in flight by one bot, by any of `bots` (a fleet), or in one asset class."""
         return sum(
             (
                 e.notional
                 for e in self.open_exposures + self.pending_entries
-                if (bot is None or e.bot == bot) and (asset_class is None or e.asset_class == asset_class)
+                if (bot is None or e.bot == bot)
+                and (bots is None or e.bot in bots)
+                and (asset_class is None or e.asset_class == asset_class)
             ),
             Decimal(0),
         )
@@ -438,10 +446,7 @@ class RiskEngine:
             )
         fleet = limits.fleet
         if fleet is not None and signal.bot in fleet.members:
-            held_by_fleet = sum(
-                (e.notional for e in book.open_exposures + book.pending_entries if e.bot in fleet.members),
-                Decimal(0),
-            )
+            held_by_fleet = book.exposure_of(bots=fleet.members)
             rooms.append(
                 (
                     ReasonCode.FLEET_EXPOSURE,

@@ -130,9 +130,6 @@ class FleetController:
     def is_member(self, bot: str) -> bool:
         return bot in self.members
 
-    def multiplier(self, bot: str) -> float:
-        return self.multipliers.get(bot, 1.0)
-
     def record(self, trade: ClosedTrade, risk: Decimal, regime: str | None = None) -> None:
         """Learn from one of a sub-bot's closed trades: its net P&L in R (both controllers learn, so
         switching between them keeps the evidence)."""

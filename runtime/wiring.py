@@ -269,6 +269,7 @@ def build_orchestrator(
         clock,
         {str(k): v for k, v in settings.risk.max_quote_age_seconds.items()},
     )
+    fleet_members = [b.name for b in bots if b.entry.fleet]
     starting_capital = sum(venues.capital.values(), Decimal(0))
     book = Book(starting_capital, instruments)
     router = BrokerRouter(venues.routes, {b.name: b.entry.mode for b in bots})
@@ -294,7 +295,7 @@ def build_orchestrator(
         name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"
     }
     risk_stage = RiskStage(
-        RiskEngine(risk_limits(settings, [b.name for b in bots if b.entry.fleet])),
+        RiskEngine(risk_limits(settings, fleet_members)),
         lambda: orchestrator.book_snapshot(),
         prices.quote,
         position,
@@ -413,9 +414,8 @@ def build_orchestrator(
         orchestrator.periodic_hooks.append(("news", int(settings.news.refresh_minutes * 60), news.refresh))
         if not orchestrator.background_startup_work:
             orchestrator.on_start.append(news.refresh)
-    members = [b.name for b in bots if b.entry.fleet]
-    if members and settings.fleet.enabled:
-        fleet = FleetController(settings.fleet, members, repository, clock, bus)
+    if fleet_members and settings.fleet.enabled:
+        fleet = FleetController(settings.fleet, fleet_members, repository, clock, bus)
         orchestrator.fleet = fleet
 
         markets = {b.name: b.bot.instruments[0].key for b in bots if b.entry.fleet and b.bot.instruments}
