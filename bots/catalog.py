@@ -64,6 +64,10 @@ _BUILT_IN: dict[str, _CatalogEntry] = {
         "bots.fomc_drift:FomcDriftBot",
         "Pre-FOMC drift: long an equity index for the 24 hours before each scheduled FOMC statement",
     ),
+    "longshot_fader": _CatalogEntry(
+        "bots.fleet.kalshi.longshot_fader:LongshotFaderBot",
+        "Longshot fader: buy the NO of contracts whose YES the crowd overprices at a few cents",
+    ),
     "event_trading": _CatalogEntry(
         "bots.event_trading.bot:EventTradingBot",
         "Prediction markets: buy the YES its domain sources agree is cheap, through the 3-gate entry",

@@ -626,6 +626,8 @@ class BotEntry(Strict):
     enabled: bool = True
     params: dict[str, int | float | str | bool | list[str]] = Field(default_factory=dict)
     fleet: bool = False  # a sub-bot of the fleet: its size follows the fleet's allocation
+    # this bot's cap on what a prediction contract may cost, instead of [risk] prediction_max_entry_price
+    prediction_max_entry_price: Annotated[float, Field(gt=0, lt=1)] | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -465,6 +465,7 @@ def parse_polymarket_market(venue: str, market: Mapping[str, Any]) -> list[Contr
             raise ValueError(f"{where}: clobTokenIds entry {token!r} is not a decimal token id")
     question = market.get("question")
     question = question if isinstance(question, str) else ""
+    source = market.get("resolutionSource")
     event = _event_slug(market) or condition
     domain = polymarket_domain(question)
     return [
@@ -479,6 +480,7 @@ def parse_polymarket_market(venue: str, market: Mapping[str, Any]) -> list[Contr
             subject="",
             outcome=outcome,
             title=question,
+            resolution_source=source.strip() if isinstance(source, str) else "",
         )
         for outcome, token in zip(outcomes, tokens, strict=True)
     ]

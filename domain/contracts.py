@@ -158,6 +158,9 @@ class ContractSpec:
       release date); `period` a data month or meeting month written as on the ticker (`26AUG`).
     - `strike` is None for outcome markets (a team wins, a hike) whose YES is named by
       `outcome` instead.
+    - `resolution_source` names what settles the market ("NWS CLI KMDW", a Polymarket market's
+      `resolutionSource`); "" when the venue does not say. Two venues' markets on one question
+      are the same bet only when they settle on the same source.
     """
 
     venue: str
@@ -173,3 +176,4 @@ class ContractSpec:
     strike: Strike | None = None
     outcome: str | None = None
     title: str = ""
+    resolution_source: str = ""

@@ -49,6 +49,8 @@ class RiskLimits:
     # of equity, per asset class ("stock", "crypto", ...); a class not named has only the gross cap
     max_asset_class_exposure_fraction: Mapping[str, Decimal] = field(default_factory=dict)
     prediction_max_entry_price: Decimal = Decimal("0.30")  # dollars per contract paying $1
+    # a bot's own cap, where the registry gives one (a longshot fader buys NO at 90 cents and more)
+    prediction_max_entry_price_by_bot: Mapping[str, Decimal] = field(default_factory=dict)
     # positions whose return correlation with the candidate (times both sides) exceeds the
     # threshold may together hold at most this share of equity
     correlation_threshold: float = 0.7
@@ -366,12 +368,15 @@ class RiskEngine:
         prediction = instrument.asset_class is AssetClass.PREDICTION
         # what the contract bought costs: the YES at the ask, or (selling YES) the NO at 1 - bid
         paid = entry if signal.side is Side.BUY else Decimal(1) - entry
-        if prediction and paid > limits.prediction_max_entry_price:
+        price_cap = limits.prediction_max_entry_price_by_bot.get(
+            signal.bot, limits.prediction_max_entry_price
+        )
+        if prediction and paid > price_cap:
             bought = "YES" if signal.side is Side.BUY else "NO"
             return _reject(
                 ReasonCode.PREDICTION_PRICE_CAP,
-                f"{bought} of {symbol} costs {paid} per contract, above the "
-                f"{limits.prediction_max_entry_price} cap for prediction-market entries",
+                f"{bought} of {symbol} costs {paid} per contract, above {signal.bot}'s "
+                f"{price_cap} cap for prediction-market entries",
             )
         stop: Decimal | None = None
         if prediction:

@@ -18,13 +18,14 @@ from ai import NEWS_STATUS_KEY
 from bots.event_trading.bot import EventTradingBot
 from bots.event_trading.desk import TradeTape
 from bots.event_trading.stage import AssetClassSplit
+from bots.self_priced import SelfPricedBot
 from brokers.base import BrokerError, ListsSeries
 from brokers.factory import build_adapter
 from brokers.paper import PaperBroker
 from brokers.price_chain import PriceChain
 from brokers.router import BrokerRouter
 from config.loader import LoadedConfig, load_config
-from config.schema import Settings
+from config.schema import BotEntry, Settings
 from domain.instruments import Instrument
 from domain.pipeline import Stage
 from domain.regimes import Regime
@@ -106,7 +107,9 @@ def with_paths(config: LoadedConfig, *, database: Path, var_dir: Path) -> Loaded
     return LoadedConfig(settings, config.registry, config.settings_path, config.registry_path)
 
 
-def risk_limits(settings: Settings, fleet_members: Collection[str] = ()) -> RiskLimits:
+def risk_limits(
+    settings: Settings, fleet_members: Collection[str] = (), bots: Sequence[BotEntry] = ()
+) -> RiskLimits:
     risk = settings.risk
     fleet = settings.fleet
     return RiskLimits(
@@ -123,6 +126,11 @@ def risk_limits(settings: Settings, fleet_members: Collection[str] = ()) -> Risk
             str(k): Decimal(str(v)) for k, v in risk.max_asset_class_exposure_fraction.items()
         },
         prediction_max_entry_price=Decimal(str(risk.prediction_max_entry_price)),
+        prediction_max_entry_price_by_bot={
+            b.name: Decimal(str(b.prediction_max_entry_price))
+            for b in bots
+            if b.prediction_max_entry_price is not None
+        },
         correlation_threshold=risk.correlation_threshold,
         max_correlated_exposure_fraction=Decimal(str(risk.max_correlated_exposure_fraction)),
         cvar_budget_fraction=risk.cvar_budget_fraction,
@@ -191,28 +199,32 @@ def prediction_markets(
     the real sources (`runtime.prediction_sources`) for the real venues event-trading bots trade,
     whose settlements are read from the venue's adapter (`adapters`, by venue) where it can."""
     settings = config.settings
-    traded = {b.entry.venue for b in bots if isinstance(b.bot, EventTradingBot)}
-    real = {v for v in traded if settings.venues[v].kind != "simulated"}
+    traded = {b.entry.venue for b in bots if isinstance(b.bot, EventTradingBot)}  # asks the sources
+    held = traded | {b.entry.venue for b in bots if isinstance(b.bot, SelfPricedBot)}  # settles
+    real = {v for v in held if settings.venues[v].kind != "simulated"}
     sources: list[ContractSource] = []
     venues: dict[str, frozenset[str]] = {}
     settlements: dict[str, SettlementSource] = {}
     tapes: dict[str, TradeTape] = {}
     listings: dict[str, ListsMarkets] = {}
-    if world is not None and PREDICTION_VENUE in traded:
+    if world is not None and PREDICTION_VENUE in held:
         forecasts = WorldForecasts(world.weather, world.cpi)
-        for source in simulated_sources(forecasts, world):
-            sources.append(source)
-            venues[source.name] = frozenset({PREDICTION_VENUE})
+        if PREDICTION_VENUE in traded:
+            for source in simulated_sources(forecasts, world):
+                sources.append(source)
+                venues[source.name] = frozenset({PREDICTION_VENUE})
         settlements[PREDICTION_VENUE] = SimulatedSettlements(world)
         tapes[PREDICTION_VENUE] = world
         listings[PREDICTION_VENUE] = SimulatedListings(world, forecasts)
-    if real:
+    asked = real & traded
+    if asked:
         var_dir = Path(settings.system.var_dir)
         for source in real_sources(settings.prediction, config.settings_path, environ, var_dir):
             sources.append(source)
-            venues[source.name] = frozenset(real)
+            venues[source.name] = frozenset(asked)
             if isinstance(source, WhaleTracker):
-                tapes.update({v: source for v in real if settings.venues[v].kind == "kalshi"})
+                tapes.update({v: source for v in asked if settings.venues[v].kind == "kalshi"})
+    if real:
         check_every = timedelta(minutes=settings.prediction.live_settlement_check_minutes)
         for venue in sorted(real):
             adapter = (adapters or {}).get(venue)
@@ -295,7 +307,7 @@ def build_orchestrator(
         name: fee_schedule(v) for name, v in settings.venues.items() if v.asset_class == "prediction"
     }
     risk_stage = RiskStage(
-        RiskEngine(risk_limits(settings, fleet_members)),
+        RiskEngine(risk_limits(settings, fleet_members, [b.entry for b in bots])),
         lambda: orchestrator.book_snapshot(),
         prices.quote,
         position,
@@ -337,13 +349,20 @@ def build_orchestrator(
         else None
     )
     prediction: PredictionMarkets | None = None
-    if any(isinstance(b.bot, EventTradingBot) for b in bots):
-        # prediction signals take the consensus and the 3-gate entry where others take the vote
+    self_priced = [b.bot for b in bots if isinstance(b.bot, SelfPricedBot)]
+    if self_priced or any(isinstance(b.bot, EventTradingBot) for b in bots):
+        # prediction signals take the consensus and the 3-gate entry where others take the vote;
+        # a bot that prices its markets itself (a bias fader, an arbitrage) passes on its own pricing
         prediction = prediction_markets(
             config, repository, clock, instruments, prediction_world, surroundings, bots, venues.live
         )
         prediction.attach([b.bot for b in bots])
-        stages.append(AssetClassSplit("ensemble", prediction.stage(prices.quote, prediction_fees), ensemble))
+        for bot in self_priced:
+            bot.attach_fees(prediction_fees)
+        consensus = prediction.stage(prices.quote, prediction_fees)
+        stages.append(
+            AssetClassSplit("ensemble", consensus, ensemble, frozenset(bot.name for bot in self_priced))
+        )
     elif ensemble is not None:
         stages.append(ensemble)
     if settings.veto.enabled:

@@ -221,15 +221,35 @@ def _side_of(signal: Signal) -> str:
 
 class AssetClassSplit:
     """One slot of the road, two stages: prediction signals to one, all others to the other
-    (None: pass them untouched, saying so)."""
+    (None: pass them untouched, saying so).
 
-    def __init__(self, name: str, prediction: Stage, other: Stage | None) -> None:
+    A prediction signal of a bot in `self_priced` (a `bots.self_priced.SelfPricedBot`: a bias
+    fader, an arbitrage) has no domain sources to agree on: it passes on its bot's own pricing,
+    which its reason states, and the risk engine sizes and limits it as any other."""
+
+    def __init__(
+        self,
+        name: str,
+        prediction: Stage | None,
+        other: Stage | None,
+        self_priced: frozenset[str] = frozenset(),
+    ) -> None:
         self.name = name
         self._prediction = prediction
         self._other = other
+        self._self_priced = self_priced
 
     async def evaluate(self, signal: Signal, ctx: SignalContext) -> Decision:
         if signal.instrument.asset_class is AssetClass.PREDICTION:
+            if signal.bot in self._self_priced:
+                return Decision.accept(self.name, f"priced by {signal.bot}'s own model: {signal.reason}")
+            if self._prediction is None:
+                return Decision.reject(
+                    self.name,
+                    ReasonCode.NO_CONSENSUS,
+                    f"{signal.bot} is no event-trading bot and prices nothing itself: "
+                    "no stage of this daemon can price its prediction-market entry",
+                )
             return await self._prediction.evaluate(signal, ctx)
         if self._other is None:
             return Decision.accept(self.name, "the ensemble is off")

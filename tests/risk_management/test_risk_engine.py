@@ -450,6 +450,34 @@ def test_a_no_bought_by_selling_yes_is_priced_capped_and_sized_at_one_minus_the_
     assert cash.intent is not None and cash.intent.quantity == Decimal(10)
 
 
+def test_a_bot_with_its_own_price_cap_may_buy_the_no_of_a_longshot_that_others_may_not() -> None:
+    contract = kalshi_contract()
+    base = replace(LIMITS, max_quote_age_seconds={"prediction": 60.0}, risk_fraction_per_trade=0.0005)
+    evidence = {"win_probability": 0.95, "fee_per_contract": 0.004}
+
+    def sell_yes_at_six_cents(limits: RiskLimits):  # type: ignore[no-untyped-def]
+        return RiskEngine(limits).assess(
+            signal(contract, Side.SELL, stop=None, evidence=evidence),
+            book=book(),
+            quote=quote(contract, bid="0.06", ask="0.07"),
+            own_position=None,
+            now=T0,
+        )
+
+    # the NO costs 1 - 0.06 = 0.94: above the engine's 0.30 cap for every bot without its own
+    refused = sell_yes_at_six_cents(
+        replace(base, prediction_max_entry_price_by_bot={"other-bot": Decimal("0.98")})
+    )
+    assert refused.decision.reason_code is ReasonCode.PREDICTION_PRICE_CAP
+    assert "bot-a's 0.30 cap" in refused.decision.message
+    # with its own 0.98 cap: 0.05 % of 10,000 = 5 USD may be lost, a NO loses 0.94 -> 5 contracts
+    # (quarter-Kelly: (0.95 - 0.944) / 0.056 = 0.107, x 0.25 = 2.7 % of equity, 285 contracts)
+    allowed = sell_yes_at_six_cents(
+        replace(base, prediction_max_entry_price_by_bot={"bot-a": Decimal("0.98")})
+    )
+    assert allowed.intent is not None and allowed.intent.quantity == Decimal(5)
+
+
 def test_a_buy_costs_no_more_than_the_accounts_free_cash() -> None:
     # Kelly would take 1780 contracts at 0.25 (445 USD); the account has 100.10 free -> 400
     cut = prediction_entry({"win_probability": 0.40, "fee_per_contract": 0.02}, free_cash=Decimal("100.10"))

@@ -54,7 +54,7 @@ def prediction_config(root: Path) -> LoadedConfig:
             "prediction": settings.prediction.model_copy(update={"settle_check_seconds": 300}),
         }
     )
-    bots = [bot for bot in base.registry.bots if bot.venue == VENUE]
+    bots = [bot for bot in base.registry.bots if bot.venue == VENUE and bot.bot_class == "event_trading"]
     assert {bot.name for bot in bots} == {"weather-edges", "cpi-edges"}
     config = LoadedConfig(settings, Registry(bots=bots), base.settings_path, base.registry_path)
     return with_paths(config, database=root / "trading.sqlite", var_dir=root / "var")

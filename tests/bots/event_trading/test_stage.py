@@ -394,3 +394,22 @@ def test_the_split_without_an_ensemble_passes_other_signals_saying_the_ensemble_
     assert decision.passed and decision.stage == "ensemble-or-consensus"
     assert decision.message == "the ensemble is off"
     assert prediction.seen == []
+
+
+def test_a_self_priced_bots_prediction_signal_passes_on_its_own_pricing_without_the_consensus() -> None:
+    prediction, ensemble = Recording("consensus"), Recording("ensemble")
+    kalshi_entry = entry({"gfs_ensemble": 0.40, "nws_forecast": 0.36})
+    split = AssetClassSplit("ensemble-or-consensus", prediction, ensemble, frozenset({kalshi_entry.bot}))
+
+    decision = decide(split, kalshi_entry)
+
+    assert decision.passed and decision.message.startswith(f"priced by {kalshi_entry.bot}'s own model")
+    assert prediction.seen == [] and ensemble.seen == []
+
+
+def test_a_prediction_signal_with_no_consensus_stage_and_no_own_pricing_is_refused() -> None:
+    split = AssetClassSplit("ensemble-or-consensus", None, Recording("ensemble"))
+
+    decision = decide(split, entry({"gfs_ensemble": 0.40, "nws_forecast": 0.36}))
+
+    assert not decision.passed and decision.reason_code is ReasonCode.NO_CONSENSUS

@@ -1,0 +1,1 @@
+"""The fleet's Kalshi sub-bots that are not event-trading desks: the longshot fader."""
