@@ -22,6 +22,11 @@ generator, so it is the same whenever it is read: small takers at the mid on eit
 (about 1.5 trades a bucket), and now and then (3 % of buckets) a whale taking $600 to $3,000
 on the side that pays with probability `WHALE_ACCURACY`: informed money, right more often
 than not. The whale tracker and the price gate read it as they read Kalshi's tape.
+
+With `polymarket=True` the venue also lists each event's Polymarket twins
+(`simulation.polymarket_world`): their own crowd's opening mid, the same trading window and
+the same learning curve, quoted on Polymarket's 0.001 tick two cents wide, settled on their
+own source's number. Off by default, so a run that does not ask lists Kalshi's world alone.
 """
 
 from __future__ import annotations
@@ -41,6 +46,14 @@ from domain.instruments import AssetClass, Instrument
 from domain.market import BarSeries, Quote
 from domain.prediction_records import Settlement
 from scrapers.whales import KalshiTrade
+from simulation.polymarket_world import (
+    TICK,
+    MirrorMarket,
+    mirror_cpi,
+    mirror_quote,
+    mirror_weather,
+    polymarket_instrument,
+)
 from simulation.prediction_world import (
     CpiEvent,
     SimulatedMarket,
@@ -72,11 +85,14 @@ class Listing:
     weather: tuple[WeatherEvent, ...]
     cpi: tuple[CpiEvent, ...]
     instruments: tuple[Instrument, ...]
+    mirrors: tuple[MirrorMarket, ...] = ()  # the Polymarket twins among `instruments`, when listed
 
 
 @dataclass(frozen=True, slots=True)
 class ListedMarket:
-    market: SimulatedMarket
+    """A market the venue lists: a Kalshi market of the world, or (`MirrorMarket`) its Polymarket twin."""
+
+    market: SimulatedMarket | MirrorMarket
     instrument: Instrument
     opens_at: datetime
     closes_at: datetime
@@ -91,6 +107,23 @@ class ListedMarket:
             return None
         elapsed = (now - self.opens_at) / (self.closes_at - self.opens_at)
         return learned(self.market.crowd_price, self.market.outcome_yes, elapsed**3)
+
+    def quote_at(self, now: datetime) -> tuple[Decimal, Decimal] | None:
+        """The bid and ask at `now` (None outside the window): Kalshi's whole cents one cent wide, or
+        for a Polymarket twin `mirror_quote`'s 0.001 tick two cents wide."""
+        mid = self.mid_at(now)
+        if mid is None:
+            return None
+        if isinstance(self.market, MirrorMarket):
+            return mirror_quote(mid)
+        cents = min(98, max(1, round(mid * 100 - 0.5)))
+        return Decimal(cents).scaleb(-2), Decimal(cents + 1).scaleb(-2)
+
+    def trade_price(self, mid: float) -> Decimal:
+        """Where the tape prints a trade at `mid`: whole cents on Kalshi, the 0.001 tick on Polymarket."""
+        if isinstance(self.market, MirrorMarket):
+            return min(max(Decimal(repr(mid)).quantize(TICK), TICK), 1 - TICK)
+        return _cents(mid)
 
 
 def learned(prior: float, outcome_yes: bool, information: float) -> float:
@@ -131,7 +164,14 @@ def tape_bucket(entry: ListedMarket, bucket: int, seed: int) -> list[KalshiTrade
         if mid is None:
             return
         trades.append(
-            KalshiTrade(f"{ticker}-{bucket}-{kind}{index}", ticker, Decimal(count), _cents(mid), side, moment)
+            KalshiTrade(
+                f"{ticker}-{bucket}-{kind}{index}",
+                ticker,
+                Decimal(count),
+                entry.trade_price(mid),
+                side,
+                moment,
+            )
         )
 
     for index in range(int(rng.poisson(SMALL_TRADES_PER_BUCKET))):
@@ -140,10 +180,16 @@ def tape_bucket(entry: ListedMarket, bucket: int, seed: int) -> list[KalshiTrade
         pays = "yes" if entry.market.outcome_yes else "no"
         side = pays if rng.random() < WHALE_ACCURACY else ("no" if pays == "yes" else "yes")
         mid = entry.mid_at(start) or entry.market.crowd_price
-        taker_price = float(_cents(mid)) if side == "yes" else 1.0 - float(_cents(mid))
+        taker_price = float(entry.trade_price(mid)) if side == "yes" else 1.0 - float(entry.trade_price(mid))
         notional = float(rng.uniform(*WHALE_NOTIONAL_USD))
         trade("w", 0, side, max(1, math.ceil(notional / taker_price)))
     return trades
+
+
+def _instrument_of(market: SimulatedMarket | MirrorMarket) -> Instrument:
+    if isinstance(market, MirrorMarket):
+        return polymarket_instrument(market.contract)
+    return prediction_instrument(market.contract)
 
 
 def _at(day: date, moment: time) -> datetime:
@@ -157,16 +203,18 @@ def _cpi_release(year: int, month: int) -> date:
 class SimulatedPredictionMarket:
     """A `MarketDataSource` for the simulated Kalshi venue (see the module docstring)."""
 
-    def __init__(self, clock: Clock, seed: int, days: int = 30) -> None:
+    def __init__(self, clock: Clock, seed: int, days: int = 30, *, polymarket: bool = False) -> None:
         if days < 1:
             raise ValueError(f"the prediction world needs at least one day, got {days}")
         self._clock = clock
         self._seed = seed
         self._days = days
+        self._polymarket = polymarket
         # by ticker: the first and last buckets drawn, their trades in time order, and the times
         self._tapes: dict[str, tuple[int, int, list[KalshiTrade], list[datetime]]] = {}
         self.weather: list[WeatherEvent] = []
         self.cpi: list[CpiEvent] = []
+        self.mirrors: list[MirrorMarket] = []  # the Polymarket twins listed, when `polymarket`
         self._markets: dict[str, ListedMarket] = {}
         self._by_ticker: dict[str, ListedMarket] = {}
         self._first = clock.now().date() - timedelta(days=1)
@@ -191,27 +239,42 @@ class SimulatedPredictionMarket:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         cpi = [event for y, m in months for event in cpi_months(y, m, 1, self._seed)]
         listed: list[ListedMarket] = []
+        mirrors: list[MirrorMarket] = []
         for day in weather:
             opens = _at(day.day - timedelta(days=1), WEATHER_OPENS)
             closes = _at(day.day + timedelta(days=1), WEATHER_CLOSES)
             settles = _at(day.day + timedelta(days=1), WEATHER_SETTLES)
             listed.extend(self._list(day.markets, opens, closes, settles))
+            if self._polymarket:
+                twins = mirror_weather(day, self._seed)
+                mirrors.extend(twins)
+                listed.extend(self._list(twins, opens, closes, settles))
         for release_month in cpi:
             release = _at(_cpi_release(release_month.year, release_month.month), CPI_RELEASE)
             opens = release - timedelta(days=CPI_OPEN_DAYS)
             listed.extend(self._list(release_month.markets, opens, release, release))
+            if self._polymarket:
+                twins = mirror_cpi(release_month, self._seed)
+                mirrors.extend(twins)
+                listed.extend(self._list(twins, opens, release, release))
         self.weather.extend(weather)
         self.cpi.extend(cpi)
+        self.mirrors.extend(mirrors)
         self._markets.update({entry.instrument.key: entry for entry in listed})
         self._by_ticker.update({entry.contract.ticker: entry for entry in listed})
         self._last = last
-        return Listing(tuple(weather), tuple(cpi), tuple(entry.instrument for entry in listed))
+        return Listing(
+            tuple(weather), tuple(cpi), tuple(entry.instrument for entry in listed), tuple(mirrors)
+        )
 
     @staticmethod
     def _list(
-        markets: Iterable[SimulatedMarket], opens: datetime, closes: datetime, settles: datetime
+        markets: Iterable[SimulatedMarket | MirrorMarket],
+        opens: datetime,
+        closes: datetime,
+        settles: datetime,
     ) -> list[ListedMarket]:
-        return [ListedMarket(m, prediction_instrument(m.contract), opens, closes, settles) for m in markets]
+        return [ListedMarket(m, _instrument_of(m), opens, closes, settles) for m in markets]
 
     def instruments(self) -> list[Instrument]:
         return [entry.instrument for entry in self._markets.values()]
@@ -280,13 +343,10 @@ class SimulatedPredictionMarket:
     async def quote(self, instrument: Instrument) -> Quote | None:
         entry = self._markets.get(instrument.key)
         now = self._clock.now()
-        mid = None if entry is None else entry.mid_at(now)
-        if mid is None:
+        book = None if entry is None else entry.quote_at(now)
+        if book is None:
             return None
-        cents = min(98, max(1, round(mid * 100 - 0.5)))
-        return Quote(
-            instrument.key, Decimal(cents).scaleb(-2), Decimal(cents + 1).scaleb(-2), now, QUOTE_SOURCE
-        )
+        return Quote(instrument.key, book[0], book[1], now, QUOTE_SOURCE)
 
     async def bars(self, instrument: Instrument, timeframe_seconds: int, count: int) -> BarSeries | None:
         return None

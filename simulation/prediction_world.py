@@ -49,6 +49,15 @@ CPI_NOWCAST_SD_PP = 0.10
 CROWD_CPI_SD_PP = 0.14
 LONGSHOT_SLOPE = 0.8  # logit(price) = 0.8 logit(belief): a 4 % belief trades near 7 ¢
 LADDER_OVERROUND = 1.04  # what one event's six mids add up to
+# what settles each market (prediction-markets.md §1.10, config/stations.toml): the NWS Daily Climate
+# Report of one station per city (Chicago is Midway, not O'Hare), and for CPI the BLS release
+KALSHI_SOURCES: dict[str, str] = {
+    "CHI": "NWS CLI KMDW",
+    "NY": "NWS CLI KNYC",
+    "MIA": "NWS CLI KMIA",
+    "DEN": "NWS CLI KDEN",
+}
+CPI_SOURCE = "BLS CPI-U m/m (SA), one decimal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,7 @@ class WeatherEvent:
     ensemble_f: tuple[float, ...]  # each member's forecast high
     nws_point_f: float
     markets: tuple[SimulatedMarket, ...]
+    crowd_mean_f: float = math.nan  # the crowd's forecast the ladder was priced on (°F)
 
     @property
     def event_ticker(self) -> str:
@@ -114,6 +124,7 @@ class CpiEvent:
     true_mom_pct: Decimal  # published to one decimal
     nowcast_pct: float
     markets: tuple[SimulatedMarket, ...]
+    crowd_mean_pct: float = math.nan  # the crowd's forecast its thresholds were priced on
 
     @property
     def period(self) -> str:
@@ -186,9 +197,10 @@ def weather_event(city: CityClimate, day: date, rng: np.random.Generator) -> Wea
             day=day,
             strike=strike,
             title=f"Highest temperature in {city.code} on {day:%b %d, %Y}",
+            resolution_source=KALSHI_SOURCES[city.code],
         )
         markets.append(SimulatedMarket(contract, bid, ask, strike.pays_yes(Decimal(true_high))))
-    return WeatherEvent(city, day, true_high, members, nws, tuple(markets))
+    return WeatherEvent(city, day, true_high, members, nws, tuple(markets), crowd_mean)
 
 
 def cpi_event(year: int, month: int, rng: np.random.Generator, mean_pct: float = CPI_MEAN_PCT) -> CpiEvent:
@@ -215,9 +227,10 @@ def cpi_event(year: int, month: int, rng: np.random.Generator, mean_pct: float =
             period=period,
             strike=strike,
             title=f"CPI month-over-month above {threshold}% for {MONTHS[month - 1]} {year}",
+            resolution_source=CPI_SOURCE,
         )
         markets.append(SimulatedMarket(contract, bid, ask, strike.pays_yes(published)))
-    return CpiEvent(year, month, published, nowcast, tuple(markets))
+    return CpiEvent(year, month, published, nowcast, tuple(markets), crowd_mean)
 
 
 def weather_days(start: date, days: int, seed: int) -> Iterator[WeatherEvent]:

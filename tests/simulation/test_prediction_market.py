@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -32,9 +33,10 @@ def test_every_market_is_listed_at_start_as_a_prediction_instrument_the_parser_r
         assert listed is not None and instrument.asset_class is AssetClass.PREDICTION
         assert instrument.underlying == underlying_of(instrument.symbol, AssetClass.PREDICTION)
         contract = listed.contract
-        assert (
-            parse_kalshi_ticker("sim-kalshi", instrument.symbol, contract.strike, contract.title) == contract
-        )
+        parsed = parse_kalshi_ticker("sim-kalshi", instrument.symbol, contract.strike, contract.title)
+        # the ticker does not say what settles the market; the world does (the NWS station, BLS)
+        assert replace(parsed, resolution_source=contract.resolution_source) == contract
+        assert contract.resolution_source
 
 
 def test_a_weather_market_trades_from_the_afternoon_before_to_just_past_its_day() -> None:
