@@ -237,7 +237,7 @@ def plan_prediction_replay(
     registry = _paper_registry(chosen, params, notes)
     adjusted = settings.model_copy(
         update={
-            "venues": {name: settings.venues[name] for name in sorted({e.venue for e in chosen})},
+            "venues": {name: settings.venues[name] for name in sorted({v for e in chosen for v in e.venues})},
             # contracts are checked every minute or so live; a replay of days need not poll faster
             **_replay_updates(
                 settings, out_dir, fill_seconds=30, exit_seconds=60, equity_seconds=600, macro=[]

@@ -68,6 +68,10 @@ _BUILT_IN: dict[str, _CatalogEntry] = {
         "bots.fleet.kalshi.longshot_fader:LongshotFaderBot",
         "Longshot fader: buy the NO of contracts whose YES the crowd overprices at a few cents",
     ),
+    "cross_venue_arbitrage": _CatalogEntry(
+        "bots.polymarket.arbitrage:CrossVenueArbitrageBot",
+        "Cross-venue arbitrage: YES on one venue and NO on the other of one question, under $1 after fees",
+    ),
     "event_trading": _CatalogEntry(
         "bots.event_trading.bot:EventTradingBot",
         "Prediction markets: buy the YES its domain sources agree is cheap, through the 3-gate entry",

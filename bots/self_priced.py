@@ -26,10 +26,13 @@ class SelfPricedBot(Bot):
         """The fee schedule of each prediction venue, by venue name (given when the daemon is built)."""
         self._fees = dict(fees)
 
-    def taker_fee(self, venue: str, price: Decimal) -> Decimal:
-        """The taker fee of one contract at `price` on `venue`; a venue without a schedule is an error,
-        never a free venue."""
+    def fee_schedule(self, venue: str) -> FeeSchedule:
+        """The fee schedule of `venue`; a venue without one is an error, never a free venue."""
         schedule = self._fees.get(venue)
         if schedule is None:
             raise RuntimeError(f"{self.name}: no fee schedule for venue {venue!r} (the daemon attaches them)")
-        return taker_fee_per_contract(schedule, price)
+        return schedule
+
+    def taker_fee(self, venue: str, price: Decimal) -> Decimal:
+        """The taker fee of one contract at `price` on `venue`."""
+        return taker_fee_per_contract(self.fee_schedule(venue), price)

@@ -145,20 +145,21 @@ def _check_cross_references(config: LoadedConfig) -> None:
 
     venues = config.settings.venues
     for index, bot in enumerate(config.registry.bots):
-        if bot.venue not in venues:
-            known = ", ".join(sorted(venues)) or "none configured"
-            raise ConfigError(
-                config.registry_path,
-                config.bot_key(index, "venue"),
-                f"unknown venue {bot.venue!r} (known: {known})",
-            )
+        for field, name in zip(("venue", "second_venue"), bot.venues, strict=False):
+            if name not in venues:
+                known = ", ".join(sorted(venues)) or "none configured"
+                raise ConfigError(
+                    config.registry_path,
+                    config.bot_key(index, field),
+                    f"unknown venue {name!r} (known: {known})",
+                )
+            if bot.mode == "live" and venues[name].kind == "simulated":
+                raise ConfigError(
+                    config.registry_path,
+                    config.bot_key(index, "mode"),
+                    f'venue {name!r} is simulated and cannot trade live; use mode = "paper"',
+                )
         venue = venues[bot.venue]
-        if bot.mode == "live" and venue.kind == "simulated":
-            raise ConfigError(
-                config.registry_path,
-                config.bot_key(index, "mode"),
-                f'venue {bot.venue!r} is simulated and cannot trade live; use mode = "paper"',
-            )
         if venue.kind == "simulated" and bot.timeframe_seconds % 60:
             raise ConfigError(
                 config.registry_path,

@@ -628,8 +628,24 @@ class BotEntry(Strict):
     fleet: bool = False  # a sub-bot of the fleet: its size follows the fleet's allocation
     # this bot's cap on what a prediction contract may cost, instead of [risk] prediction_max_entry_price
     prediction_max_entry_price: Annotated[float, Field(gt=0, lt=1)] | None = None
+    # a bot that also trades a second venue (a cross-venue arbitrage): that venue and its markets there
+    second_venue: str | None = None
+    second_instruments: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _second_venue_with_its_markets(self) -> BotEntry:
+        if (self.second_venue is None) != (not self.second_instruments):
+            raise ValueError("second_venue and second_instruments go together: name both or neither")
+        if self.second_venue is not None and self.second_venue == self.venue:
+            raise ValueError(f"second_venue {self.second_venue!r} is the bot's own venue")
+        return self
+
+    @property
+    def venues(self) -> tuple[str, ...]:
+        """The venue the bot trades, and its second venue when it has one."""
+        return (self.venue,) if self.second_venue is None else (self.venue, self.second_venue)
 
 
 class Registry(Strict):

@@ -396,10 +396,20 @@ class RiskEngine:
                     f"stop {stop} is not on the losing side of entry {entry} ({signal.side})",
                 )
         try:
-            kelly = _kelly_fraction(signal.evidence, paid if prediction else entry, limits)
+            pair_risk = _pair_risk(signal.evidence) if prediction else None
+        except ValueError as exc:
+            return _reject(ReasonCode.SIZE_ZERO, f"{symbol}: {exc}")
+        try:
+            # a leg of a pair that pays $1 whatever happens has no Kelly fraction short of everything:
+            # the pair's risk sizes it, below
+            kelly = (
+                None
+                if pair_risk is not None
+                else _kelly_fraction(signal.evidence, paid if prediction else entry, limits)
+            )
         except (TypeError, ValueError) as exc:
             return _reject(ReasonCode.SIZE_ZERO, f"{symbol}: unusable Kelly inputs in the signal: {exc}")
-        if prediction and kelly is None:
+        if prediction and kelly is None and pair_risk is None:
             return _reject(
                 ReasonCode.SIZE_ZERO,
                 f"{symbol}: a prediction-market entry is sized by Kelly and needs the signal's "
@@ -411,7 +421,13 @@ class RiskEngine:
         bot_multiplier = book.bot_size_multipliers.get(signal.bot, 1.0)
         fleet_multiplier = book.fleet_size_multipliers.get(signal.bot, 1.0)
         multiplier = size_multiplier * bot_multiplier * fleet_multiplier
-        if stop is not None:
+        if pair_risk is not None:
+            # one leg of a two-venue pair (YES here, NO there): both legs are sized by what the
+            # pair risks, so they get the same count and the pair stays whole
+            quantity = fixed_fraction_quantity(
+                book.equity, limits.risk_fraction_per_trade, pair_risk, Decimal(0), multiplier
+            )
+        elif stop is not None:
             quantity = fixed_fraction_quantity(
                 book.equity, limits.risk_fraction_per_trade, entry, stop, multiplier
             )
@@ -592,6 +608,20 @@ def _kelly_fraction(evidence: Mapping[str, object], entry: Decimal, limits: Risk
     else:
         return None
     return position_fraction(full, limits.kelly_multiplier, limits.kelly_cap)
+
+
+def _pair_risk(evidence: Mapping[str, object]) -> Decimal | None:
+    """`pair_risk_per_contract` of a cross-venue pair's leg (what one YES plus one NO cost with
+    their fees), or None for a single bet. ValueError for a value outside (0, 1]."""
+    raw = evidence.get("pair_risk_per_contract")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+        raise ValueError(f"pair_risk_per_contract {raw!r} is not a number")
+    value = Decimal(str(raw))
+    if not (value.is_finite() and 0 < value <= 1):
+        raise ValueError(f"pair_risk_per_contract {raw!r} must lie in (0, 1]")
+    return value
 
 
 def _fleet_problem(signal: Signal, book: BookSnapshot, fleet: FleetLimits | None) -> RiskOutcome | None:

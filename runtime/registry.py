@@ -39,14 +39,19 @@ class RegisteredBot:
 
         A market named literally in the registry was listed at the start; only patterns
         (`KXHIGH*`) reach markets a venue lists later."""
-        patterns = [symbol for symbol in self.entry.instruments if is_pattern(symbol)]
+        entry = self.entry
+        patterns = {
+            venue: [symbol for symbol in symbols if is_pattern(symbol)]
+            for venue, symbols in zip(
+                entry.venues, (entry.instruments, entry.second_instruments), strict=False
+            )
+        }
         held = {instrument.key for instrument in self.bot.spec.instruments}
         taken = [
             instrument
             for instrument in sorted(listed, key=lambda i: i.symbol)
-            if instrument.venue == self.entry.venue
-            and instrument.key not in held
-            and any(fnmatch.fnmatchcase(instrument.symbol, pattern) for pattern in patterns)
+            if instrument.key not in held
+            and any(fnmatch.fnmatchcase(instrument.symbol, p) for p in patterns.get(instrument.venue, ()))
         ]
         if taken:
             self.bot.spec = replace(self.bot.spec, instruments=self.bot.spec.instruments + tuple(taken))
@@ -73,30 +78,36 @@ def build_bots(
     for index, entry in enumerate(config.registry.bots):
         if not entry.enabled:
             continue
-        listed = instruments_by_venue.get(entry.venue, {})
         instruments: list[Instrument] = []
-        for position, symbol in enumerate(entry.instruments):
-            if is_pattern(symbol):
-                # a pattern: every listed symbol it matches (prediction venues list hundreds of markets)
-                matched = [listed[s] for s in sorted(listed) if fnmatch.fnmatchcase(s, symbol)]
-                if not matched:
+        for field, venue, symbols in zip(
+            ("instruments", "second_instruments"),
+            entry.venues,
+            (entry.instruments, entry.second_instruments),
+            strict=False,
+        ):
+            listed = instruments_by_venue.get(venue, {})
+            for position, symbol in enumerate(symbols):
+                if is_pattern(symbol):
+                    # a pattern: every listed symbol it matches (prediction venues list hundreds of markets)
+                    matched = [listed[s] for s in sorted(listed) if fnmatch.fnmatchcase(s, symbol)]
+                    if not matched:
+                        raise ConfigError(
+                            config.registry_path,
+                            f"bots[{index}].{field}[{position}]",
+                            f"the pattern {symbol!r} matches nothing listed on venue {venue!r}",
+                        )
+                    instruments.extend(i for i in matched if i not in instruments)
+                    continue
+                if symbol not in listed:
+                    known = ", ".join(sorted(listed)[:20]) or "none"
+                    more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
                     raise ConfigError(
                         config.registry_path,
-                        f"bots[{index}].instruments[{position}]",
-                        f"the pattern {symbol!r} matches nothing listed on venue {entry.venue!r}",
+                        f"bots[{index}].{field}[{position}]",
+                        f"{symbol!r} is not listed on venue {venue!r} (listed: {known}{more})",
                     )
-                instruments.extend(i for i in matched if i not in instruments)
-                continue
-            if symbol not in listed:
-                known = ", ".join(sorted(listed)[:20]) or "none"
-                more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
-                raise ConfigError(
-                    config.registry_path,
-                    f"bots[{index}].instruments[{position}]",
-                    f"{symbol!r} is not listed on venue {entry.venue!r} (listed: {known}{more})",
-                )
-            if listed[symbol] not in instruments:  # a pattern before it may have taken it
-                instruments.append(listed[symbol])
+                if listed[symbol] not in instruments:  # a pattern before it may have taken it
+                    instruments.append(listed[symbol])
         spec = BotSpec(
             name=entry.name,
             instruments=tuple(instruments),

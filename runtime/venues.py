@@ -28,6 +28,7 @@ from config.loader import ConfigError, LoadedConfig
 from config.schema import Settings, VenueSettings
 from domain.fees import FeeSchedule, KalshiFees, PolymarketFees
 from domain.instruments import Instrument
+from simulation.polymarket_world import VENUE as POLYMARKET_VENUE
 from simulation.prediction_market import SimulatedPredictionMarket
 from simulation.prediction_world import VENUE as PREDICTION_VENUE
 from utils.clock import Clock
@@ -120,12 +121,13 @@ def simulated_venues(
             continue
         world: MarketDataSource = market
         if venue_settings.asset_class == "prediction":
-            if name != PREDICTION_VENUE:
+            if name not in (PREDICTION_VENUE, POLYMARKET_VENUE):
                 raise ConfigError(
                     settings_path,
                     f"venues.{name}",
-                    f"the simulated prediction world trades on a venue named {PREDICTION_VENUE!r}; "
-                    f"rename this one or set its kind to a real venue",
+                    f"the simulated prediction world trades on venues named {PREDICTION_VENUE!r} (its "
+                    f"Kalshi) and {POLYMARKET_VENUE!r} (its Polymarket); rename this one or set its kind "
+                    "to a real venue",
                 )
             if prediction is None:
                 raise ValueError(f"venue {name!r} needs the simulated prediction world")
@@ -145,6 +147,12 @@ def simulated_venues(
 def simulated_prediction_venue(settings: Settings) -> bool:
     """Whether a simulated venue trades the prediction world."""
     return any(v.kind == "simulated" and v.asset_class == "prediction" for v in settings.venues.values())
+
+
+def simulated_polymarket_venue(settings: Settings) -> bool:
+    """Whether the simulated world's Polymarket twin is a venue here (then its markets are listed)."""
+    venue = settings.venues.get(POLYMARKET_VENUE)
+    return venue is not None and venue.kind == "simulated" and venue.asset_class == "prediction"
 
 
 async def connect_real_venues(
@@ -221,7 +229,7 @@ async def connect_real_venues(
 
 def venues_in_use(config: LoadedConfig) -> set[str]:
     """Venues enabled bots trade on, and the venues those fall back to for prices."""
-    traded = {bot.venue for bot in config.registry.bots if bot.enabled}
+    traded = {venue for bot in config.registry.bots if bot.enabled for venue in bot.venues}
     venues = config.settings.venues
     fallbacks = {venues[name].fallback_price_venue for name in traded if name in venues}
     return traded | {name for name in fallbacks if name is not None}
@@ -229,7 +237,7 @@ def venues_in_use(config: LoadedConfig) -> set[str]:
 
 def accounts_in_use(config: LoadedConfig) -> set[tuple[str, str]]:
     """(venue, mode) of every enabled bot: the accounts whose money the book counts."""
-    return {(bot.venue, bot.mode) for bot in config.registry.bots if bot.enabled}
+    return {(venue, bot.mode) for bot in config.registry.bots if bot.enabled for venue in bot.venues}
 
 
 def refuse_untradeable_bots(config: LoadedConfig, venues: Venues) -> None:
@@ -238,12 +246,13 @@ def refuse_untradeable_bots(config: LoadedConfig, venues: Venues) -> None:
     (Unknown venues and live bots on simulated venues are refused when the files load.)
     """
     for index, bot in enumerate(config.registry.bots):
-        reason = venues.unavailable.get(bot.venue)
-        if not bot.enabled or reason is None:
-            continue
-        raise ConfigError(
-            config.registry_path,
-            f"{config.bot_key(index, 'venue')} ({bot.name})",
-            f"the bot is {bot.mode} on {bot.venue!r}, which is unavailable ({reason}); it will not "
-            "start rather than trade without its venue. Fix the venue or set enabled = false.",
-        )
+        for key, name in zip(("venue", "second_venue"), bot.venues, strict=False):
+            reason = venues.unavailable.get(name)
+            if not bot.enabled or reason is None:
+                continue
+            raise ConfigError(
+                config.registry_path,
+                f"{config.bot_key(index, key)} ({bot.name})",
+                f"the bot is {bot.mode} on {name!r}, which is unavailable ({reason}); it will not "
+                "start rather than trade without its venue. Fix the venue or set enabled = false.",
+            )

@@ -62,6 +62,7 @@ from runtime.venues import (
     connect_real_venues,
     fee_schedule,
     refuse_untradeable_bots,
+    simulated_polymarket_venue,
     simulated_prediction_venue,
     simulated_venues,
     venues_in_use,
@@ -182,7 +183,12 @@ def build_prediction_market(settings: Settings, clock: Clock) -> SimulatedPredic
     """The simulated prediction world, when a simulated venue trades it."""
     if not simulated_prediction_venue(settings):
         return None
-    return SimulatedPredictionMarket(clock, settings.simulation.seed, settings.prediction.simulated_days)
+    return SimulatedPredictionMarket(
+        clock,
+        settings.simulation.seed,
+        settings.prediction.simulated_days,
+        polymarket=simulated_polymarket_venue(settings),
+    )
 
 
 def prediction_markets(

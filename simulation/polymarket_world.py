@@ -164,6 +164,7 @@ def _mirror_contract(kalshi: ContractSpec, slug: str, title: str, source: str) -
         day=kalshi.day,
         period=kalshi.period,
         strike=kalshi.strike,
+        outcome="Yes",  # the YES token: what the contradictory-position blocker reads the stance from
         title=title,
         resolution_source=source,
     )

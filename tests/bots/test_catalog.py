@@ -85,6 +85,7 @@ def test_known_bots_describes_every_short_name_and_each_loads() -> None:
         "weekly_momentum",
         "fomc_drift",
         "longshot_fader",
+        "cross_venue_arbitrage",
     }
     for name, summary in described.items():
         assert summary
@@ -98,7 +99,8 @@ def test_unknown_short_name_lists_the_known_ones_and_suggests_the_nearest() -> N
     message = str(caught.value)
     assert "'rsi3'" in message and "did you mean 'rsi2'" in message
     assert (
-        "bollinger, donchian, dual_momentum, event_trading, fomc_drift, grid, longshot_fader, macd_trend, "
+        "bollinger, cross_venue_arbitrage, donchian, dual_momentum, event_trading, fomc_drift, grid, "
+        "longshot_fader, macd_trend, "
         "multi_momentum, pairs, rsi2, rsi_extremes, sma_crossover, weekly_momentum" in message
     )
     assert "module:ClassName" in message

@@ -478,6 +478,36 @@ def test_a_bot_with_its_own_price_cap_may_buy_the_no_of_a_longshot_that_others_m
     assert allowed.intent is not None and allowed.intent.quantity == Decimal(5)
 
 
+def test_both_legs_of_a_cross_venue_pair_are_sized_alike_by_what_the_pair_risks() -> None:
+    contract = kalshi_contract()
+    limits = replace(
+        LIMITS,
+        max_quote_age_seconds={"prediction": 60.0},
+        risk_fraction_per_trade=0.0005,
+        prediction_max_entry_price_by_bot={"bot-a": Decimal("0.99")},
+    )
+    pair = {"pair_risk_per_contract": 0.979555}
+
+    def leg(side: Side, evidence: dict[str, object]):  # type: ignore[no-untyped-def]
+        return RiskEngine(limits).assess(
+            signal(contract, side, stop=None, evidence=evidence),
+            book=book(),
+            quote=quote(contract, bid="0.40", ask="0.42"),
+            own_position=None,
+            now=T0,
+        )
+
+    # 0.05 % of 10,000 = 5 USD over the pair's 0.979555 -> 5.1 -> 5 contracts on each leg, no Kelly needed
+    yes, no = leg(Side.BUY, pair), leg(Side.SELL, pair)
+    assert yes.intent is not None and no.intent is not None
+    assert yes.intent.quantity == no.intent.quantity == Decimal(5)
+    # a single bet risks its own price: YES 5 / 0.42 -> 11 (Kelly at 0.99 does not bind)
+    alone = leg(Side.BUY, {"win_probability": 0.99})
+    assert alone.intent is not None and alone.intent.quantity == Decimal(11)
+    broken = leg(Side.BUY, {"pair_risk_per_contract": 1.5})
+    assert broken.intent is None and "must lie in (0, 1]" in broken.decision.message
+
+
 def test_a_buy_costs_no_more_than_the_accounts_free_cash() -> None:
     # Kelly would take 1780 contracts at 0.25 (445 USD); the account has 100.10 free -> 400
     cut = prediction_entry({"win_probability": 0.40, "fee_per_contract": 0.02}, free_cash=Decimal("100.10"))
