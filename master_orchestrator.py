@@ -40,13 +40,15 @@ from domain.orders import (
     InvalidOrderTransition,
     Order,
     OrderStatus,
+    OrderType,
+    TimeInForce,
     market_intent,
 )
 from domain.pipeline import SignalContext, Stage
 from domain.positions import ClosedTrade, ExitPlan, Position
 from domain.prediction_records import Settlement
 from domain.regimes import Regime, RegimeFit, RegimeReading
-from domain.signals import Decision, Signal, SignalIntent, make_signal_id
+from domain.signals import Decision, Side, Signal, SignalIntent, make_signal_id
 from domain.trading_state import TradingState
 from risk_management.book import Book, EquityBreakdown
 from risk_management.engine import BookSnapshot, Exposure, stance_of
@@ -305,6 +307,9 @@ class Orchestrator:
         except TimeoutError:
             log.warning("stopping with %d jobs still in flight after %.1f s", self._in_flight, limit)
         with contextlib.suppress(Exception):
+            # no quote is left on a venue the daemon no longer watches
+            await self._cancel_resting([o for o in list(self._orders.values()) if _is_resting(o)])
+        with contextlib.suppress(Exception):
             await self.snapshot_equity(self.clock.now())
         for hook in self.on_shutdown:
             try:
@@ -339,22 +344,54 @@ class Orchestrator:
     async def run_bot_tick(self, name: str, fire_time: datetime) -> None:
         runtime = self._runtimes[name]
         bot = runtime.registered.bot
-        if self._stopping or self.control.is_bot_paused(name):
+        if self._stopping:
+            return
+        if self.control.is_bot_paused(name):
+            # a paused bot keeps no quote on the book
+            await self._cancel_resting(
+                [o for o in list(self._orders.values()) if o.intent.bot == name and _is_resting(o)]
+            )
             return
         entry = runtime.registered.entry
         if (entry.venue, entry.mode) in self._unreconciled_venues:
             log.warning("%s skipped: venue %s (%s) is not reconciled", name, entry.venue, entry.mode)
             return
         async with self._tracked():
+            # the bot's quotes of its last tick: what filled is booked before it looks again
+            resting = [o for o in self._orders.values() if o.intent.bot == name and _is_resting(o)]
+            for broker in {id(b): b for o in resting if (b := self._broker_of(o)) is not None}.values():
+                await self._collect_fills(broker)
             started = self.clock.now()
             context = TickContext(name, started, fire_time, self.prices, self.book)
             try:
                 produced = await bot.on_tick(context)
             except Exception as exc:  # a bot's bug must never take the daemon down
                 self._bot_failed(runtime, exc, started)
+                await self._cancel_resting(resting)  # no quote outlives the tick that would renew it
                 return
             runtime.consecutive_failures = 0
             runtime.last_error = None
+            # a quote the bot makes again (same market, side and price) stays where it rests, in its
+            # place in the venue's queue; the others are canceled before the new ones go out
+            requoted: dict[tuple[str, Side, Decimal | None], Signal] = {
+                (s.instrument.key, s.side, s.limit_price): s for s in produced if s.limit_price
+            }
+            # ... while trading is active: a halt or the daily loss limit takes every resting entry off
+            active = self.control.trading_state is TradingState.ACTIVE
+            kept = {
+                id(signal)
+                for order in resting
+                if (signal := requoted.get(_quote_key(order))) is not None
+                and not order.status.is_terminal
+                and (active or order.intent.reduce_only)
+            }
+            kept_orders = {
+                o.client_order_id
+                for o in resting
+                if (signal := requoted.get(_quote_key(o))) is not None and id(signal) in kept
+            }
+            await self._cancel_resting([o for o in resting if o.client_order_id not in kept_orders])
+            produced = [signal for signal in produced if id(signal) not in kept]
             for signal in produced:
                 try:
                     await self.process_signal(signal)
@@ -362,6 +399,27 @@ class Orchestrator:
                     log.exception("signal %s from %s failed on the road", signal.id, name)
                     self._record_risk_event("signal_error", "error", f"{signal.id}: {exc}", bot=name)
             self.repository.record_bot_run(name, started, self.clock.now(), True, None, len(produced))
+
+    def _broker_of(self, order: Order) -> Broker | None:
+        return self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
+
+    async def _cancel_resting(self, orders: Sequence[Order]) -> None:
+        """Cancel resting limit orders (a bot's quotes), booking whatever of them filled first."""
+        for order in orders:
+            broker = self._broker_of(order)
+            if broker is None or order.status.is_terminal:
+                self._forget_if_done(order)
+                continue
+            try:
+                venue = await broker.cancel(order.client_order_id)
+            except BrokerError as exc:
+                log.warning("could not cancel %s of %s: %s", order.client_order_id, order.intent.bot, exc)
+                continue
+            await self._collect_fills(broker)  # a quote the market reached before the cancel
+            if venue is not None:
+                self._sync_order(order, venue)
+                self.repository.update_order(order, "canceled: the bot quotes afresh at its next tick")
+            self._forget_if_done(order)
 
     def _bot_failed(self, runtime: BotRuntime, exc: Exception, started: datetime) -> None:
         name = runtime.registered.name
@@ -1308,6 +1366,7 @@ class Orchestrator:
                     order.remaining_quantity * order.intent.side.sign,
                     self._marks.get(instrument.key, Decimal(0)),
                     stance_of(instrument, order.intent.side),
+                    resting=_is_resting(order),
                 )
             )
         return BookSnapshot(
@@ -1361,6 +1420,19 @@ class Orchestrator:
         now = self.clock.now()
         self.repository.record_risk_event(now, kind, severity, message, bot=bot, details=details)
         self.bus.publish(Event("risk", now, message, {"kind": kind, "severity": severity}))
+
+
+def _is_resting(order: Order) -> bool:
+    """An order left on the book to wait for the market (a limit that is not immediate-or-cancel)."""
+    return (
+        not order.status.is_terminal
+        and order.intent.order_type is OrderType.LIMIT
+        and order.intent.time_in_force is not TimeInForce.IOC
+    )
+
+
+def _quote_key(order: Order) -> tuple[str, Side, Decimal | None]:
+    return order.intent.instrument.key, order.intent.side, order.intent.limit_price
 
 
 def _placeholder_signal(order: Order) -> Signal:

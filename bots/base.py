@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from domain.instruments import Instrument
@@ -83,6 +84,9 @@ class Bot(ABC):
         reason: str,
         evidence: Mapping[str, Any] | None = None,
         sequence: int = 0,
+        close_quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        max_quantity: Decimal | None = None,
     ) -> Signal:
         """Build a signal whose id is derived from this bot, instrument and tick."""
         return Signal(
@@ -97,6 +101,9 @@ class Bot(ABC):
             reason=reason,
             time=ctx.now,
             evidence=evidence or {},
+            close_quantity=close_quantity,
+            limit_price=limit_price,
+            max_quantity=max_quantity,
         )
 
     def signal_for(

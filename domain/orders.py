@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -125,6 +125,17 @@ def market_intent(signal: Signal, quantity: Decimal, now: datetime, *, reduce_on
         time_in_force=TimeInForce.IOC,
         created_at=now,
         reduce_only=reduce_only,
+    )
+
+
+def intent_for(signal: Signal, quantity: Decimal, now: datetime, *, reduce_only: bool) -> OrderIntent:
+    """The order a signal becomes: a resting limit order (good till canceled) at its `limit_price`,
+    else the immediate-or-cancel market order of `market_intent`."""
+    immediate = market_intent(signal, quantity, now, reduce_only=reduce_only)
+    if signal.limit_price is None:
+        return immediate
+    return replace(
+        immediate, order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, limit_price=signal.limit_price
     )
 
 

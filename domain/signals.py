@@ -54,6 +54,12 @@ class Signal:
     `confidence` is in [0, 1]; `edge` is the expected return of the trade as a
     fraction (0.01 = 1 %); `stop` is the protective price that defines 1R.
     `evidence` carries what the bot saw, for the decision trace.
+
+    A `limit_price` makes the order a resting limit order (good till canceled) at that price
+    instead of an immediate one: a maker's quote. It must not cross the book (the risk engine
+    refuses one that would take), and it lives until the bot's next tick, which cancels it
+    before the bot looks again. `max_quantity` caps what the risk engine may size an entry to
+    (a quote's size); the engine may still size it smaller.
     """
 
     id: str
@@ -68,6 +74,8 @@ class Signal:
     time: datetime
     evidence: Mapping[str, Any] = field(default_factory=dict)
     close_quantity: Decimal | None = None  # CLOSE only: how much to close; None closes all
+    limit_price: Decimal | None = None  # a resting limit order at this price (see above)
+    max_quantity: Decimal | None = None  # OPEN only: the most the entry may be sized to
 
     def __post_init__(self) -> None:
         require_aware(self.time, "signal time")
@@ -75,6 +83,16 @@ class Signal:
             self.intent is not SignalIntent.CLOSE or self.close_quantity <= 0
         ):
             raise ValueError(f"signal {self.id}: close_quantity must be positive and only on a CLOSE signal")
+        if self.limit_price is not None and not (self.limit_price.is_finite() and self.limit_price > 0):
+            raise ValueError(
+                f"signal {self.id}: limit_price must be a positive price, got {self.limit_price}"
+            )
+        if self.max_quantity is not None and (
+            self.intent is not SignalIntent.OPEN
+            or not self.max_quantity.is_finite()
+            or self.max_quantity <= 0
+        ):
+            raise ValueError(f"signal {self.id}: max_quantity must be positive and only on an OPEN signal")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"signal {self.id}: confidence {self.confidence} outside [0, 1]")
         if not math.isfinite(self.edge):
@@ -130,6 +148,7 @@ class ReasonCode(StrEnum):
     FLEET_DAILY_LOSS = "fleet_daily_loss"  # the fleet's sub-bots lost their daily limit together
     FLEET_MAX_POSITIONS = "fleet_max_positions"
     FLEET_EXPOSURE = "fleet_exposure"
+    LIMIT_WOULD_TAKE = "limit_would_take"  # a resting quote priced through the book would take, not make
 
 
 @dataclass(frozen=True, slots=True)

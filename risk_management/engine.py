@@ -21,7 +21,7 @@ import numpy as np
 from domain.contracts import Measure
 from domain.instruments import AssetClass, Instrument
 from domain.market import Quote
-from domain.orders import OrderIntent, market_intent
+from domain.orders import OrderIntent, intent_for
 from domain.positions import Position
 from domain.signals import Decision, ReasonCode, Side, Signal, SignalIntent
 from domain.trading_state import TradingState
@@ -102,6 +102,7 @@ class Exposure:
     # an option position: its delta-adjusted exposure to the underlying (signed, in currency),
     # which the limits count instead of the premium (`risk_management.option_exposure`)
     delta_notional: Decimal | None = None
+    resting: bool = False  # an entry order resting on the book (a maker's quote), not yet filled
 
     @property
     def signed_notional(self) -> Decimal:
@@ -286,9 +287,13 @@ class RiskEngine:
         price_problem = self._price_problem(signal.instrument, quote, now)
         if price_problem is not None:
             return price_problem
+        assert quote is not None  # checked by _price_problem
+        taking = _limit_would_take(signal, quote)
+        if taking is not None:
+            return taking
         held = abs(position.quantity)
         quantity = min(signal.close_quantity or held, held)
-        intent = market_intent(signal, quantity, now, reduce_only=True)
+        intent = intent_for(signal, quantity, now, reduce_only=True)
         return RiskOutcome(
             Decision.accept(
                 STAGE, f"exit {quantity} {symbol} of {held} held", details={"quantity": str(quantity)}
@@ -336,6 +341,8 @@ class RiskEngine:
         candidate = stance_of(instrument, signal.side)
         if candidate is not None:
             for other in book.open_exposures + book.pending_entries:
+                if _same_quote(signal, other):
+                    continue
                 if other.stance is not None and contradicts(candidate, other.stance):
                     side = "long" if other.signed_quantity > 0 else "short"
                     return _reject(
@@ -364,7 +371,11 @@ class RiskEngine:
         if price_problem is not None:
             return price_problem
         assert quote is not None  # checked by _price_problem
-        entry = quote.touch(signal.side)
+        taking = _limit_would_take(signal, quote)
+        if taking is not None:
+            return taking
+        # an immediate order pays the touch; a resting quote pays its own limit, if it ever fills
+        entry = quote.touch(signal.side) if signal.limit_price is None else signal.limit_price
         prediction = instrument.asset_class is AssetClass.PREDICTION
         # what the contract bought costs: the YES at the ask, or (selling YES) the NO at 1 - bid
         paid = entry if signal.side is Side.BUY else Decimal(1) - entry
@@ -439,6 +450,8 @@ class RiskEngine:
             quantity = min(quantity, kelly_stake / (paid if prediction else entry))
         quantity = cap_quantity_by_notional(quantity, entry, book.equity * limits.max_position_fraction)
         quantity = cap_quantity_by_notional(quantity, entry, limits.max_order_notional_usd)
+        if signal.max_quantity is not None:
+            quantity = min(quantity, signal.max_quantity)  # the bot's own cap (a quote's size)
         # room under each exposure cap; the tightest one binds
         asset_class = instrument.asset_class.value
         bot_held = book.exposure_of(bot=signal.bot)
@@ -553,7 +566,7 @@ class RiskEngine:
                 f"{quantity} {symbol} ({notional:.2f} USD) is below the venue minimum "
                 f"({instrument.min_quantity} units, {instrument.min_notional} USD)",
             )
-        intent = market_intent(signal, quantity, now, reduce_only=False)
+        intent = intent_for(signal, quantity, now, reduce_only=False)
         details = {
             "quantity": str(quantity),
             "entry_estimate": str(entry),
@@ -608,6 +621,34 @@ def _kelly_fraction(evidence: Mapping[str, object], entry: Decimal, limits: Risk
     else:
         return None
     return position_fraction(full, limits.kelly_multiplier, limits.kelly_cap)
+
+
+def _limit_would_take(signal: Signal, quote: Quote) -> RiskOutcome | None:
+    """A rejection for a resting quote priced through the book (it would take at once), else None."""
+    limit = signal.limit_price
+    if limit is None:
+        return None
+    if signal.side is Side.BUY and limit >= quote.ask:
+        why = f"a bid at {limit} reaches the ask {quote.ask}"
+    elif signal.side is Side.SELL and limit <= quote.bid:
+        why = f"an offer at {limit} reaches the bid {quote.bid}"
+    else:
+        return None
+    return _reject(
+        ReasonCode.LIMIT_WOULD_TAKE,
+        f"{signal.instrument.symbol}: {why}; a resting quote must not take liquidity",
+    )
+
+
+def _same_quote(signal: Signal, other: Exposure) -> bool:
+    """Whether `other` is the other side of the same bot's two-sided quote on the same market:
+    a bid and an offer resting together are one quote, not two views that cancel."""
+    return (
+        signal.limit_price is not None
+        and other.resting
+        and other.bot == signal.bot
+        and other.instrument_key == signal.instrument.key
+    )
 
 
 def _pair_risk(evidence: Mapping[str, object]) -> Decimal | None:

@@ -76,6 +76,8 @@ def signal_values(signal: Signal) -> dict[str, Any]:
         "time": signal.time,
         "evidence": dict(signal.evidence),
         "close_quantity": signal.close_quantity,
+        "limit_price": signal.limit_price,
+        "max_quantity": signal.max_quantity,
     }
 
 
@@ -93,6 +95,8 @@ def signal_from(row: SignalRow) -> Signal:
         time=row.time,
         evidence=row.evidence,
         close_quantity=row.close_quantity,
+        limit_price=row.limit_price,
+        max_quantity=row.max_quantity,
     )
 
 

@@ -105,6 +105,8 @@ class SignalRow(InstrumentColumns, Base):
     time: Mapped[datetime] = mapped_column(index=True)
     evidence: Mapped[dict[str, Any]]
     close_quantity: Mapped[Decimal | None]
+    limit_price: Mapped[Decimal | None]
+    max_quantity: Mapped[Decimal | None]
 
 
 class DecisionRow(Base):
