@@ -72,6 +72,10 @@ _BUILT_IN: dict[str, _CatalogEntry] = {
         "bots.polymarket.arbitrage:CrossVenueArbitrageBot",
         "Cross-venue arbitrage: YES on one venue and NO on the other of one question, under $1 after fees",
     ),
+    "market_maker": _CatalogEntry(
+        "bots.polymarket.market_maker:MarketMakerBot",
+        "Market maker: rest a bid and an offer around the sources' fair value, leaning against inventory",
+    ),
     "event_trading": _CatalogEntry(
         "bots.event_trading.bot:EventTradingBot",
         "Prediction markets: buy the YES its domain sources agree is cheap, through the 3-gate entry",

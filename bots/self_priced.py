@@ -20,6 +20,12 @@ from domain.fees import FeeSchedule, taker_fee_per_contract
 class SelfPricedBot(Bot):
     def __init__(self, spec: BotSpec) -> None:
         super().__init__(spec)
+        without_terms = [i.symbol for i in spec.instruments if i.contract is None]
+        if without_terms:
+            raise ValueError(
+                f"{', '.join(without_terms[:3])}: not a prediction market with terms (domain, day, "
+                "strike); this bot prices binary contracts by what they ask"
+            )
         self._fees: dict[str, FeeSchedule] = {}
 
     def attach_fees(self, fees: Mapping[str, FeeSchedule]) -> None:

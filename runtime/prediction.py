@@ -26,6 +26,7 @@ from bots.event_trading.consensus import ConsensusSettings
 from bots.event_trading.desk import EdgeDesk, TradeTape
 from bots.event_trading.gates import MlGate
 from bots.event_trading.stage import GateSettings, PredictionGateStage, QuoteOf
+from bots.polymarket.market_maker import MarketMakerBot
 from brokers.base import ListsSeries
 from config.schema import PredictionSettings
 from domain.contracts import ContractSpec
@@ -203,10 +204,10 @@ class PredictionMarkets:
         self.desk.train_ml_gate(repository.edges(settled=True))
 
     def attach(self, bots: Sequence[Bot]) -> int:
-        """Give the desk to every event-trading bot; how many there were."""
+        """Give the desk to every bot that prices by it (event trading, market making); how many."""
         count = 0
         for bot in bots:
-            if isinstance(bot, EventTradingBot):
+            if isinstance(bot, EventTradingBot | MarketMakerBot):
                 bot.attach(self.desk)
                 count += 1
         return count

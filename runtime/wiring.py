@@ -18,6 +18,7 @@ from ai import NEWS_STATUS_KEY
 from bots.event_trading.bot import EventTradingBot
 from bots.event_trading.desk import TradeTape
 from bots.event_trading.stage import AssetClassSplit
+from bots.polymarket.market_maker import MarketMakerBot
 from bots.self_priced import SelfPricedBot
 from brokers.base import BrokerError, ListsSeries
 from brokers.factory import build_adapter
@@ -205,7 +206,11 @@ def prediction_markets(
     the real sources (`runtime.prediction_sources`) for the real venues event-trading bots trade,
     whose settlements are read from the venue's adapter (`adapters`, by venue) where it can."""
     settings = config.settings
-    traded = {b.entry.venue for b in bots if isinstance(b.bot, EventTradingBot)}  # asks the sources
+    # the venues whose questions the domain sources are asked: the event-trading bots' and the
+    # market makers' (which price their markets by the twins on their second venue)
+    traded = {b.entry.venue for b in bots if isinstance(b.bot, EventTradingBot)} | {
+        v for b in bots if isinstance(b.bot, MarketMakerBot) for v in b.entry.venues
+    }
     held = traded | {b.entry.venue for b in bots if isinstance(b.bot, SelfPricedBot)}  # settles
     real = {v for v in held if settings.venues[v].kind != "simulated"}
     sources: list[ContractSource] = []

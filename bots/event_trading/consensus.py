@@ -91,6 +91,17 @@ def calibration_weights(
     return {name: w / total for name, w in raw.items()} if total else {}
 
 
+def weighted_probability(
+    estimates: Sequence[SourceEstimate], calibration: Mapping[str, Calibration], settings: ConsensusSettings
+) -> float | None:
+    """The calibration-weighted mean of the sources' YES probabilities, whatever side of the crowd
+    each is on (a market maker's fair value); None with fewer than `min_sources` of them."""
+    if len(estimates) < settings.min_sources:
+        return None
+    weights = calibration_weights([e.source for e in estimates], calibration, settings)
+    return sum(weights[e.source] * e.probability for e in estimates)
+
+
 def consensus(
     estimates: Sequence[SourceEstimate],
     crowd_price: float,
@@ -115,7 +126,8 @@ def consensus(
         why = f"the sources disagree on the side ({said})"
         return Consensus(None, None, why, crowd_price, weights, sides)
     side: ContractSide = "yes" if "yes" in agreed else "no"
-    probability = sum(weights[e.source] * e.probability for e in estimates)
+    probability = weighted_probability(estimates, calibration, settings)
+    assert probability is not None  # min_sources was checked above
     why = (
         f"{len(estimates)} sources agree on {side.upper()}: {probability:.3f} "
         f"against the crowd's {crowd_price:.3f}"

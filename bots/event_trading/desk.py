@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bots.event_trading.consensus import Consensus, ConsensusSettings, consensus
+from bots.event_trading.consensus import Consensus, ConsensusSettings, consensus, weighted_probability
 from bots.event_trading.gates import EdgeFeatures, MlGate, Trade, train_ml_gate
 from domain.contracts import ContractSpec
 from domain.prediction_records import Calibration, EdgeRecord
@@ -101,6 +101,12 @@ class EdgeDesk:
         """The consensus of the estimates against the crowd's YES price, with the domain's calibration."""
         calibration = self._calibrations.get(contract.domain.value, {})
         return consensus(found.estimates, crowd_price, calibration, self.settings)
+
+    def fair_value(self, contract: ContractSpec, found: Estimates) -> float | None:
+        """The calibration-weighted mean of the estimates, on either side of the crowd (None with
+        fewer than `min_sources`): what a market maker quotes around."""
+        calibration = self._calibrations.get(contract.domain.value, {})
+        return weighted_probability(found.estimates, calibration, self.settings)
 
     # -------------------------------------------------------------------------------- calibration
     def calibration(self, domain: str) -> dict[str, Calibration]:

@@ -58,12 +58,6 @@ class CrossVenueArbitrageBot(SelfPricedBot):
     def __init__(self, spec: BotSpec) -> None:
         super().__init__(spec)
         self.params = ArbitrageParams.from_mapping(spec.params)
-        without_terms = [i.symbol for i in spec.instruments if i.contract is None]
-        if without_terms:
-            raise ValueError(
-                f"{', '.join(without_terms[:3])}: not a prediction market with terms; the arbitrage "
-                "pairs markets by what they ask"
-            )
         self._paired: tuple[int, list[tuple[Instrument, Instrument]]] = (-1, [])
 
     def pairs(self) -> list[tuple[Instrument, Instrument]]:
@@ -187,7 +181,7 @@ class CrossVenueArbitrageBot(SelfPricedBot):
         sequence: int,
     ) -> Signal:
         """A CLOSE of `held` (all of it, or `quantity` of it)."""
-        signal = self.signal(
+        return self.signal(
             ctx,
             instrument,
             Side.SELL if held > 0 else Side.BUY,
@@ -198,8 +192,8 @@ class CrossVenueArbitrageBot(SelfPricedBot):
             reason=f"{why}: the pair is mended",
             evidence={"held": float(held)},
             sequence=sequence,
+            close_quantity=quantity,
         )
-        return signal if quantity is None else dataclasses.replace(signal, close_quantity=quantity)
 
 
 def _signed(ctx: BotContext, instrument: Instrument) -> Decimal:

@@ -86,6 +86,7 @@ def test_known_bots_describes_every_short_name_and_each_loads() -> None:
         "fomc_drift",
         "longshot_fader",
         "cross_venue_arbitrage",
+        "market_maker",
     }
     for name, summary in described.items():
         assert summary
@@ -100,7 +101,7 @@ def test_unknown_short_name_lists_the_known_ones_and_suggests_the_nearest() -> N
     assert "'rsi3'" in message and "did you mean 'rsi2'" in message
     assert (
         "bollinger, cross_venue_arbitrage, donchian, dual_momentum, event_trading, fomc_drift, grid, "
-        "longshot_fader, macd_trend, "
+        "longshot_fader, macd_trend, market_maker, "
         "multi_momentum, pairs, rsi2, rsi_extremes, sma_crossover, weekly_momentum" in message
     )
     assert "module:ClassName" in message
@@ -131,7 +132,7 @@ def test_every_bot_in_the_default_registry_builds_with_its_params(tmp_path: Path
         config.settings,
         SimulatedMarket(clock, seed=7, day_seconds=3600, warmup_bars=0, retained_days=1.0),
         clock,
-        SimulatedPredictionMarket(clock, seed=7, days=30),
+        SimulatedPredictionMarket(clock, seed=7, days=30, polymarket=True),  # the default run lists both
     )
     built = build_bots(config, venues.by_venue())  # each with the instruments its venue lists
     assert [b.name for b in built] == [entry.name for entry in config.registry.bots if entry.enabled]

@@ -59,6 +59,7 @@ def twin(of: Instrument, condition: str, source: str) -> Instrument:
         series="e",
         event="e",
         underlying=f"0x{condition * 64}",
+        outcome="Yes",  # the YES token, as the simulated venue lists it
     )
     return market(replace(contract, resolution_source=source), "0.001")
 

@@ -32,12 +32,24 @@ schedule = {{ interval_seconds = 60 }}
 def test_default_configuration_loads() -> None:
     config = load_config()
     assert len(config.registry.bots) >= 50
-    assert {b.venue for b in config.registry.bots} == {"sim-stocks", "sim-crypto", "sim-fx", "sim-kalshi"}
-    # the fleet: crypto sub-bots (a grid trader only in the sideways regime among them), Kalshi, the FOMC
-    # drift on the index and forex
+    assert {v for b in config.registry.bots for v in b.venues} == {
+        "sim-stocks",
+        "sim-crypto",
+        "sim-fx",
+        "sim-kalshi",
+        "sim-polymarket",
+    }
+    # the fleet (issue 10's 19 less its two controllers): crypto 10 (a grid trader only in the sideways
+    # regime among them), Kalshi 4 (the two event-trading bots, the longshot fader and the FOMC drift,
+    # which trades the index), prediction 2 (the Kalshi/Polymarket arbitrage) and forex 1
     fleet = [b for b in config.registry.bots if b.fleet]
-    assert {b.venue for b in fleet} == {"sim-crypto", "sim-kalshi", "sim-fx", "sim-stocks"}
+    assert len(fleet) == 17
     assert len([b for b in fleet if b.venue == "sim-crypto"]) == 10
+    kalshi = {b.bot_class for b in fleet if b.venue == "sim-kalshi" and b.second_venue is None}
+    assert kalshi == {"event_trading", "longshot_fader"}
+    assert len([b for b in fleet if b.bot_class == "fomc_drift"]) == 1
+    assert [b.second_venue for b in fleet if b.bot_class == "cross_venue_arbitrage"] == ["sim-polymarket"] * 2
+    assert len([b for b in fleet if b.venue == "sim-fx"]) == 1
     assert all(b.regimes == ["sideways"] for b in fleet if b.bot_class == "grid")
     # every class a default bot names loads and accepts its params
     for entry in config.registry.bots:

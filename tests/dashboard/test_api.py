@@ -86,6 +86,7 @@ def test_overview_shows_brokers_breakers_and_risk_events_from_the_journal(
         ("sim-crypto", "paper", True),
         ("sim-fx", "paper", True),
         ("sim-kalshi", "paper", True),
+        ("sim-polymarket", "paper", True),
         ("sim-stocks", "paper", True),
     }
     breakers = {(b["name"], b["bot"]): b for b in data["circuit_breakers"]}

@@ -108,7 +108,8 @@ def test_a_trader_reads_the_figures_pulls_a_lever_and_sees_events_arrive(
         assert page.text_content("#pnl-today") == money(expected["pnl"]["today"], signed=True)
         assert page.text_content("#open-positions") == f"{expected['positions']['open']} / 25"
         assert page.text_content("#trading-state") == "active"
-        assert page.locator("#brokers tr").count() == 4  # the simulated stocks, crypto, forex and Kalshi
+        # the simulated stocks, crypto, forex, Kalshi and Polymarket
+        assert page.locator("#brokers tr").count() == 5
         assert page.locator("#breakers").inner_text().count("bot auto-paused") == 1
         daemon.thaw()
 

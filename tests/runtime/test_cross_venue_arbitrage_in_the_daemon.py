@@ -10,36 +10,17 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from config.loader import LoadedConfig, load_config
-from config.schema import Registry
 from domain.orders import Order, OrderStatus
 from domain.signals import Decision, Side
-from runtime.wiring import build_simulated, with_paths
+from runtime.wiring import build_simulated
+from tests.runtime.prediction_config import prediction_config
 
 START = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 HOURS = 24
 BOT = "arb-weather"
-
-
-def arbitrage_config(root: Path) -> LoadedConfig:
-    base = load_config()
-    settings = base.settings
-    settings = settings.model_copy(
-        update={
-            "orchestrator": settings.orchestrator.model_copy(
-                update={"fill_poll_seconds": 30, "exit_check_seconds": 60, "equity_snapshot_seconds": 600}
-            ),
-            "prediction": settings.prediction.model_copy(update={"settle_check_seconds": 300}),
-        }
-    )
-    bots = [bot for bot in base.registry.bots if bot.name == BOT]
-    assert len(bots) == 1 and bots[0].venues == ("sim-kalshi", "sim-polymarket")
-    config = LoadedConfig(settings, Registry(bots=bots), base.settings_path, base.registry_path)
-    return with_paths(config, database=root / "trading.sqlite", var_dir=root / "var")
 
 
 @dataclass
@@ -53,7 +34,7 @@ class Day:
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Day:
-    config = arbitrage_config(tmp_path_factory.mktemp("arb-day"))
+    config = prediction_config(tmp_path_factory.mktemp("arb-day"), {BOT})
     run = build_simulated(config, START)
 
     async def go() -> Day:

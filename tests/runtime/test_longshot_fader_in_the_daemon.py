@@ -10,38 +10,19 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from config.loader import LoadedConfig, load_config
-from config.schema import Registry
 from domain.orders import Fill, Order, OrderStatus
 from domain.positions import ClosedTrade
 from domain.signals import Decision, Side
-from runtime.wiring import build_simulated, with_paths
+from runtime.wiring import build_simulated
 from simulation.prediction_market import SimulatedPredictionMarket
+from tests.runtime.prediction_config import prediction_config
 
 START = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 HOURS = 24  # the markets of Nov 24 settle on the 25th at 14:00 UTC
 BOT = "longshot-fader"
-
-
-def fader_config(root: Path) -> LoadedConfig:
-    base = load_config()
-    settings = base.settings
-    settings = settings.model_copy(
-        update={
-            "orchestrator": settings.orchestrator.model_copy(
-                update={"fill_poll_seconds": 30, "exit_check_seconds": 60, "equity_snapshot_seconds": 600}
-            ),
-            "prediction": settings.prediction.model_copy(update={"settle_check_seconds": 300}),
-        }
-    )
-    bots = [bot for bot in base.registry.bots if bot.name == BOT]
-    assert len(bots) == 1 and bots[0].prediction_max_entry_price == 0.98
-    config = LoadedConfig(settings, Registry(bots=bots), base.settings_path, base.registry_path)
-    return with_paths(config, database=root / "trading.sqlite", var_dir=root / "var")
 
 
 @dataclass
@@ -55,7 +36,7 @@ class Day:
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Day:
-    run = build_simulated(fader_config(tmp_path_factory.mktemp("fader-day")), START)
+    run = build_simulated(prediction_config(tmp_path_factory.mktemp("fader-day"), {BOT}), START)
     assert run.prediction_market is not None
     world = run.prediction_market
 

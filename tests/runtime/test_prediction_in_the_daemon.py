@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from config.loader import LoadedConfig, load_config
-from config.schema import Registry
+from config.loader import LoadedConfig
 from domain.orders import Fill, Order, OrderStatus
 from domain.positions import ClosedTrade
 from domain.prediction_records import PREDICTION_SOURCES_KEY, Calibration, EdgeRecord
 from domain.signals import Decision, ReasonCode, Side
-from runtime.wiring import build_simulated, with_paths
+from runtime.wiring import build_simulated
 from simulation.prediction_market import SimulatedPredictionMarket
 from storage.database import open_storage
+from tests.runtime.prediction_config import prediction_config
 
 pytestmark = pytest.mark.slow
 
@@ -39,25 +39,6 @@ GATE_CODES = {
     ReasonCode.ML_GATE,
     ReasonCode.PRICE_GATE,
 }
-
-
-def prediction_config(root: Path) -> LoadedConfig:
-    """The default settings and the default registry's prediction bots; slower housekeeping jobs
-    (fills every 30 s rather than 2 s) so a simulated day takes seconds."""
-    base = load_config()
-    settings = base.settings
-    settings = settings.model_copy(
-        update={
-            "orchestrator": settings.orchestrator.model_copy(
-                update={"fill_poll_seconds": 30, "exit_check_seconds": 60, "equity_snapshot_seconds": 600}
-            ),
-            "prediction": settings.prediction.model_copy(update={"settle_check_seconds": 300}),
-        }
-    )
-    bots = [bot for bot in base.registry.bots if bot.venue == VENUE and bot.bot_class == "event_trading"]
-    assert {bot.name for bot in bots} == {"weather-edges", "cpi-edges"}
-    config = LoadedConfig(settings, Registry(bots=bots), base.settings_path, base.registry_path)
-    return with_paths(config, database=root / "trading.sqlite", var_dir=root / "var")
 
 
 @dataclass
@@ -78,7 +59,7 @@ class Day:
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Day:
-    config = prediction_config(tmp_path_factory.mktemp("prediction-day"))
+    config = prediction_config(tmp_path_factory.mktemp("prediction-day"), {"weather-edges", "cpi-edges"})
     run = build_simulated(config, START)
     assert run.prediction_market is not None
     world = run.prediction_market

@@ -49,7 +49,9 @@ def test_bots_of_every_asset_class_traded(finished_day: tuple[SimulatedRun, Path
     bots_with_fills = {_bot_of(repo, f.client_order_id) for f in repo.fills()}
     assert len(bots_with_fills) >= 3
     venues = {f.venue for f in repo.fills()}
-    assert venues == {"sim-stocks", "sim-crypto", "sim-fx", "sim-kalshi"}
+    # the four asset classes, and both prediction venues (the arbitrage and the market maker trade
+    # the simulated Polymarket)
+    assert venues == {"sim-stocks", "sim-crypto", "sim-fx", "sim-kalshi", "sim-polymarket"}
 
 
 def test_every_fill_belongs_to_an_order_and_fills_add_up(finished_day: tuple[SimulatedRun, Path]) -> None:

@@ -24,12 +24,6 @@ class LongshotFaderBot(SelfPricedBot):
     def __init__(self, spec: BotSpec) -> None:
         super().__init__(spec)
         self.params = FadeParams.from_mapping(spec.params)
-        without_terms = [i.symbol for i in spec.instruments if i.contract is None]
-        if without_terms:
-            raise ValueError(
-                f"{', '.join(without_terms[:3])}: not a prediction market; the longshot fader trades "
-                "binary contracts priced in dollars"
-            )
 
     async def on_tick(self, ctx: BotContext) -> list[Signal]:
         signals: list[Signal] = []
