@@ -189,6 +189,7 @@ def build_prediction_market(settings: Settings, clock: Clock) -> SimulatedPredic
         settings.simulation.seed,
         settings.prediction.simulated_days,
         polymarket=simulated_polymarket_venue(settings),
+        sports=True,
     )
 
 
@@ -219,7 +220,7 @@ def prediction_markets(
     tapes: dict[str, TradeTape] = {}
     listings: dict[str, ListsMarkets] = {}
     if world is not None and PREDICTION_VENUE in held:
-        forecasts = WorldForecasts(world.weather, world.cpi)
+        forecasts = WorldForecasts(world.weather, world.cpi, world.games)
         if PREDICTION_VENUE in traded:
             for source in simulated_sources(forecasts, world):
                 sources.append(source)

@@ -10,7 +10,9 @@ trade. Each market trades only in its window:
   UTC after it (just past midnight in the US), and settles at 14:00 UTC that morning, when the
   climate report is out;
 - a CPI market opens 20 days before its release and closes and settles at 12:30 UTC on the
-  release day (08:30 New York), the 12th of the month after the data month.
+  release day (08:30 New York), the 12th of the month after the data month;
+- with `sports=True`, a game's two markets (`simulation.sports_world`) open at 12:00 UTC on game
+  day, close at 04:00 UTC after it (evening games in New York are over) and settle an hour later.
 
 While it trades, its mid starts at the crowd's price and moves towards the outcome as the
 close nears: mid(t) = crowd + (outcome − crowd) × f³, f the elapsed fraction of the window
@@ -61,6 +63,7 @@ from simulation.prediction_world import (
     cpi_months,
     weather_days,
 )
+from simulation.sports_world import SportsGame, sports_days
 from utils.clock import Clock
 
 QUOTE_SOURCE = "simulated"
@@ -70,6 +73,9 @@ WEATHER_SETTLES = time(14, 0)  # UTC, the day after: the climate report is out
 CPI_RELEASE_DAY = 12  # of the month after the data month
 CPI_RELEASE = time(12, 30)  # UTC, 08:30 New York
 CPI_OPEN_DAYS = 20
+SPORTS_OPENS = time(12, 0)  # UTC, on game day
+SPORTS_CLOSES = time(4, 0)  # UTC, the day after: evening games in New York are over
+SPORTS_SETTLE_AFTER = timedelta(hours=1)  # the official box score is out
 TAPE_BUCKET = timedelta(minutes=5)
 SMALL_TRADES_PER_BUCKET = 1.5
 WHALE_BUCKET_SHARE = 0.03
@@ -86,6 +92,7 @@ class Listing:
     cpi: tuple[CpiEvent, ...]
     instruments: tuple[Instrument, ...]
     mirrors: tuple[MirrorMarket, ...] = ()  # the Polymarket twins among `instruments`, when listed
+    games: tuple[SportsGame, ...] = ()  # the sports games among them, when listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,18 +210,22 @@ def _cpi_release(year: int, month: int) -> date:
 class SimulatedPredictionMarket:
     """A `MarketDataSource` for the simulated Kalshi venue (see the module docstring)."""
 
-    def __init__(self, clock: Clock, seed: int, days: int = 30, *, polymarket: bool = False) -> None:
+    def __init__(
+        self, clock: Clock, seed: int, days: int = 30, *, polymarket: bool = False, sports: bool = False
+    ) -> None:
         if days < 1:
             raise ValueError(f"the prediction world needs at least one day, got {days}")
         self._clock = clock
         self._seed = seed
         self._days = days
         self._polymarket = polymarket
+        self._sports = sports
         # by ticker: the first and last buckets drawn, their trades in time order, and the times
         self._tapes: dict[str, tuple[int, int, list[KalshiTrade], list[datetime]]] = {}
         self.weather: list[WeatherEvent] = []
         self.cpi: list[CpiEvent] = []
         self.mirrors: list[MirrorMarket] = []  # the Polymarket twins listed, when `polymarket`
+        self.games: list[SportsGame] = []  # the sports games listed, when `sports`
         self._markets: dict[str, ListedMarket] = {}
         self._by_ticker: dict[str, ListedMarket] = {}
         self._first = clock.now().date() - timedelta(days=1)
@@ -257,14 +268,24 @@ class SimulatedPredictionMarket:
                 twins = mirror_cpi(release_month, self._seed)
                 mirrors.extend(twins)
                 listed.extend(self._list(twins, opens, release, release))
+        games = list(sports_days(first, (last - first).days + 1, self._seed)) if self._sports else []
+        for game in games:
+            opens = _at(game.day, SPORTS_OPENS)
+            ends = _at(game.day + timedelta(days=1), SPORTS_CLOSES)
+            listed.extend(self._list(game.markets, opens, ends, ends + SPORTS_SETTLE_AFTER))
         self.weather.extend(weather)
         self.cpi.extend(cpi)
         self.mirrors.extend(mirrors)
+        self.games.extend(games)
         self._markets.update({entry.instrument.key: entry for entry in listed})
         self._by_ticker.update({entry.contract.ticker: entry for entry in listed})
         self._last = last
         return Listing(
-            tuple(weather), tuple(cpi), tuple(entry.instrument for entry in listed), tuple(mirrors)
+            tuple(weather),
+            tuple(cpi),
+            tuple(entry.instrument for entry in listed),
+            tuple(mirrors),
+            tuple(games),
         )
 
     @staticmethod

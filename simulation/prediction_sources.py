@@ -6,7 +6,9 @@ same Normal(point, 3 °F) around the world's point forecast, `sim_cleveland_fed`
 0.10 pp band around its CPI nowcast (`scrapers.probability.band_probability`), and
 `sim_cpi_base_rate` the real base-rate model (`scrapers.economics.cpi_base_rate`) on the world's
 long-run mean and spread of CPI. Only the data is simulated; the arithmetic is the one that
-prices real markets.
+prices real markets. For the games, `sim_sportsbook` is the sharp books' de-vigged price and
+`sim_power_rating` a rating model, each a noisy view of the game's hidden probability
+(`simulation.sports_world`).
 
 `replay_scores` plays a whole world through the consensus engine with calibration learned as
 markets settle, and reports Brier scores of the consensus and of the crowd: the measurement
@@ -41,6 +43,7 @@ from simulation.prediction_world import (
     SimulatedMarket,
     WeatherEvent,
 )
+from simulation.sports_world import SportsGame
 
 Probability = Callable[[ContractSpec], float | None]
 
@@ -48,15 +51,43 @@ Probability = Callable[[ContractSpec], float | None]
 class WorldForecasts:
     """The forecasts of a world's events, looked up by a contract's event ticker."""
 
-    def __init__(self, weather: Iterable[WeatherEvent] = (), cpi: Iterable[CpiEvent] = ()) -> None:
+    def __init__(
+        self,
+        weather: Iterable[WeatherEvent] = (),
+        cpi: Iterable[CpiEvent] = (),
+        games: Iterable[SportsGame] = (),
+    ) -> None:
         self.weather: dict[str, WeatherEvent] = {}
         self.cpi: dict[str, CpiEvent] = {}
-        self.add(weather, cpi)
+        self.games: dict[str, SportsGame] = {}
+        self.add(weather, cpi, games)
 
-    def add(self, weather: Iterable[WeatherEvent] = (), cpi: Iterable[CpiEvent] = ()) -> None:
+    def add(
+        self,
+        weather: Iterable[WeatherEvent] = (),
+        cpi: Iterable[CpiEvent] = (),
+        games: Iterable[SportsGame] = (),
+    ) -> None:
         """Know the forecasts of newly listed events too."""
         self.weather.update({e.event_ticker: e for e in weather})
         self.cpi.update({f"KXCPI-{e.period}": e for e in cpi})
+        self.games.update({g.event_ticker: g for g in games})
+
+    def _game(self, contract: ContractSpec) -> SportsGame | None:
+        game = self.games.get(contract.event)
+        if game is None or contract.measure is not Measure.GAME_WINNER or contract.outcome is None:
+            return None
+        return game
+
+    def sportsbook(self, contract: ContractSpec) -> float | None:
+        """The sharp books' de-vigged chance of the contract's team winning."""
+        game = self._game(contract)
+        return None if game is None else game.probability_of(str(contract.outcome), game.sportsbook_home)
+
+    def power_rating(self, contract: ContractSpec) -> float | None:
+        """The power-rating model's chance of the contract's team winning."""
+        game = self._game(contract)
+        return None if game is None else game.probability_of(str(contract.outcome), game.rating_home)
 
     def gfs(self, contract: ContractSpec) -> float | None:
         event = self.weather.get(contract.event)
@@ -183,7 +214,7 @@ class SimulatedListings:
 
     async def listings(self, now: datetime) -> list[Instrument]:
         listing = self._market.extend(now)
-        self._forecasts.add(listing.weather, listing.cpi)
+        self._forecasts.add(listing.weather, listing.cpi, listing.games)
         return list(listing.instruments)
 
 
@@ -192,11 +223,14 @@ def simulated_sources(
 ) -> list[ContractSource]:
     """The world's forecasters, and the whale tracker over `market`'s tape when given."""
     weather, economics = frozenset({Domain.WEATHER}), frozenset({Domain.ECONOMICS})
+    sports = frozenset({Domain.SPORTS})
     sources: list[ContractSource] = [
         SimulatedSource("sim_gfs_ensemble", weather, world.gfs, market),
         SimulatedSource("sim_nws_forecast", weather, world.nws, market),
         SimulatedSource("sim_cleveland_fed", economics, world.cleveland, market),
         SimulatedSource("sim_cpi_base_rate", economics, world.cpi_base_rate, market, learns=False),
+        SimulatedSource("sim_sportsbook", sports, world.sportsbook, market),
+        SimulatedSource("sim_power_rating", sports, world.power_rating, market),
     ]
     if market is not None:
         sources.append(SimulatedWhaleTracker(market))

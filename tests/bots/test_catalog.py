@@ -132,7 +132,8 @@ def test_every_bot_in_the_default_registry_builds_with_its_params(tmp_path: Path
         config.settings,
         SimulatedMarket(clock, seed=7, day_seconds=3600, warmup_bars=0, retained_days=1.0),
         clock,
-        SimulatedPredictionMarket(clock, seed=7, days=30, polymarket=True),  # the default run lists both
+        # the default run lists Kalshi's world with its games, and the Polymarket twin
+        SimulatedPredictionMarket(clock, seed=7, days=30, polymarket=True, sports=True),
     )
     built = build_bots(config, venues.by_venue())  # each with the instruments its venue lists
     assert [b.name for b in built] == [entry.name for entry in config.registry.bots if entry.enabled]

@@ -50,6 +50,9 @@ def test_default_configuration_loads() -> None:
     assert len([b for b in fleet if b.bot_class == "fomc_drift"]) == 1
     assert [b.second_venue for b in fleet if b.bot_class == "cross_venue_arbitrage"] == ["sim-polymarket"] * 2
     assert len([b for b in fleet if b.venue == "sim-fx"]) == 1
+    # the single event-trading bots: weather, economics and sports each have one
+    domains = [b.params.get("domains") for b in config.registry.bots if b.bot_class == "event_trading"]
+    assert sorted(str(d) for d in domains) == ["['economics']", "['sports']", "['weather']"]
     assert all(b.regimes == ["sideways"] for b in fleet if b.bot_class == "grid")
     # every class a default bot names loads and accepts its params
     for entry in config.registry.bots:

@@ -64,7 +64,9 @@ def test_the_listing_job_gives_the_daemon_and_the_matching_bots_the_newly_listed
 
         new_keys = set(orchestrator.instruments) - known
         # three more days of four cities' six-market ladders, on Kalshi and on its Polymarket twin
-        assert len([k for k in new_keys if k.startswith("sim-kalshi:")]) == 3 * 4 * 6
+        assert len([k for k in new_keys if k.startswith("sim-kalshi:KXHIGH")]) == 3 * 4 * 6
+        # and three more days of two games' two markets
+        assert len([k for k in new_keys if k.startswith("sim-kalshi:KXNBAGAME")]) == 3 * 2 * 2
         assert len([k for k in new_keys if k.startswith("sim-polymarket:")]) == 3 * 4 * 6
         new_symbols = {orchestrator.instruments[k].symbol for k in new_keys}
         new_chicago = {s for s in new_symbols if s.startswith("KXHIGHCHI-")}

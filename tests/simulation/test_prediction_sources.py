@@ -33,7 +33,7 @@ def market(ticker: str, bid: str, ask: str, outcome: bool) -> SimulatedMarket:
 def test_the_simulated_sources_run_the_real_models_on_the_worlds_forecasts() -> None:
     event = next(weather_days(date(2026, 2, 9), 1, seed=4))
     world = WorldForecasts([event])
-    gfs, nws, cleveland, _ = simulated_sources(world)
+    gfs, nws, cleveland, *_ = simulated_sources(world)
     contract = event.markets[2].contract
 
     expected = ensemble_probability(event.ensemble_f, contract.strike)
@@ -49,7 +49,7 @@ def test_the_simulated_sources_run_the_real_models_on_the_worlds_forecasts() -> 
 def test_a_cpi_market_is_priced_by_the_nowcast_band() -> None:
     month = next(cpi_months(2026, 8, 1, seed=9))
     world = WorldForecasts(cpi=[month])
-    _, _, cleveland, _ = simulated_sources(world)
+    _, _, cleveland, *_ = simulated_sources(world)
 
     estimate = asyncio.run(cleveland.estimate(month.markets[3].contract, NOW))
 
@@ -59,7 +59,7 @@ def test_a_cpi_market_is_priced_by_the_nowcast_band() -> None:
 def test_a_cpi_market_is_priced_by_the_base_rate_of_the_worlds_long_run_cpi() -> None:
     month = next(cpi_months(2026, 8, 1, seed=9))
     world = WorldForecasts(cpi=[month])
-    *_, base_rate = simulated_sources(world)
+    _, _, _, base_rate, *_ = simulated_sources(world)
     above = month.markets[3].contract  # CPI m/m above 0.3 %: a published 0.4 or more
     assert above.strike is not None and above.strike.floor_strike == Decimal("0.3")
 
@@ -113,7 +113,7 @@ def test_with_the_market_the_forecasters_learn_as_the_crowd_does_and_the_whale_r
     start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
     clock = SimulatedClock(start)
     market = SimulatedPredictionMarket(clock, seed=7, days=3)
-    gfs, _, _, _, whale = simulated_sources(WorldForecasts(market.weather, market.cpi), market)
+    gfs, _, _, _, _, _, whale = simulated_sources(WorldForecasts(market.weather, market.cpi), market)
     listed = market.open_markets(start)[0]
     key = listed.instrument.key
     first = asyncio.run(gfs.estimate(listed.contract, start))
