@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from bots.base import BotContext, BotSpec
-from bots.polymarket.matching import match_markets
+from bots.polymarket.matching import PairedMarkets
 from bots.self_priced import SelfPricedBot
 from domain.instruments import Instrument
 from domain.signals import Side, Signal, SignalIntent
@@ -58,30 +58,11 @@ class CrossVenueArbitrageBot(SelfPricedBot):
     def __init__(self, spec: BotSpec) -> None:
         super().__init__(spec)
         self.params = ArbitrageParams.from_mapping(spec.params)
-        self._paired: tuple[int, list[tuple[Instrument, Instrument]]] = (-1, [])
+        self._pairs = PairedMarkets()
 
     def pairs(self) -> list[tuple[Instrument, Instrument]]:
-        """(Kalshi instrument, Polymarket instrument) of every matched pair, recomputed when markets
-        are listed. The first venue of the bot's markets is Kalshi's, as the registry names it."""
-        count, paired = self._paired
-        if count == len(self.instruments):
-            return paired
-        venues = list(dict.fromkeys(i.venue for i in self.instruments))
-        by_ticker = {(i.venue, i.symbol): i for i in self.instruments}
-        first = [i.contract for i in self.instruments if i.venue == venues[0] and i.contract]
-        second = [
-            i.contract for i in self.instruments if len(venues) > 1 and i.venue == venues[1] and i.contract
-        ]
-        result = match_markets(first, second)
-        paired = [
-            (
-                by_ticker[(p.kalshi.venue, p.kalshi.ticker)],
-                by_ticker[(p.polymarket.venue, p.polymarket.ticker)],
-            )
-            for p in result.pairs
-        ]
-        self._paired = (len(self.instruments), paired)
-        return paired
+        """(Kalshi instrument, Polymarket instrument) of every matched pair."""
+        return self._pairs.of(self.instruments)
 
     async def on_tick(self, ctx: BotContext) -> list[Signal]:
         signals: list[Signal] = []

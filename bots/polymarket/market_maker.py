@@ -27,7 +27,7 @@ from typing import Any
 
 from bots.base import BotContext, BotSpec
 from bots.event_trading.desk import EdgeDesk
-from bots.polymarket.matching import match_markets
+from bots.polymarket.matching import PairedMarkets
 from bots.self_priced import SelfPricedBot
 from domain.fees import FEE_LOT
 from domain.instruments import Instrument
@@ -54,34 +54,15 @@ class MarketMakerBot(SelfPricedBot):
             raise ValueError(f"min_fair and max_fair must satisfy 0 < min < max < 1, got {bounds}")
         self.min_fair, self.max_fair = float(bounds[0]), float(bounds[1])
         self._desk: EdgeDesk | None = None
-        self._paired: tuple[int, list[tuple[Instrument, Instrument]]] = (-1, [])
+        self._pairs = PairedMarkets()
 
     def attach(self, desk: EdgeDesk) -> None:
         """The daemon's edge desk, whose domain sources give the fair value."""
         self._desk = desk
 
     def twins(self) -> list[tuple[Instrument, Instrument]]:
-        """(quoted market, its twin on the second venue) of every matched pair; the quoted venue is
-        the first the bot's markets name, as the registry lists its `venue` first."""
-        count, paired = self._paired
-        if count == len(self.instruments):
-            return paired
-        venues = list(dict.fromkeys(i.venue for i in self.instruments))
-        by_ticker = {(i.venue, i.symbol): i for i in self.instruments}
-        quoted = [i.contract for i in self.instruments if i.venue == venues[0] and i.contract]
-        priced = [
-            i.contract for i in self.instruments if len(venues) > 1 and i.venue == venues[1] and i.contract
-        ]
-        result = match_markets(priced, quoted)  # the matcher's first side is the Kalshi one
-        paired = [
-            (
-                by_ticker[(p.polymarket.venue, p.polymarket.ticker)],
-                by_ticker[(p.kalshi.venue, p.kalshi.ticker)],
-            )
-            for p in result.pairs
-        ]
-        self._paired = (len(self.instruments), paired)
-        return paired
+        """(quoted Polymarket market, its Kalshi twin) of every matched pair."""
+        return [(polymarket, kalshi) for kalshi, polymarket in self._pairs.of(self.instruments)]
 
     async def on_tick(self, ctx: BotContext) -> list[Signal]:
         desk = self._desk

@@ -17,14 +17,19 @@ it never pairs: the safe default.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from domain.contracts import ContractSpec, Domain, Measure, Strike
+from domain.instruments import Instrument
 
 __all__ = ["MarketPair", "MatchResult", "Unmatched", "match_markets", "question_key", "same_source"]
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +136,42 @@ def match_markets(kalshi: Sequence[ContractSpec], polymarket: Sequence[ContractS
     pairs.sort(key=lambda pair: (pair.kalshi.ticker, pair.polymarket.ticker))
     refused.sort(key=lambda item: (item[0], item[1].contract.ticker))
     return MatchResult(tuple(pairs), tuple(unmatched for _, unmatched in refused))
+
+
+class PairedMarkets:
+    """The matched pairs among a bot's markets on the two venues, as (Kalshi instrument, Polymarket
+    instrument), computed again only when the bot's markets change (the listing job adds some).
+    Polymarket's markets are the ones its symbols say (`0x<condition id>:<token id>`)."""
+
+    def __init__(self) -> None:
+        self._count = -1
+        self._pairs: list[tuple[Instrument, Instrument]] = []
+        self.refused: tuple[Unmatched, ...] = ()
+
+    def of(self, instruments: Sequence[Instrument]) -> list[tuple[Instrument, Instrument]]:
+        if len(instruments) == self._count:
+            return self._pairs
+        by_ticker = {(i.venue, i.symbol): i for i in instruments}
+        polymarket = [i.contract for i in instruments if i.contract and _is_polymarket(i)]
+        kalshi = [i.contract for i in instruments if i.contract and not _is_polymarket(i)]
+        result = match_markets(kalshi, polymarket)
+        self._pairs = [
+            (
+                by_ticker[(p.kalshi.venue, p.kalshi.ticker)],
+                by_ticker[(p.polymarket.venue, p.polymarket.ticker)],
+            )
+            for p in result.pairs
+        ]
+        if result.refused and result.refused != self.refused:
+            log.info(
+                "%d market(s) on both venues not paired, e.g. %s",
+                len(result.refused),
+                result.refused[0].reason,
+            )
+        self.refused = result.refused
+        self._count = len(instruments)
+        return self._pairs
+
+
+def _is_polymarket(instrument: Instrument) -> bool:
+    return instrument.symbol.startswith(("0x", "0X"))
