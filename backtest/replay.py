@@ -455,6 +455,8 @@ def build_replay(plan: ReplayPlan) -> Replay:
             run = build_simulated(plan.config, plan.start)
         except ConfigError as exc:
             raise ReplayProblem(str(exc)) from None
+        for broker in run.paper_brokers.values():  # a sweep replays many times in one process
+            run.orchestrator.on_shutdown.append(broker.close)
         return Replay(plan, run.orchestrator, run.scheduler, run.clock, None)
     clock = SimulatedClock(plan.start)
     scheduler = SimulatedScheduler(clock)

@@ -74,7 +74,8 @@ class DashboardServer:
     def _serve(self) -> None:
         try:
             while not self._stopping.is_set():
-                wasyncore.loop(timeout=POLL_SECONDS, map=self._map, count=1)
+                # poll(), where the platform has it: select() fails past descriptor 1024
+                wasyncore.loop(timeout=POLL_SECONDS, use_poll=True, map=self._map, count=1)
         finally:
             self._server.task_dispatcher.shutdown(timeout=2)
             wasyncore.close_all(self._map, ignore_all=True)
