@@ -308,7 +308,7 @@ class Orchestrator:
             log.warning("stopping with %d jobs still in flight after %.1f s", self._in_flight, limit)
         with contextlib.suppress(Exception):
             # no quote is left on a venue the daemon no longer watches
-            await self._cancel_resting([o for o in list(self._orders.values()) if _is_resting(o)])
+            await self._cancel_resting(self._resting_orders())
         with contextlib.suppress(Exception):
             await self.snapshot_equity(self.clock.now())
         for hook in self.on_shutdown:
@@ -348,9 +348,7 @@ class Orchestrator:
             return
         if self.control.is_bot_paused(name):
             # a paused bot keeps no quote on the book
-            await self._cancel_resting(
-                [o for o in list(self._orders.values()) if o.intent.bot == name and _is_resting(o)]
-            )
+            await self._cancel_resting(self._resting_orders(name))
             return
         entry = runtime.registered.entry
         if (entry.venue, entry.mode) in self._unreconciled_venues:
@@ -358,7 +356,7 @@ class Orchestrator:
             return
         async with self._tracked():
             # the bot's quotes of its last tick: what filled is booked before it looks again
-            resting = [o for o in self._orders.values() if o.intent.bot == name and _is_resting(o)]
+            resting = self._resting_orders(name)
             for broker in {id(b): b for o in resting if (b := self._broker_of(o)) is not None}.values():
                 await self._collect_fills(broker)
             started = self.clock.now()
@@ -379,19 +377,15 @@ class Orchestrator:
             # ... while trading is active: a halt or the daily loss limit takes every resting entry off
             active = self.control.trading_state is TradingState.ACTIVE
             kept = {
-                id(signal)
+                order.client_order_id: signal
                 for order in resting
                 if (signal := requoted.get(_quote_key(order))) is not None
                 and not order.status.is_terminal
                 and (active or order.intent.reduce_only)
             }
-            kept_orders = {
-                o.client_order_id
-                for o in resting
-                if (signal := requoted.get(_quote_key(o))) is not None and id(signal) in kept
-            }
-            await self._cancel_resting([o for o in resting if o.client_order_id not in kept_orders])
-            produced = [signal for signal in produced if id(signal) not in kept]
+            await self._cancel_resting([o for o in resting if o.client_order_id not in kept])
+            renewed = {id(signal) for signal in kept.values()}
+            produced = [signal for signal in produced if id(signal) not in renewed]
             for signal in produced:
                 try:
                     await self.process_signal(signal)
@@ -399,6 +393,10 @@ class Orchestrator:
                     log.exception("signal %s from %s failed on the road", signal.id, name)
                     self._record_risk_event("signal_error", "error", f"{signal.id}: {exc}", bot=name)
             self.repository.record_bot_run(name, started, self.clock.now(), True, None, len(produced))
+
+    def _resting_orders(self, bot: str | None = None) -> list[Order]:
+        """The resting limit orders (quotes) of `bot`, or of every bot."""
+        return [o for o in self._orders.values() if _is_resting(o) and bot in (None, o.intent.bot)]
 
     def _broker_of(self, order: Order) -> Broker | None:
         return self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
