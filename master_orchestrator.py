@@ -154,6 +154,8 @@ class Orchestrator:
     _regime_fits: asyncio.Lock = field(default_factory=asyncio.Lock)
     _regimes_seen: dict[str, Regime] = field(default_factory=dict)
     _unsaved_regimes: list[RegimeReading] | None = None  # collected by the reading job, saved at its end
+    # the bots' instrument tuples and the markets built from them (`regime_markets`)
+    _regime_markets: tuple[tuple[Sequence[Instrument], ...], list[Instrument]] | None = None
 
     # ==========================================================================================
     # Lifecycle
@@ -854,12 +856,26 @@ class Orchestrator:
     # Regimes
     # ==========================================================================================
     def regime_markets(self) -> list[Instrument]:
-        """The markets the enabled bots trade, once each, in a stable order."""
+        """The markets the enabled bots trade, once each, in a stable order.
+
+        Remembered until a bot's instrument tuple is replaced (a listing refresh): the prediction
+        bots trade hundreds of markets, and the regime jobs ask every minute.
+        """
+        sources = tuple(registered.bot.instruments for registered in self.bots)
+        remembered = self._regime_markets
+        if (
+            remembered is not None
+            and len(remembered[0]) == len(sources)
+            and all(old is new for old, new in zip(remembered[0], sources, strict=True))
+        ):
+            return list(remembered[1])
         seen: dict[str, Instrument] = {}
-        for registered in self.bots:
-            for instrument in registered.bot.instruments:
+        for instruments in sources:
+            for instrument in instruments:
                 seen.setdefault(instrument.key, instrument)
-        return [seen[key] for key in sorted(seen)]
+        markets = [seen[key] for key in sorted(seen)]
+        self._regime_markets = (sources, markets)
+        return list(markets)
 
     async def _regime_fit_job(self, fire_time: datetime) -> None:
         """Fit the regime models that are due (never fitted, older than refit_hours, or retrying)."""

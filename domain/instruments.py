@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
@@ -41,6 +41,9 @@ class Instrument:
     min_notional: Decimal = Decimal(0)
     quote_currency: str = "USD"
     contract: ContractSpec | None = None
+    # Unique across venues: `venue:symbol`. Stored, not computed: the daemon reads it millions of
+    # times a simulated day (every quote, position and book lookup is keyed by it).
+    key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.symbol:
@@ -51,11 +54,7 @@ class Instrument:
             raise ValueError(f"{self.symbol}: lot_size must be positive, got {self.lot_size}")
         if self.min_quantity < 0 or self.min_notional < 0:
             raise ValueError(f"{self.symbol}: venue minimums must not be negative")
-
-    @property
-    def key(self) -> str:
-        """Unique across venues: `venue:symbol`."""
-        return f"{self.venue}:{self.symbol}"
+        object.__setattr__(self, "key", f"{self.venue}:{self.symbol}")
 
     def round_price(self, price: Decimal) -> Decimal:
         """Nearest valid price (banker's rounding to the tick)."""

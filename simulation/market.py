@@ -148,6 +148,14 @@ class SimulatedMarket:
         first = max(first_full, end - count * timeframe_seconds)
         if first >= end:
             return None
+        cached = self._last_bars.get((i, timeframe_seconds, count))
+        if cached is not None and cached[0] == (first, end):
+            return cached[1]  # bots ticking every few seconds ask again before a new bar ends
+        series = self._bars_between(i, instrument.key, timeframe_seconds, first, end)
+        self._last_bars[(i, timeframe_seconds, count)] = ((first, end), series)
+        return series
+
+    def _bars_between(self, i: int, key: str, timeframe_seconds: int, first: int, end: int) -> BarSeries:
         per_bar = timeframe_seconds // 60
         start_index = (first - self._bars_start) // 60
         stop_index = (end - self._bars_start) // 60
@@ -156,15 +164,26 @@ class SimulatedMarket:
         highs = self._high[i, window].reshape(n_bars, per_bar).max(axis=1)
         lows = self._low[i, window].reshape(n_bars, per_bar).min(axis=1)
         volumes = self._volume[i, window].reshape(n_bars, per_bar).sum(axis=1)
+        columns = (
+            np.arange(first, end, timeframe_seconds, dtype=np.float64),
+            self._open[i, start_index:stop_index:per_bar].copy(),
+            highs,
+            lows,
+            self._close[i, start_index + per_bar - 1 : stop_index : per_bar].copy(),
+            volumes,
+        )
+        for column in columns:
+            column.flags.writeable = False  # one series is handed to every bot that asks
+        times, opens, high, low, close, volume = columns
         return BarSeries(
-            instrument_key=instrument.key,
+            instrument_key=key,
             timeframe_seconds=timeframe_seconds,
-            times=np.arange(first, end, timeframe_seconds, dtype=np.float64),
-            open=self._open[i, start_index:stop_index:per_bar].copy(),
-            high=highs,
-            low=lows,
-            close=self._close[i, start_index + per_bar - 1 : stop_index : per_bar].copy(),
-            volume=volumes,
+            times=times,
+            open=opens,
+            high=high,
+            low=low,
+            close=close,
+            volume=volume,
         )
 
     # ------------------------------------------------------------------------------------------
@@ -252,6 +271,8 @@ class SimulatedMarket:
         self._chunk_starts: dict[int, PathState] = {chunk: state}
         self._seconds: dict[int, np.ndarray] = {}
         self._last_quotes: dict[int, tuple[int, Quote]] = {}
+        # (instrument, timeframe, count) -> ((first, end), series): the bars last served
+        self._last_bars: dict[tuple[int, int, int], tuple[tuple[int, int], BarSeries]] = {}
         self._bars_start = origin + chunk * CHUNK_SECONDS
         self._open = np.empty((n, 0))
         self._high = np.empty((n, 0))

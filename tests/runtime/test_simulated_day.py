@@ -40,7 +40,9 @@ def finished_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulatedRun
     return run, base / "trading.sqlite"
 
 
-pytestmark = pytest.mark.slow
+# A day of the whole default registry (58 bots, five venues) takes 4 to 5 minutes on a 2-core
+# CI machine, close to the suite's 300 s hang guard: this module gets its own, wider one.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_bots_of_every_asset_class_traded(finished_day: tuple[SimulatedRun, Path]) -> None:

@@ -135,6 +135,22 @@ def test_bars_never_include_a_bar_that_has_not_ended() -> None:
             assert np.all(series.times % timeframe == 0)
 
 
+def test_bars_asked_again_before_a_new_bar_ends_are_the_same_read_only_series() -> None:
+    """Bots ticking every 10 s share one series per bar; nobody may write into it."""
+    market = market_at()
+    clock = clock_of(market)
+    clock.advance_to(datetime(2026, 3, 2, 15, 40, 2, tzinfo=UTC))
+    first = bars(market, "SPY", 60, 30)
+    clock.advance(50)  # 15:40:52, the 15:40 bar has not ended
+    assert bars(market, "SPY", 60, 30) is first
+    with pytest.raises(ValueError, match="read-only"):
+        first.close[-1] = 0.0
+    clock.advance(10)  # 15:41:02: the 15:40 bar has ended and is served
+    later = bars(market, "SPY", 60, 30)
+    assert later is not first and later.times[-1] == first.times[-1] + 60
+    assert_same_bars(window(first, 29), window(later.truncated(29), 29))
+
+
 def test_bars_at_a_time_equal_the_later_series_truncated_to_that_time() -> None:
     """No lookahead: what was known at t is exactly what the later history says about t."""
     market = market_at()
