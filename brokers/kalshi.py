@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -85,6 +86,7 @@ from brokers.kalshi_payloads import (
     parse_orders_page,
     parse_positions_page,
     parse_series_fee_schedule,
+    parse_series_resolution_source,
     series_of,
     time_in_force,
     unix_seconds,
@@ -265,7 +267,9 @@ class KalshiAdapter(LiveAdapter):
         self._contracts: dict[str, ContractSpec | None] = {}
         self._unreadable_contracts: set[str] = set()
         self._unreadable_listings: set[str] = set()  # listed markets left out, warned about once
+        self._series: dict[str, Payload] = {}  # series ticker -> its `GET /series/{ticker}` answer
         self._fee_schedules: dict[str, KalshiFeeSchedule] = {}
+        self._resolution_sources: dict[str, str] = {}  # series ticker -> what settles its markets
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._client_ids: dict[str, str] = {}  # Kalshi order id -> client order id
         self._tickers: dict[str, str] = {}  # client order id -> ticker, for the lookup
@@ -348,14 +352,19 @@ class KalshiAdapter(LiveAdapter):
 
         A market whose strike fields contradict its ticker is still tradable; it is listed
         without terms, so the risk engine cannot compare its stance and no source prices it.
+        The series' resolution source is added once known (`_attach_resolution_sources`).
         """
         try:
-            return market_contract(self.venue, payload)
+            contract = market_contract(self.venue, payload)
         except ValueError as error:
             if symbol not in self._unreadable_contracts:
                 self._unreadable_contracts.add(symbol)
                 log.warning("%s: %s is listed without its contract terms: %s", self.venue, symbol, error)
             return None
+        source = self._resolution_sources.get(series_of(symbol), "")
+        if source and not contract.resolution_source:
+            return replace(contract, resolution_source=source)
+        return contract
 
     def _instrument(self, market: KalshiMarket) -> Instrument:
         try:
@@ -375,9 +384,9 @@ class KalshiAdapter(LiveAdapter):
         )
 
     async def instruments(self) -> list[Instrument]:
-        return [
-            self._instrument(await self._market(symbol, refresh=True)) for symbol in self.connection.symbols
-        ]
+        markets = [await self._market(symbol, refresh=True) for symbol in self.connection.symbols]
+        await self._attach_resolution_sources([market.ticker for market in markets])
+        return [self._instrument(market) for market in markets]
 
     async def series_markets(self, series: Sequence[str]) -> list[Instrument]:
         """The open markets of each series (`GET /markets?series_ticker=S&status=open`), sorted by symbol.
@@ -406,6 +415,7 @@ class KalshiAdapter(LiveAdapter):
                     market = self._listed_market(what, index, entry)
                     if market is not None:
                         listed[market.ticker] = market
+        await self._attach_resolution_sources(sorted(listed))
         return [self._instrument(listed[symbol]) for symbol in sorted(listed)]
 
     def _listed_market(self, what: str, index: int, entry: Any) -> KalshiMarket | None:
@@ -492,14 +502,48 @@ class KalshiAdapter(LiveAdapter):
             volume=np.array([float(c.volume) for c in candles], dtype=np.float64),
         )
 
+    async def _series_payload(self, series: str) -> Payload:
+        """`GET /series/{series}`, asked once per series: its fee terms and sources do not change intraday."""
+        if series not in self._series:
+            path = f"/series/{_segment(series)}"
+            self._series[series] = await self._request(f"series {series}", "GET", path)
+        return self._series[series]
+
     async def fee_schedule(self, symbol: str) -> KalshiFeeSchedule:
         """The fee terms of the market's series (`fee_type`, `fee_multiplier`); `.fee()` prices an order."""
         series = series_of(symbol)
         if series not in self._fee_schedules:
-            what = f"series {series}"
-            payload = await self._request(what, "GET", f"/series/{_segment(series)}")
-            self._fee_schedules[series] = self.parsed(what, parse_series_fee_schedule, payload)
+            payload = await self._series_payload(series)
+            self._fee_schedules[series] = self.parsed(f"series {series}", parse_series_fee_schedule, payload)
         return self._fee_schedules[series]
+
+    async def resolution_source(self, series: str) -> str:
+        """What settles the series' markets (its `settlement_sources`); "" when they cannot be read.
+
+        An unreadable or unavailable series is warned about, not raised: its markets are still
+        listed and traded, only without a source, which the cross-venue matcher refuses to pair.
+        """
+        if series not in self._resolution_sources:
+            try:
+                payload = await self._series_payload(series)
+                source = self.parsed(f"series {series}", parse_series_resolution_source, payload)
+            except BrokerError as error:
+                log.warning(
+                    "%s: series %s lists without its settlement sources: %s", self.venue, series, error
+                )
+                return ""
+            self._resolution_sources[series] = source
+        return self._resolution_sources[series]
+
+    async def _attach_resolution_sources(self, tickers: Sequence[str]) -> None:
+        """Give the parsed contracts of `tickers` their series' resolution source (asked once a series)."""
+        for ticker in tickers:
+            contract = self._contracts.get(ticker)
+            if contract is None or contract.resolution_source:
+                continue
+            source = await self.resolution_source(series_of(ticker))
+            if source:
+                self._contracts[ticker] = replace(contract, resolution_source=source)
 
     # ------------------------------------------------------------------ account
     async def balance(self) -> Balance:

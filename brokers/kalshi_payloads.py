@@ -610,6 +610,27 @@ def parse_series_fee_schedule(payload: Any) -> KalshiFeeSchedule:
     return KalshiFeeSchedule(ticker, fee_type, multiplier)
 
 
+def parse_series_resolution_source(payload: Any) -> str:
+    """What settles a series' markets (`settlement_sources:[{name,url}]`), as one comparable text.
+
+    Each source is its URL when it has one (the NWS CLI's URL names the station, the name only
+    the agency), else its name; several are joined by "; " in the venue's order. A series that
+    names none gives "", which the cross-venue matcher refuses.
+    """
+    series = object_field(payload, "series", "series")
+    ticker = text_field(series, "ticker", "series")
+    sources = list_field(series, "settlement_sources", f"series {ticker}")
+    named: list[str] = []
+    for index, item in enumerate(sources):
+        source = object_field(item, None, f"series {ticker} settlement_sources[{index}]")
+        url, name = source.get("url"), source.get("name")
+        text = next((v.strip() for v in (url, name) if isinstance(v, str) and v.strip()), "")
+        if not text:
+            raise ValueError(f"series {ticker}: settlement_sources[{index}] has neither a url nor a name")
+        named.append(text)
+    return "; ".join(named)
+
+
 # --------------------------------------------------------------------------------------- candlesticks
 PERIOD_MINUTES = {60: 1, 3600: 60, 86_400: 1440}  # bar seconds -> Kalshi's period_interval
 

@@ -22,6 +22,8 @@ max_inventory 10, min_price 0.05, max_price 0.95, max_markets 4, min_fair 0.15, 
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -33,26 +35,38 @@ from domain.fees import FEE_LOT
 from domain.instruments import Instrument
 from domain.signals import Side, Signal, SignalIntent
 from strategies.market_making import Level, QuoteParams, make_quotes
+from strategies.params import parse_params, require_finite, require_whole_at_least
 
-_OWN = ("max_markets", "min_fair", "max_fair")
+
+@dataclass(frozen=True, slots=True)
+class MarketSelection:
+    """Which matched markets the bot quotes; the quoting itself is `QuoteParams`."""
+
+    max_markets: int = 4
+    min_fair: float = 0.15
+    max_fair: float = 0.85
+
+    def __post_init__(self) -> None:
+        require_whole_at_least("max_markets", self.max_markets, 1)
+        require_finite("min_fair", self.min_fair)
+        require_finite("max_fair", self.max_fair)
+        if not 0 < self.min_fair < self.max_fair < 1:
+            raise ValueError(
+                f"min_fair and max_fair must satisfy 0 < min < max < 1, got {self.min_fair}, {self.max_fair}"
+            )
+
+
+_SELECTION = frozenset(f.name for f in dataclasses.fields(MarketSelection))
 
 
 class MarketMakerBot(SelfPricedBot):
     def __init__(self, spec: BotSpec) -> None:
         super().__init__(spec)
-        params = dict(spec.params)
-        own = {name: params.pop(name) for name in _OWN if name in params}
-        self.params = QuoteParams.from_mapping(params)
-        max_markets = own.get("max_markets", 4)
-        if isinstance(max_markets, bool) or not isinstance(max_markets, int) or max_markets < 1:
-            raise ValueError(f"max_markets must be a whole number of at least 1, got {max_markets!r}")
-        self.max_markets = max_markets
-        bounds = own.get("min_fair", 0.15), own.get("max_fair", 0.85)
-        if any(isinstance(b, bool) or not isinstance(b, int | float) for b in bounds) or not (
-            0 < bounds[0] < bounds[1] < 1
-        ):
-            raise ValueError(f"min_fair and max_fair must satisfy 0 < min < max < 1, got {bounds}")
-        self.min_fair, self.max_fair = float(bounds[0]), float(bounds[1])
+        quoting = {name: value for name, value in spec.params.items() if name not in _SELECTION}
+        self.params = QuoteParams.from_mapping(quoting)
+        self.selection = parse_params(
+            MarketSelection, {name: value for name, value in spec.params.items() if name in _SELECTION}
+        )
         self._desk: EdgeDesk | None = None
         self._pairs = PairedMarkets()
 
@@ -73,7 +87,7 @@ class MarketMakerBot(SelfPricedBot):
         for index, (market, twin) in enumerate(self.twins()):
             position = ctx.position(market)
             inventory = position.quantity if position is not None and position.is_open else Decimal(0)
-            if not inventory and quoted >= self.max_markets:
+            if not inventory and quoted >= self.selection.max_markets:
                 continue
             quote = await ctx.quote(market)
             contract = twin.contract
@@ -81,7 +95,8 @@ class MarketMakerBot(SelfPricedBot):
                 continue
             found = await desk.estimates(contract, ctx.now)
             fair = desk.fair_value(contract, found)
-            if fair is None or (not inventory and not self.min_fair <= fair <= self.max_fair):
+            selection = self.selection
+            if fair is None or (not inventory and not selection.min_fair <= fair <= selection.max_fair):
                 continue
             quotes = make_quotes(fair, inventory, quote.bid, quote.ask, market.tick_size, self.params)
             evidence: dict[str, Any] = {

@@ -124,5 +124,7 @@ def test_unknown_or_incoherent_parameters_are_refused() -> None:
         MarketMakerBot(
             BotSpec(name="mm", instruments=(NY_TWIN, NY), params={"min_fair": 0.9, "max_fair": 0.1})
         )
+    with pytest.raises(ValueError, match="'max_fair' must be a number"):
+        MarketMakerBot(BotSpec(name="mm", instruments=(NY_TWIN, NY), params={"max_fair": "0.9"}))
     with pytest.raises(ValueError, match="unknown parameter"):
         MarketMakerBot(BotSpec(name="mm", instruments=(NY_TWIN, NY), params={"half_spraed": 0.02}))

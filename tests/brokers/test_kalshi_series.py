@@ -206,6 +206,47 @@ def test_a_page_that_does_not_parse_is_venue_unavailable(kalshi: KalshiHarness) 
         listed(kalshi, SERIES)
 
 
+# ----------------------------------------------------------------------------- resolution sources
+MIDWAY_CLI = "https://forecast.weather.gov/product.php?site=LOT&product=CLI&issuedby=MDW"
+
+
+def test_listed_contracts_carry_what_settles_their_series_asked_once_a_series(kalshi: KalshiHarness) -> None:
+    fake = kalshi.fake
+    fake.add_market(FEB10)
+    fake.add_market(NEW_YORK)
+    fake.series[SERIES]["settlement_sources"] = [{"name": "National Weather Service", "url": MIDWAY_CLI}]
+    fake.series["KXHIGHNY"]["settlement_sources"] = [{"name": "NWS Climatological Report", "url": ""}]
+
+    found = {i.symbol: i.contract for i in listed(kalshi, SERIES, "KXHIGHNY")}
+    again = {i.symbol: i.contract for i in listed(kalshi, SERIES, "KXHIGHNY")}
+
+    assert {symbol: c.resolution_source for symbol, c in found.items() if c is not None} == {
+        TICKER: MIDWAY_CLI,  # the URL names the station; the name only the agency
+        FEB10: MIDWAY_CLI,
+        NEW_YORK: "NWS Climatological Report",  # no URL: the name
+    }
+    assert again == found
+    series_reads = [r.path for r in fake.server.requests_to("GET", PREFIX + "/series/")]
+    assert sorted(series_reads) == [PREFIX + "/series/KXHIGHCHI", PREFIX + "/series/KXHIGHNY"]
+    run(lambda: kalshi.broker.fee_schedule(TICKER))  # the fee terms come from the same answer
+    assert len(fake.server.requests_to("GET", PREFIX + "/series/")) == 2
+
+
+def test_a_series_that_cannot_be_read_lists_its_markets_without_a_source_and_says_why(
+    kalshi: KalshiHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    kalshi.fake.series[SERIES]["settlement_sources"] = [{"name": " ", "url": None}]
+    with caplog.at_level(logging.WARNING, logger="brokers.kalshi"):
+        (chicago,) = listed(kalshi, SERIES)
+    assert chicago.contract is not None and chicago.contract.resolution_source == ""
+    (warning,) = [r.getMessage() for r in caplog.records if "settlement sources" in r.getMessage()]
+    assert "KXHIGHCHI" in warning and "neither a url nor a name" in warning
+
+    del kalshi.fake.series[SERIES]  # the venue no longer knows the series: still listed, unsourced
+    (unsourced,) = run(lambda: kalshi.restarted_broker().series_markets([SERIES]))
+    assert unsourced.contract is not None and unsourced.contract.resolution_source == ""
+
+
 # ----------------------------------------------------------------------------- faults
 def test_a_server_error_on_the_listing_is_retried(kalshi: KalshiHarness) -> None:
     kalshi.fake.server.inject(Fault(status=503, method="GET", path_contains=PREFIX + "/markets"))
