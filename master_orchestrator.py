@@ -321,6 +321,9 @@ class Orchestrator:
             except Exception:
                 log.exception("shutdown hook failed")
         self.repository.close()
+        # what `start` froze may be collected once this daemon is gone: a replay sweep or a test
+        # process runs many daemons, and each frozen one kept its books' files open for good
+        gc.unfreeze()
         log.info("daemon stopped cleanly")
 
     @contextlib.asynccontextmanager
@@ -856,10 +859,10 @@ class Orchestrator:
     # Regimes
     # ==========================================================================================
     def regime_markets(self) -> list[Instrument]:
-        """The markets the enabled bots trade, once each, in a stable order.
+        """The markets the enabled bots trade whose regimes are modelled, once each, in a stable order.
 
         Remembered until a bot's instrument tuple is replaced (a listing refresh): the prediction
-        bots trade hundreds of markets, and the regime jobs ask every minute.
+        bots trade hundreds of markets (none modelled), and the regime jobs ask every minute.
         """
         sources = tuple(registered.bot.instruments for registered in self.bots)
         remembered = self._regime_markets
@@ -873,7 +876,8 @@ class Orchestrator:
         for instruments in sources:
             for instrument in instruments:
                 seen.setdefault(instrument.key, instrument)
-        markets = [seen[key] for key in sorted(seen)]
+        regimes = self.regimes
+        markets = [seen[key] for key in sorted(seen) if regimes is None or regimes.watches(seen[key])]
         self._regime_markets = (sources, markets)
         return list(markets)
 

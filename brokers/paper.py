@@ -303,7 +303,7 @@ class PaperBroker:
         self._db.execute("pragma foreign_keys=on")
         # checkpoints off the hot path: SQLite's own would stall a submit every few dozen orders
         self._db.execute(f"pragma wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
-        self._checkpointer = WalCheckpointer(str(self._path))
+        self._checkpointer = WalCheckpointer(str(self._path), owner=self)
         self._checkpointer.start()
         with self._db:
             self._db.executescript(_SCHEMA)
@@ -315,6 +315,8 @@ class PaperBroker:
         self._next_order_sequence = max((o.sequence for o in self._orders.values()), default=0) + 1
         row = self._db.execute("select coalesce(max(sequence), 0) from fills").fetchone()
         self._next_fill_sequence = int(row[0]) + 1
+        # the last `fills_since` answer, under (since, the next fill's sequence when it was read)
+        self._last_fills: tuple[tuple[datetime, int], list[Fill]] | None = None
 
     # ------------------------------------------------------------------------------------------
     # The Broker protocol
@@ -505,13 +507,17 @@ class PaperBroker:
     async def fills_since(self, since: datetime) -> list[Fill]:
         """Fills at or after `since` (inclusive: two fills may share a second), oldest first."""
         await self.poll()
+        asked = (since, self._next_fill_sequence)
+        if self._last_fills is not None and self._last_fills[0] == asked:
+            # the daemon asks every few seconds from its cursor; until a fill is written the answer holds
+            return list(self._last_fills[1])
         with self._storage():
             rows = self._db.execute(
                 "select client_order_id, venue_trade_id, instrument_key, side, quantity, price, fee, time, "
                 "liquidity from fills where time >= ? order by sequence",
                 (_text_time(since),),
             ).fetchall()
-        return [
+        fills = [
             Fill(
                 client_order_id=row[0],
                 venue=self._venue,
@@ -526,6 +532,8 @@ class PaperBroker:
             )
             for row in rows
         ]
+        self._last_fills = (asked, fills)
+        return list(fills)
 
     def health(self) -> BrokerHealth:
         details = self._health.details

@@ -135,7 +135,7 @@ class Repository:
         if not database:
             return
         self._driver.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES}")
-        self._checkpointer = WalCheckpointer(database)
+        self._checkpointer = WalCheckpointer(database, owner=self)
         self._checkpointer.start()
 
     def _rows(self, statement: Select[RowT]) -> Sequence[RowT]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import weakref
 
 # A writer with a background checkpointer still checkpoints itself past this many pages (~40 MB):
 # under writes that never pause only the writer can start the log over, and this bounds it.
@@ -26,12 +27,16 @@ class WalCheckpointer:
     nothing to copy.
     """
 
-    def __init__(self, database: str, delay_seconds: float = 0.05) -> None:
+    def __init__(self, database: str, delay_seconds: float = 0.05, *, owner: object | None = None) -> None:
         self._database = database
         self._delay = delay_seconds
         self._written = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="journal-wal-checkpoint", daemon=True)
+        if owner is not None:
+            # an owner dropped without `stop` (a test's daemon, a replay's paper venue) must not
+            # leave the thread and its connection's three file descriptors behind for good
+            weakref.finalize(owner, _signal_stop, self._stopping, self._written)
 
     def start(self) -> None:
         self._thread.start()
@@ -61,3 +66,9 @@ class WalCheckpointer:
                     log.debug("wal checkpoint of %s skipped: %s", self._database, exc)
         finally:
             connection.close()
+
+
+def _signal_stop(stopping: threading.Event, written: threading.Event) -> None:
+    """Ask a checkpointer's thread to end (from a finalizer: never blocks, holds no owner)."""
+    stopping.set()
+    written.set()

@@ -419,6 +419,17 @@ def test_fills_since_includes_fills_at_exactly_that_moment(venue: Venue) -> None
     assert asyncio.run(venue.broker.fills_since(T0 + timedelta(microseconds=1))) == []
 
 
+def test_asking_again_from_the_same_cursor_sees_a_fill_written_in_between(venue: Venue) -> None:
+    """The answer from one cursor is remembered only until the next fill is written."""
+    venue.submit(order(signal_id="first"))
+    first = asyncio.run(venue.broker.fills_since(T0))
+    assert asyncio.run(venue.broker.fills_since(T0)) == first
+    venue.submit(order(Side.SELL, "1", signal_id="second"))
+    after = asyncio.run(venue.broker.fills_since(T0))
+    assert after[: len(first)] == first and len(after) == len(first) + 1
+    assert after[-1].side is Side.SELL
+
+
 def test_the_same_events_give_the_same_trade_ids(tmp_path: Path) -> None:
     def run(path: Path) -> list[tuple[str, str]]:
         venue = Venue(path)

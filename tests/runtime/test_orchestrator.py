@@ -6,8 +6,11 @@ the daily loss limit stops entries until midnight, and a restart resolves what a
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sqlite3
+import time
+import weakref
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psutil
 import pytest
 
 from bots.base import Bot, BotContext
@@ -293,6 +297,28 @@ def test_restart_reports_a_position_the_venue_does_not_hold(tmp_path: Path) -> N
 
 
 pytestmark = pytest.mark.slow
+
+
+def test_a_stopped_daemon_lets_go_of_its_books_threads_and_files(tmp_path: Path) -> None:
+    """`start` freezes the heap for the collector (gc.freeze); a daemon that has stopped must be
+    collectable again, or a replay sweep or a test process, running daemon after daemon, keeps
+    every paper venue's connections, checkpointer threads and files open until it runs out."""
+    run = build_simulated(configured(tmp_path, []), START)
+    brokers = [weakref.ref(broker) for broker in run.paper_brokers.values()]
+    run_for(run, timedelta(minutes=2))
+    del run
+    gc.collect()
+
+    assert [ref() for ref in brokers] == [None] * len(brokers)
+    deadline = time.monotonic() + 10  # the checkpointer threads end within a few milliseconds
+    while time.monotonic() < deadline and _files_under(tmp_path):
+        time.sleep(0.05)
+    assert _files_under(tmp_path) == []
+
+
+def _files_under(folder: Path) -> list[str]:
+    """The files under `folder` this process holds open."""
+    return [f.path for f in psutil.Process().open_files() if Path(f.path).is_relative_to(folder)]
 
 
 def test_a_new_position_is_valued_at_its_own_fill_not_an_old_mark(tmp_path: Path) -> None:
