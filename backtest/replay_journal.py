@@ -7,6 +7,7 @@ read-only SQLite (`storage.reports`), without loading the daemon.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -65,6 +66,37 @@ def replay_gates(
     path = Path(database)
     if not path.is_file():
         raise NotAReplay(f"replay journal {path} does not exist")
+    asked = None if bots is None else tuple(bots)
+    return dict(_gates_of(str(path), _file_state(path), asked, timezone, criteria))
+
+
+def _file_state(path: Path) -> tuple[tuple[int, int], ...]:
+    """(modified, size) of the journal and of its write-ahead log: what changes when it is written.
+
+    An empty log counts as none: the first reader of a journal at rest creates one.
+    """
+    state = []
+    for part in (path, path.with_name(path.name + "-wal")):
+        try:
+            stat = part.stat()
+        except FileNotFoundError:
+            state.append((0, 0))
+            continue
+        state.append((stat.st_mtime_ns, stat.st_size) if stat.st_size else (0, 0))
+    return tuple(state)
+
+
+@functools.lru_cache(maxsize=32)
+def _gates_of(
+    database: str,
+    file_state: tuple[tuple[int, int], ...],
+    bots: tuple[str, ...] | None,
+    timezone: str,
+    criteria: GoLiveCriteria,
+) -> dict[str, ReplayGate]:
+    """`replay_gates` of a journal as it stands (`file_state`): the dashboard's Go / No-Go table
+    asks on every refresh, and a finished replay's journal does not change."""
+    path = Path(database)
     span = replay_span(path)
     if span is None:
         raise NotAReplay(

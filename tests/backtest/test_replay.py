@@ -292,6 +292,25 @@ def test_the_record_counts_each_bot_and_the_go_live_gate_reads_it_up_to_the_repl
     assert gates["rsi2-btc"].result == bot.gate
 
 
+def test_the_gate_is_read_from_a_journal_once_until_the_journal_changes(
+    replayed: Replayed, tmp_path: Path
+) -> None:
+    """The Go / No-Go table asks on every dashboard refresh; a finished replay is read once."""
+    journal = tmp_path / "replay.sqlite"
+    with sqlite3.connect(replayed.plan.database) as source, sqlite3.connect(journal) as copy:
+        source.backup(copy)
+    criteria = GoLiveCriteria(min_trades=1)
+    first = replay_gates(journal, None, "UTC", criteria)
+    again = replay_gates(journal, None, "UTC", criteria)
+    assert again == first and again["rsi2-btc"] is first["rsi2-btc"]  # the same answer, not re-read
+
+    with sqlite3.connect(journal) as db:  # the journal changes: one closed trade fewer
+        (oldest,) = db.execute("select min(id) from closed_trades").fetchone()
+        db.execute("delete from closed_trades where id = ?", (oldest,))
+    changed = replay_gates(journal, None, "UTC", criteria)
+    assert changed["rsi2-btc"].result.trades == first["rsi2-btc"].result.trades - 1
+
+
 def test_the_dashboard_opens_the_replays_journal_as_of_its_last_day(replayed: Replayed) -> None:
     command = [
         sys.executable,
