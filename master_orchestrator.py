@@ -1558,17 +1558,25 @@ def _format_status(data: dict[str, Any]) -> str:
     if equity:
         lines.append(f"equity: {Decimal(equity):,.2f}")
     lines.append("")
-    lines.append(f"{'bot':<28}{'venue':<12}{'mode':<7}{'state':<9}{'orders':>7}{'fills':>7}  last run")
-    for bot in data.get("bots", []):
+    bots = data.get("bots", [])
+    # columns as wide as their longest entry and two spaces: a venue name never runs into the mode
+    name_width = max((len(b["name"]) for b in bots), default=0) + 2
+    venue_width = max((len(b["venue"]) for b in bots), default=0) + 2
+    lines.append(
+        f"{'bot':<{name_width}}{'venue':<{venue_width}}{'mode':<7}{'state':<9}"
+        f"{'orders':>7}{'fills':>7}  last run"
+    )
+    for bot in bots:
         state = "paused" if bot.get("paused") else "active"
         lines.append(
-            f"{bot['name']:<28}{bot['venue']:<12}{bot['mode']:<7}{state:<9}"
+            f"{bot['name']:<{name_width}}{bot['venue']:<{venue_width}}{bot['mode']:<7}{state:<9}"
             f"{bot.get('orders_today', 0):>7}{bot.get('fills_today', 0):>7}  {bot.get('last_run') or '-'}"
         )
     brokers = data.get("brokers", [])
     if brokers:
+        broker_width = max(len(b["venue"]) for b in brokers) + 2
         lines.append("")
-        lines.append(f"{'venue':<16}{'mode':<7}{'health':<14}{'latency':>9}  last error")
+        lines.append(f"{'venue':<{broker_width}}{'mode':<7}{'health':<14}{'latency':>9}  last error")
         for broker in brokers:
             health = "connected" if broker.get("connected") else "DISCONNECTED"
             if not broker.get("reconciled", True):
@@ -1576,7 +1584,9 @@ def _format_status(data: dict[str, Any]) -> str:
             latency = broker.get("last_latency_ms")
             shown = f"{latency:.1f} ms" if latency is not None else "-"
             error = broker.get("last_error") or "-"
-            lines.append(f"{broker['venue']:<16}{broker['mode']:<7}{health:<14}{shown:>9}  {error}")
+            lines.append(
+                f"{broker['venue']:<{broker_width}}{broker['mode']:<7}{health:<14}{shown:>9}  {error}"
+            )
     positions = data.get("open_positions", [])
     lines.append("")
     lines.append(f"open positions: {len(positions)}")

@@ -168,6 +168,27 @@ def test_status_dict_is_what_the_status_command_prints(repo: Repository) -> None
     assert "spy-momentum  sim-stocks:SPY  +10 @ 100.01" in printed
 
 
+def test_the_status_table_keeps_a_long_venue_name_apart_from_the_mode() -> None:
+    from master_orchestrator import _format_status
+
+    bot = {"venue": "sim-polymarket", "mode": "paper", "orders_today": 8, "fills_today": 1, "last_run": None}
+    printed = _format_status(
+        {
+            "daemon_running": None,
+            "trading_state": "active",
+            "bots": [
+                {**bot, "name": "mm-weather-with-a-long-name"},
+                {**bot, "name": "arb", "venue": "sim-fx"},
+            ],
+            "brokers": [{"venue": "sim-polymarket", "mode": "paper", "connected": True}],
+        }
+    )
+    rows = [line.split() for line in printed.splitlines()]
+    assert ["mm-weather-with-a-long-name", "sim-polymarket", "paper", "active", "8", "1", "-"] in rows
+    assert ["arb", "sim-fx", "paper", "active", "8", "1", "-"] in rows
+    assert ["sim-polymarket", "paper", "connected", "-", "-"] in rows
+
+
 def test_all_paused_marks_every_bot_paused_in_the_summary(repo: Repository) -> None:
     repo.upsert_bot("rsi2-btc", "rsi2", "crypto", "sim-crypto", "paper", "every 60 s", {}, T0)
     repo.set_all_paused(True, "maintenance", T0)
