@@ -404,6 +404,7 @@ class Orchestrator:
         return [o for o in self._orders.values() if _is_resting(o) and bot in (None, o.intent.bot)]
 
     def _broker_of(self, order: Order) -> Broker | None:
+        """The broker the order went to: its bot's mode on its venue."""
         return self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
 
     async def _cancel_resting(self, orders: Sequence[Order]) -> None:
@@ -714,7 +715,7 @@ class Orchestrator:
                 await self._requery(order)
 
     async def _requery(self, order: Order) -> None:
-        broker = self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
+        broker = self._broker_of(order)
         tracking = self._tracking.setdefault(order.client_order_id, OrderTracking(_placeholder_signal(order)))
         tracking.unacked_tries += 1
         tracking.last_query_at = self.clock.now()
@@ -984,7 +985,7 @@ class Orchestrator:
         for order in self.repository.load_open_orders():
             self._orders.setdefault(order.client_order_id, order)
             order = self._orders[order.client_order_id]
-            broker = self.router.broker_for(order.intent.bot, order.intent.instrument.venue)
+            broker = self._broker_of(order)
             if broker is None:
                 continue
             try:

@@ -26,21 +26,14 @@ sys.path.insert(0, str(ROOT))
 from bots.event_trading.scorecard import edge_scorecard  # noqa: E402
 from config.loader import LoadedConfig, load_config  # noqa: E402
 from config.schema import Registry  # noqa: E402
-from runtime.wiring import build_simulated, with_paths  # noqa: E402
+from runtime.wiring import build_simulated, with_coarse_housekeeping, with_paths  # noqa: E402
 
 
 def config_in(root: Path) -> LoadedConfig:
-    base = load_config()
+    base = with_coarse_housekeeping(load_config())
     settings = base.settings
     settings = settings.model_copy(
-        update={
-            "orchestrator": settings.orchestrator.model_copy(
-                update={"fill_poll_seconds": 30, "exit_check_seconds": 60, "equity_snapshot_seconds": 600}
-            ),
-            "prediction": settings.prediction.model_copy(
-                update={"settle_check_seconds": 300, "simulated_days": 60}
-            ),
-        }
+        update={"prediction": settings.prediction.model_copy(update={"simulated_days": 60})}
     )
     bots = [bot for bot in base.registry.bots if settings.venues[bot.venue].asset_class == "prediction"]
     config = LoadedConfig(settings, Registry(bots=bots), base.settings_path, base.registry_path)

@@ -109,6 +109,22 @@ def with_paths(config: LoadedConfig, *, database: Path, var_dir: Path) -> Loaded
     return LoadedConfig(settings, config.registry, config.settings_path, config.registry_path)
 
 
+def with_coarse_housekeeping(config: LoadedConfig) -> LoadedConfig:
+    """The same configuration with the daemon's housekeeping jobs run less often than live (fills
+    every 30 s instead of 2 s, exits every minute, equity every 10 minutes, settlements every 5),
+    for runs over simulated days (daemon tests, the prediction benchmark): a day takes seconds."""
+    settings = config.settings
+    settings = settings.model_copy(
+        update={
+            "orchestrator": settings.orchestrator.model_copy(
+                update={"fill_poll_seconds": 30, "exit_check_seconds": 60, "equity_snapshot_seconds": 600}
+            ),
+            "prediction": settings.prediction.model_copy(update={"settle_check_seconds": 300}),
+        }
+    )
+    return LoadedConfig(settings, config.registry, config.settings_path, config.registry_path)
+
+
 def risk_limits(
     settings: Settings, fleet_members: Collection[str] = (), bots: Sequence[BotEntry] = ()
 ) -> RiskLimits:

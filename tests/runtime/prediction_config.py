@@ -7,24 +7,15 @@ from pathlib import Path
 
 from config.loader import LoadedConfig, load_config
 from config.schema import Registry
-from runtime.wiring import with_paths
+from runtime.wiring import with_coarse_housekeeping, with_paths
 
 
 def prediction_config(root: Path, names: set[str]) -> LoadedConfig:
     """The named bots of the default registry (each must be there) on the default settings."""
-    base = load_config()
-    settings = base.settings
-    settings = settings.model_copy(
-        update={
-            "orchestrator": settings.orchestrator.model_copy(
-                update={"fill_poll_seconds": 30, "exit_check_seconds": 60, "equity_snapshot_seconds": 600}
-            ),
-            "prediction": settings.prediction.model_copy(update={"settle_check_seconds": 300}),
-        }
-    )
+    base = with_coarse_housekeeping(load_config())
     bots = [bot for bot in base.registry.bots if bot.name in names]
     assert {bot.name for bot in bots} == names, (
         f"not in the default registry: {names - {b.name for b in bots}}"
     )
-    config = LoadedConfig(settings, Registry(bots=bots), base.settings_path, base.registry_path)
+    config = LoadedConfig(base.settings, Registry(bots=bots), base.settings_path, base.registry_path)
     return with_paths(config, database=root / "trading.sqlite", var_dir=root / "var")
